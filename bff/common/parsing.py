@@ -1,0 +1,53 @@
+"""Request bodies: JSON parsed strictly, validated by a pydantic model, errors as field lists."""
+from __future__ import annotations
+
+import json
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sanic import Request
+
+from bff.common.errors import MalformedBody
+from domain.shared.errors import InvalidInput
+
+M = TypeVar("M", bound=BaseModel)
+
+_MESSAGES = {
+    "missing": "必填项",
+    "string_type": "应为文本",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "bool_type": "应为布尔值",
+    "extra_forbidden": "不支持的字段",
+    "string_too_short": "内容过短",
+    "string_too_long": "内容过长",
+    "string_pattern_mismatch": "格式有误",
+    "dict_type": "应为对象",
+    "list_type": "应为数组",
+}
+
+
+def parse_body(request: Request, model: type[M]) -> M:
+    """Parse the JSON body into ``model``; raise a problem with one entry per bad field."""
+    raw = request.body or b""
+    try:
+        data = json.loads(raw) if raw.strip() else None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedBody(f"请求内容不是有效的JSON：{exc.__class__.__name__}") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("请求内容应为JSON对象", errors=[{"field": "", "message": "应为JSON对象"}])
+    try:
+        return model.model_validate(data, strict=True)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": _MESSAGES.get(e["type"], e["msg"])}
+            for e in exc.errors(include_url=False)
+        ]
+        raise InvalidInput("请检查以下字段：" + "、".join(e["field"] for e in errors), errors=errors) from None
+
+
+def idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (1 <= len(key) <= 128 and key.isprintable()):
+        raise InvalidInput("Idempotency-Key 应为1到128个可见字符")
+    return key

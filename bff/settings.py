@@ -1,0 +1,151 @@
+"""Settings from ``GOVHUB_*`` environment variables.
+
+The defaults run the embedded hub with nothing installed: a SQLite file, an in-process Redis
+substitute, the miniprogram_mock servers and dev keys. Production mode (``GOVHUB_ENV=production``)
+refuses every one of those: see ``Settings.check_production``.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEVKEYS = ROOT / "devkeys"
+
+# Dev-only secrets: fixed so that an embedded hub keeps its data readable across restarts.
+DEV_DATA_KEY = base64.b64encode(hashlib.sha256(b"govhub dev data key").digest()).decode()
+DEV_LOOKUP_KEY = base64.b64encode(hashlib.sha256(b"govhub dev lookup key").digest()).decode()
+
+
+class SettingsError(RuntimeError):
+    """The hub refuses to start with these settings."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "dev"  # dev | test | production
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    public_url: str = ""  # the issuer of tokens; defaults to http://host:port
+    database_url: str = f"sqlite://{ROOT / 'var' / 'govhub.sqlite3'}"
+    redis_url: str = ""  # empty: in-process fakeredis (one worker only)
+    max_body_bytes: int = 1_048_576
+    log_level: str = "INFO"
+
+    # keys for personal data: AES-256-GCM at rest, HMAC-SHA256 for lookups (base64, 32 bytes)
+    data_key: str = DEV_DATA_KEY
+    lookup_key: str = DEV_LOOKUP_KEY
+
+    # the mock WeChat/Alipay/SMS servers (embedded default) or the real platforms
+    mock_enabled: bool = True
+    mock_host: str = "127.0.0.1"
+    mock_port: int = 8001
+    wechat_base_url: str = ""
+    wechat_appid: str = "wxdev0000000000001"
+    wechat_secret: str = "dev-wechat-secret"
+    alipay_gateway_url: str = ""
+    alipay_app_id: str = "2021000000000001"
+    alipay_app_private_key_path: str = str(DEVKEYS / "alipay_app_private.pem")
+    alipay_public_key_path: str = str(DEVKEYS / "alipay_platform_public.pem")
+    sms_base_url: str = ""
+
+    # public-security and face verification: "stub" runs offline with documented test identities
+    realname_provider: str = "stub"
+    face_provider: str = "stub"
+
+    # tokens
+    access_token_ttl: int = 900
+    refresh_token_ttl: int = 30 * 24 * 3600
+    jwks_overlap_seconds: int = 24 * 3600
+    # the hub's own node key for signing calls to departments and provinces (PEM, P-256)
+    node_key_path: str = str(DEVKEYS / "hub_node_private.pem")
+
+    scheduler_enabled: bool = True
+    seed_demo: bool = True
+
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def issuer(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def mock_url(self) -> str:
+        return f"http://{self.mock_host}:{self.mock_port}"
+
+    @property
+    def wechat_url(self) -> str:
+        return self.wechat_base_url or f"{self.mock_url}/wechat/"
+
+    @property
+    def alipay_url(self) -> str:
+        return self.alipay_gateway_url or f"{self.mock_url}/alipay/gateway.do"
+
+    @property
+    def sms_url(self) -> str:
+        return self.sms_base_url or f"{self.mock_url}/_mock/sms"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            raw = environ.get(f"GOVHUB_{f.name.upper()}")
+            if raw is None or f.name == "extra":
+                continue
+            values[f.name] = _convert(f.type, raw, f.name)
+        values.update(overrides)
+        settings = cls(**values)
+        if settings.is_production:
+            settings.check_production()
+        return settings
+
+    def check_production(self) -> None:
+        """Refuse embedded parts and dev keys: a national hub must never run on them."""
+        problems = []
+        if self.database_url.startswith("sqlite"):
+            problems.append("GOVHUB_DATABASE_URL must name PostgreSQL, not SQLite")
+        if not self.redis_url:
+            problems.append("GOVHUB_REDIS_URL must name a real Redis")
+        if self.mock_enabled:
+            problems.append("GOVHUB_MOCK_ENABLED must be false")
+        if self.data_key == DEV_DATA_KEY or self.lookup_key == DEV_LOOKUP_KEY:
+            problems.append("GOVHUB_DATA_KEY and GOVHUB_LOOKUP_KEY must be set to production keys")
+        if self.wechat_secret == "dev-wechat-secret" or not self.wechat_base_url:
+            problems.append("WeChat must be configured (GOVHUB_WECHAT_BASE_URL, GOVHUB_WECHAT_SECRET)")
+        if not self.alipay_gateway_url or not self.sms_base_url:
+            problems.append("GOVHUB_ALIPAY_GATEWAY_URL and GOVHUB_SMS_BASE_URL must be set")
+        for path in (self.alipay_app_private_key_path, self.alipay_public_key_path, self.node_key_path):
+            if Path(path).resolve().parent == DEVKEYS.resolve():
+                problems.append(f"dev key {Path(path).name} must not be used in production")
+        if self.realname_provider == "stub" or self.face_provider == "stub":
+            problems.append("stub public-security or face providers must not be used in production")
+        if not self.public_url.startswith("https://"):
+            problems.append("GOVHUB_PUBLIC_URL must be an https URL")
+        for key in (self.data_key, self.lookup_key):
+            if len(base64.b64decode(key)) != 32:
+                problems.append("data and lookup keys must be 32 bytes, base64")
+        if problems:
+            raise SettingsError("production mode refuses to start: " + "; ".join(problems))
+
+
+def _convert(kind, raw: str, name: str):
+    kind = kind if isinstance(kind, str) else kind.__name__
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "bool":
+            if raw.lower() not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+                raise ValueError(raw)
+            return raw.lower() in {"1", "true", "yes", "on"}
+        return raw
+    except ValueError as exc:
+        raise SettingsError(f"GOVHUB_{name.upper()}: cannot read {raw!r} as {kind}") from exc

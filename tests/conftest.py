@@ -1,0 +1,115 @@
+"""Test harness: one migrated database and one Redis per session, emptied before every test.
+
+Runs on the embedded default (SQLite file + fakeredis). With GOVHUB_DATABASE_URL (PostgreSQL) and
+GOVHUB_REDIS_URL set, the same tests run on the real services: a fresh database is created for the
+session and dropped after it.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from tortoise import Tortoise
+
+from bff import database
+from bff.settings import Settings
+
+pytest_plugins = ["tests.support.fixtures"]
+
+
+def _is_postgres(url: str) -> bool:
+    return url.startswith(("postgres://", "postgresql://", "asyncpg://"))
+
+
+async def _admin_execute(url: str, sql: str) -> None:
+    import asyncpg
+
+    base = url.rsplit("/", 1)[0] + "/postgres"
+    conn = await asyncpg.connect(base.replace("asyncpg://", "postgresql://").replace("postgres://", "postgresql://", 1))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """A fresh, migrated database for this session."""
+    given = os.environ.get("GOVHUB_DATABASE_URL", "")
+    if _is_postgres(given):
+        name = f"govhub_test_{uuid.uuid4().hex[:10]}"
+        url = given.rsplit("/", 1)[0] + "/" + name
+        asyncio.run(_admin_execute(given, f'CREATE DATABASE "{name}"'))
+        database.migrate(url)
+        yield url
+        asyncio.run(_admin_execute(given, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    else:
+        url = f"sqlite://{tmp_path_factory.mktemp('db') / 'govhub.sqlite3'}"
+        database.migrate(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return os.environ.get("GOVHUB_REDIS_URL", "")
+
+
+@pytest.fixture(scope="session")
+def settings(database_url, redis_url, mock_url) -> Settings:
+    host, port = mock_url.removeprefix("http://").split(":")
+    return Settings(env="test", database_url=database_url, redis_url=redis_url, mock_host=host,
+                    mock_port=int(port), scheduler_enabled=False, seed_demo=False, log_level="WARNING")
+
+
+@pytest.fixture(scope="session")
+async def resources(settings):
+    from bff.app import build_resources, close_resources
+
+    built = await build_resources(settings)
+    yield built
+    await close_resources(built)
+
+
+async def _empty_database() -> None:
+    conn = Tortoise.get_connection("default")
+    tables = [m._meta.db_table for app in Tortoise.apps.values() for m in app.values()]
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_script(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    else:
+        await conn.execute_script("".join(f'DELETE FROM "{t}";' for t in tables)
+                                  + "DELETE FROM sqlite_sequence;")
+
+
+@pytest.fixture(autouse=True)
+async def clean_state(request):
+    """Every test starts from empty tables and an empty Redis (only when it uses them)."""
+    if "resources" in request.fixturenames:
+        resources = request.getfixturevalue("resources")
+        await _empty_database()
+        await resources.redis.aio.flushdb()
+    yield
+
+
+@pytest.fixture(scope="session")
+async def app(settings, resources):
+    from bff.app import create_app
+
+    hub = create_app(settings, resources=resources, name="govhub_test")
+    hub.router.reset()
+    hub.signal_router.reset()
+    await hub._startup()
+    await hub._server_event("init", "before")
+    await hub._server_event("init", "after")
+    yield hub
+
+
+@pytest.fixture
+async def client(app, resources):
+    """An HTTP client that calls the hub in-process through ASGI (no socket)."""
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as http:
+        yield http
