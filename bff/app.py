@@ -6,6 +6,7 @@ database and one Redis serve a whole test session.
 """
 from __future__ import annotations
 
+import base64
 import logging
 import time
 import uuid
@@ -17,6 +18,8 @@ from sanic_ext import Extend
 from sanic_ext.extensions.openapi.builders import SpecificationBuilder
 
 from adapters.cache import redis as redis_adapter
+from domain.shared.clock import Clock
+from domain.shared.vault import Vault
 from bff import database
 from bff.common import errors, logs
 from bff.public import health
@@ -37,6 +40,15 @@ class Resources:
 async def build_resources(settings: Settings) -> Resources:
     await database.connect(settings.database_url)
     resources = Resources(settings=settings, redis=redis_adapter.connect(settings.redis_url))
+    clock = Clock()
+    vault = Vault(data_key=base64.b64decode(settings.data_key), lookup_key=base64.b64decode(settings.lookup_key))
+    resources.services.update(clock=clock, vault=vault)
+    # --- tokens (access/refresh tokens, signing keys) ---
+    # --- end tokens ---
+    # --- nodes (departments and provinces: signed requests) ---
+    # --- end nodes ---
+    # --- identity (people, channel logins, real-name, face) ---
+    # --- end identity ---
     return resources
 
 
@@ -69,6 +81,9 @@ def create_app(settings: Settings, *, resources: Resources | None = None, name: 
     _install_request_context(app)
     _install_lifecycle(app, settings, resources)
     app.blueprint(health.bp)
+    # --- blueprints: tokens/oidc ---
+    # --- blueprints: nodes/gov ---
+    # --- blueprints: channels ---
     app.add_route(_openapi_json, "/openapi.json", name="openapi_json", ctx_public=True)
     return app
 
