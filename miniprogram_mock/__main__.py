@@ -1,4 +1,5 @@
 """``python -m miniprogram_mock serve`` runs the mock; ``... journey login`` walks a citizen journey."""
+
 from __future__ import annotations
 
 import argparse

@@ -4,6 +4,7 @@ Requests must carry a valid RSA2 signature made with the application's private k
 answer is signed with the platform's private key over the exact JSON text of the response
 value, as the real gateway does, so the hub's verification is exercised for real.
 """
+
 from __future__ import annotations
 
 import json as jsonlib
@@ -20,7 +21,16 @@ from miniprogram_mock.state import MockState
 OAUTH_METHOD = "alipay.system.oauth.token"
 SHANGHAI = timezone(timedelta(hours=8))  # China has no daylight saving time
 TIMESTAMP_TOLERANCE = 15 * 60
-REQUIRED = ("app_id", "method", "charset", "sign_type", "sign", "timestamp", "version")
+# required parameter -> the gateway's sub_code when it is missing
+REQUIRED = {
+    "app_id": "isv.missing-app-id",
+    "method": "isv.missing-method",
+    "charset": "isv.missing-charset",
+    "sign_type": "isv.missing-signature-type",
+    "sign": "isv.missing-signature",
+    "timestamp": "isv.missing-timestamp",
+    "version": "isv.missing-version",
+}
 
 
 class GatewayError(Exception):
@@ -32,7 +42,7 @@ class GatewayError(Exception):
 
 
 def missing(param: str) -> GatewayError:
-    return GatewayError("40001", "Missing Required Arguments", f"isv.missing-{param.replace('_', '-')}", f"缺少{param}参数")
+    return GatewayError("40001", "Missing Required Arguments", REQUIRED[param], f"缺少{param}参数")
 
 
 def invalid(sub_code: str, sub_msg: str) -> GatewayError:
@@ -58,7 +68,7 @@ def signed_response(request: Request, key: str, inner: dict, *, corrupt: bool = 
     signature = alipay_sign.sign(request.app.ctx.alipay_platform_private, text)
     if corrupt:  # a well-formed signature over other content: what a forger would send
         signature = alipay_sign.sign(request.app.ctx.alipay_platform_private, text + " ")
-    body = '{"%s":%s,"sign":"%s"}' % (key, text, signature)
+    body = f'{{"{key}":{text},"sign":"{signature}"}}'
     return HTTPResponse(body, content_type="text/html;charset=utf-8")
 
 
@@ -98,7 +108,11 @@ def injected(state: MockState):
     if fault.errcode in (None, -1, "-1", 20000, "20000"):
         return fault, BUSY, False
     code = str(fault.errcode)
-    return fault, GatewayError(code, "Business Failed", fault.sub_code or "isp.unknow-error", "测试注入的错误"), False
+    return (
+        fault,
+        GatewayError(code, "Business Failed", fault.sub_code or "isp.unknow-error", "测试注入的错误"),
+        False,
+    )
 
 
 def oauth_token(request: Request, params: dict[str, str]) -> dict:

@@ -3,6 +3,7 @@
 Written independently of ``adapters/alipay/signing.py`` on purpose: two implementations of the
 same published rules check each other, so a shared bug cannot make both sides agree.
 """
+
 from __future__ import annotations
 
 import base64

@@ -3,6 +3,7 @@
 The journey talks to the hub (BFF) like a client would and to the mock like the citizen's phone
 would. Any unexpected answer stops it with ``JourneyFailed`` carrying the hub's problem document.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -23,10 +24,10 @@ class JourneyFailed(Exception):
 
 
 def mask_id_number(value: str) -> str:
-    """Region prefix and last four only, as every screen of the hub shows it."""
-    if "*" in value or len(value) < 8:
+    """Region code (first six) and last four only, as every screen of the hub shows it."""
+    if "*" in value or len(value) < 12:
         return value
-    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+    return value[:6] + "*" * (len(value) - 10) + value[-4:]
 
 
 def _problem(response: httpx.Response) -> Any:
@@ -37,7 +38,9 @@ def _problem(response: httpx.Response) -> Any:
 
 
 class _Journey:
-    def __init__(self, http: httpx.Client, hub: str, mock: str, channel: str, out: Callable[[str], Any]) -> None:
+    def __init__(
+        self, http: httpx.Client, hub: str, mock: str, channel: str, out: Callable[[str], Any]
+    ) -> None:
         self.http, self.hub, self.mock, self.out = http, hub.rstrip("/"), mock.rstrip("/"), out
         self.channel, self.prefix = channel, PREFIXES[channel]
         self.step = 0
@@ -45,7 +48,9 @@ class _Journey:
     def say(self, line: str) -> None:
         self.out(f"[{self.step}/{STEPS}] {self.channel}: {line}")
 
-    def call(self, what: str, method: str, url: str, *, expect: int, token: str | None = None, body: Any = None) -> Any:
+    def call(
+        self, what: str, method: str, url: str, *, expect: int, token: str | None = None, body: Any = None
+    ) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
             response = self.http.request(method, url, json=body, headers=headers)
@@ -63,11 +68,15 @@ class _Journey:
     def get_login_code(self, user: str) -> dict:
         self.step = 1
         if self.channel == "wechat":
-            code = self.call("wx.login", "POST", f"{self.mock}/_mock/wechat/login", expect=200, body={"user": user})["code"]
+            code = self.call(
+                "wx.login", "POST", f"{self.mock}/_mock/wechat/login", expect=200, body={"user": user}
+            )["code"]
             self.say(f"wx.login as {user} gave code {code[:6]}…")
             return {"code": code}
         if self.channel == "alipay":
-            code = self.call("my.getAuthCode", "POST", f"{self.mock}/_mock/alipay/auth", expect=200, body={"user": user})
+            code = self.call(
+                "my.getAuthCode", "POST", f"{self.mock}/_mock/alipay/auth", expect=200, body={"user": user}
+            )
             self.say(f"my.getAuthCode as {user} gave auth code {code['auth_code'][:6]}…")
             return {"auth_code": code["auth_code"]}
         phone = phone_of(user)
@@ -81,7 +90,9 @@ class _Journey:
         try:
             response = self.http.post(url, json={"phone": phone})
         except httpx.HTTPError as exc:
-            raise JourneyFailed(self.step, "request SMS code", None, {"detail": f"cannot reach {url}: {exc!r}"}) from exc
+            raise JourneyFailed(
+                self.step, "request SMS code", None, {"detail": f"cannot reach {url}: {exc!r}"}
+            ) from exc
         if not response.is_success:
             raise JourneyFailed(self.step, "request SMS code", response.status_code, _problem(response))
 
@@ -90,7 +101,12 @@ class _Journey:
         session = self.call("log in", "POST", self.hub_url("/session"), expect=200, body=credentials)
         missing = {"access_token", "refresh_token", "expires_in", "token_type", "person"} - set(session)
         if missing or session["token_type"] != "Bearer":
-            raise JourneyFailed(2, "log in", 200, {"detail": f"session lacks {sorted(missing)} or is not Bearer", "body": session})
+            raise JourneyFailed(
+                2,
+                "log in",
+                200,
+                {"detail": f"session lacks {sorted(missing)} or is not Bearer", "body": session},
+            )
         self.say(f"logged in, access token valid {session['expires_in']} s")
         return session
 
@@ -100,10 +116,19 @@ class _Journey:
         if identity is None:
             raise JourneyFailed(3, "real-name", None, {"detail": f"{user} has no demo identity"})
         body = {"name": identity.name, "id_number": identity.id_number}
-        result = self.call("real-name", "POST", self.hub_url("/me/real-name"), expect=200, token=session["access_token"], body=body)
+        result = self.call(
+            "real-name",
+            "POST",
+            self.hub_url("/me/real-name"),
+            expect=200,
+            token=session["access_token"],
+            body=body,
+        )
         if result.get("session"):  # assurance went up: the hub re-issued the tokens
             session = {**session, **result["session"]}
-        self.say(f"real-name verified as {identity.name}{', new tokens issued' if result.get('session') else ''}")
+        self.say(
+            f"real-name verified as {identity.name}{', new tokens issued' if result.get('session') else ''}"
+        )
         return session
 
     def refresh(self, session: dict) -> dict:
@@ -112,7 +137,8 @@ class _Journey:
         fresh = self.call("refresh", "POST", self.hub_url("/session/refresh"), expect=200, body=body)
         if not fresh.get("access_token") or not fresh.get("refresh_token"):
             raise JourneyFailed(4, "refresh", 200, {"detail": "refresh answer lacks tokens", "body": fresh})
-        self.say("tokens refreshed" + (" (refresh token rotated)" if fresh["refresh_token"] != session["refresh_token"] else ""))
+        rotated = fresh["refresh_token"] != session["refresh_token"]
+        self.say("tokens refreshed" + (" (refresh token rotated)" if rotated else ""))
         return {**session, **fresh}
 
     def me(self, session: dict) -> dict:
@@ -120,7 +146,8 @@ class _Journey:
         me = self.call("read me", "GET", self.hub_url("/me"), expect=200, token=session["access_token"])
         person = me.get("person", me)
         id_number = next((str(v) for k, v in person.items() if "id_number" in k and v), "")
-        self.say(f"me: {person.get('name', '?')} {mask_id_number(id_number) if id_number else '(no id number shown)'}")
+        shown = mask_id_number(id_number) if id_number else "(no id number shown)"
+        self.say(f"me: {person.get('name', '?')} {shown}")
         return person
 
     def log_out(self, session: dict) -> None:

@@ -3,6 +3,7 @@
 Controls under ``/_mock`` are what a test (or a person at a terminal) uses to play the citizen's
 phone and to make the platforms misbehave on purpose.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -14,7 +15,14 @@ from miniprogram_mock import alipay, alipay_sign, sms, users, wechat
 from miniprogram_mock.state import Fault, MockState
 
 DEFAULT_KEYS_DIR = Path(__file__).resolve().parent.parent / "devkeys"
-FAULTABLE_APIS = ("token", "jscode2session", "getuserphonenumber", "subscribe_send", alipay.OAUTH_METHOD, "sms")
+FAULTABLE_APIS = (
+    "token",
+    "jscode2session",
+    "getuserphonenumber",
+    "subscribe_send",
+    alipay.OAUTH_METHOD,
+    "sms",
+)
 _app_numbers = itertools.count(1)
 
 
@@ -35,8 +43,17 @@ def create_mock_app(
     app.ctx.wechat_secret = wechat_secret
     app.ctx.alipay_app_id = alipay_app_id
     app.ctx.alipay_app_public = alipay_sign.load_public((keys / "alipay_app_public.pem").read_bytes())
-    app.ctx.alipay_platform_private = alipay_sign.load_private((keys / "alipay_platform_private.pem").read_bytes())
-    for blueprint in (wechat.open_platform(), wechat.device(), alipay.gateway(), alipay.device(), sms.sink(), controls()):
+    app.ctx.alipay_platform_private = alipay_sign.load_private(
+        (keys / "alipay_platform_private.pem").read_bytes()
+    )
+    for blueprint in (
+        wechat.open_platform(),
+        wechat.device(),
+        alipay.gateway(),
+        alipay.device(),
+        sms.sink(),
+        controls(),
+    ):
         app.blueprint(blueprint)
     return app
 

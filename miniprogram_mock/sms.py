@@ -1,9 +1,10 @@
 """SMS gateway sink: stores what the hub sends so journeys and tests can read the login code."""
+
 from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sanic import Blueprint, Request, json
 from sanic.response import HTTPResponse
@@ -25,17 +26,22 @@ def sink() -> Blueprint:
         body = request.json if isinstance(request.json, dict) else {}
         phone = str(body.get("phone") or "")
         if not MAINLAND_MOBILE.match(phone) or not body.get("text"):
-            return json({"error": "invalid_request", "detail": "phone (mainland mobile) and text are required"}, status=400)
-        sent_at = datetime.fromtimestamp(state.now(), timezone.utc).isoformat()
+            return json(
+                {"error": "invalid_request", "detail": "phone (mainland mobile) and text are required"},
+                status=400,
+            )
+        sent_at = datetime.fromtimestamp(state.now(), UTC).isoformat()
         message_id = secrets.token_hex(8)
-        state.sms[phone].append({
-            "message_id": message_id,
-            "phone": phone,
-            "code": body.get("code"),
-            "text": body["text"],
-            "template": body.get("template"),
-            "sent_at": sent_at,
-        })
+        state.sms[phone].append(
+            {
+                "message_id": message_id,
+                "phone": phone,
+                "code": body.get("code"),
+                "text": body["text"],
+                "template": body.get("template"),
+                "sent_at": sent_at,
+            }
+        )
         return json({"message_id": message_id, "status": "delivered"})
 
     @bp.get("/<phone>")

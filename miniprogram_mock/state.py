@@ -3,6 +3,7 @@
 The mock runs in a single process, so plain dictionaries are enough. The clock can be moved
 forward (``POST /_mock/clock``) so tests can expire codes and tokens without sleeping.
 """
+
 from __future__ import annotations
 
 import secrets

@@ -3,6 +3,7 @@
 Everything is derived by hashing so that the same user always gets the same openid, unionid,
 Alipay user_id and phone across restarts, without any stored table.
 """
+
 from __future__ import annotations
 
 import base64

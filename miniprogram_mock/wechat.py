@@ -3,6 +3,7 @@
 WeChat answers HTTP 200 with ``{"errcode", "errmsg"}`` for every business error; the messages
 below are the ones the real platform sends, with a fresh ``rid`` as WeChat appends one.
 """
+
 from __future__ import annotations
 
 import base64
@@ -66,7 +67,9 @@ def _check_app(request: Request, appid: str | None, secret: str | None) -> HTTPR
 
 def _check_token(request: Request) -> HTTPResponse | None:
     status = _state(request).token_status(request.args.get("access_token"))
-    return {"ok": None, "missing": wx_error(41001), "invalid": wx_error(40001), "expired": wx_error(42001)}[status]
+    return {"ok": None, "missing": wx_error(41001), "invalid": wx_error(40001), "expired": wx_error(42001)}[
+        status
+    ]
 
 
 def _body(request: Request) -> dict:
@@ -126,11 +129,13 @@ def open_platform() -> Blueprint:
             return wx_error(40226)
         state.redeem_code("login", js_code)
         appid = request.app.ctx.wechat_appid
-        return json({
-            "openid": users.wechat_openid(appid, user),
-            "session_key": base64.b64encode(secrets.token_bytes(16)).decode(),
-            "unionid": users.wechat_unionid(user),
-        })
+        return json(
+            {
+                "openid": users.wechat_openid(appid, user),
+                "session_key": base64.b64encode(secrets.token_bytes(16)).decode(),
+                "unionid": users.wechat_unionid(user),
+            }
+        )
 
     @bp.post("/wxa/business/getuserphonenumber")
     async def getuserphonenumber(request: Request):
@@ -147,11 +152,18 @@ def open_platform() -> Blueprint:
             return wx_error(40029)
         phone = users.phone_of(user)
         watermark = {"timestamp": int(state.now()), "appid": request.app.ctx.wechat_appid}
-        return json({
-            "errcode": 0,
-            "errmsg": "ok",
-            "phone_info": {"phoneNumber": phone, "purePhoneNumber": phone, "countryCode": "86", "watermark": watermark},
-        })
+        return json(
+            {
+                "errcode": 0,
+                "errmsg": "ok",
+                "phone_info": {
+                    "phoneNumber": phone,
+                    "purePhoneNumber": phone,
+                    "countryCode": "86",
+                    "watermark": watermark,
+                },
+            }
+        )
 
     @bp.post("/cgi-bin/message/subscribe/send")
     async def subscribe_send(request: Request):
