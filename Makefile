@@ -16,7 +16,7 @@ run: $(STAMP)
 	$(PY) -m bff.cli run
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -q
 
 migrate: $(STAMP)
 	$(PY) -m bff.cli migrate

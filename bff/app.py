@@ -11,19 +11,34 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sanic import Request, Sanic
+from sanic.exceptions import PayloadTooLarge
 from sanic_ext import Extend
 from sanic_ext.extensions.openapi.builders import SpecificationBuilder
 
+from adapters.alipay.client import AlipayLoginClient
 from adapters.cache import redis as redis_adapter
+from adapters.cache.ratelimit import TokenBucketLimiter
+from adapters.departments.public_security import StubRealNameVerifier
+from adapters.face.stub import StubFaceVerifier
+from adapters.scheduler import runner as scheduler
+from adapters.scheduler.runner import Job
+from adapters.sms.client import HttpSmsSender
+from adapters.wechat.client import WeChatLoginClient
+from adapters.wechat.storage import RedisSessionStorage
+from domain.identity.service import IdentityService
 from domain.shared.clock import Clock
 from domain.shared.vault import Vault
 from bff import database
 from bff.common import errors, logs
+from bff.alipay import routes as alipay_routes
+from bff.mobile import routes as mobile_routes
 from bff.public import health
-from bff.settings import Settings
+from bff.wechat import routes as wechat_routes
+from bff.settings import Settings, SettingsError
 
 log = logging.getLogger("govhub.access")
 
@@ -44,12 +59,61 @@ async def build_resources(settings: Settings) -> Resources:
     vault = Vault(data_key=base64.b64decode(settings.data_key), lookup_key=base64.b64decode(settings.lookup_key))
     resources.services.update(clock=clock, vault=vault)
     # --- tokens (access/refresh tokens, signing keys) ---
+    from adapters.cache.revocations import RedisSessionRevocations  # local: see the nodes block
+    from domain.identity.tokens import TokenService
+
+    tokens = TokenService(
+        vault=vault, clock=clock, issuer=settings.issuer, access_ttl=settings.access_token_ttl,
+        refresh_ttl=settings.refresh_token_ttl, overlap_seconds=settings.jwks_overlap_seconds,
+        revocations=RedisSessionRevocations(resources.redis.aio))
+    await tokens.ensure_key()
+    resources.services["tokens"] = tokens
     # --- end tokens ---
     # --- nodes (departments and provinces: signed requests) ---
+    # Imported here, not at the top, so that this block is the whole of the nodes wiring. (Only
+    # names no other block uses: a local name shadows a module-level one in the whole function.)
+    from adapters.cache.nonces import RedisNonceStore
+    from adapters.departments.node_client import SignedNodeClient
+    from domain.nodes.service import NodeRegistry, hub_key
+
+    with open(settings.node_key_path, "rb") as key_file:
+        hub_node_pem = key_file.read()
+    resources.services.update(
+        nodes=NodeRegistry(clock, RedisNonceStore(resources.redis.aio)),
+        hub_node_key=hub_key(hub_node_pem),
+        # node_client_factory(base_url=...) -> a SignedNodeClient signing as the hub ("govhub")
+        node_client_factory=lambda **options: SignedNodeClient(private_key_pem=hub_node_pem, **options),
+    )
     # --- end nodes ---
     # --- identity (people, channel logins, real-name, face) ---
+    resources.services["rate_limiter"] = TokenBucketLimiter(resources.redis.aio)
+    resources.services["identity"] = _identity_service(settings, resources, clock, vault)
     # --- end identity ---
     return resources
+
+
+def _identity_service(settings: Settings, resources: Resources, clock: Clock, vault: Vault) -> IdentityService:
+    wechat = WeChatLoginClient(base_url=settings.wechat_url, appid=settings.wechat_appid,
+                               secret=settings.wechat_secret,
+                               session_storage=RedisSessionStorage(resources.redis.sync))
+    alipay = AlipayLoginClient(gateway_url=settings.alipay_url, app_id=settings.alipay_app_id,
+                               app_private_key_pem=Path(settings.alipay_app_private_key_path).read_bytes(),
+                               alipay_public_key_pem=Path(settings.alipay_public_key_path).read_bytes())
+    return IdentityService(vault=vault, clock=clock, tokens=resources.services["tokens"], wechat=wechat,
+                           alipay=alipay, sms=HttpSmsSender(base_url=settings.sms_url),
+                           realname=_realname_verifier(settings), face=_face_verifier(settings))
+
+
+def _realname_verifier(settings: Settings):
+    if settings.realname_provider == "stub":
+        return StubRealNameVerifier()
+    raise SettingsError(f"unknown GOVHUB_REALNAME_PROVIDER {settings.realname_provider!r}")
+
+
+def _face_verifier(settings: Settings):
+    if settings.face_provider == "stub":
+        return StubFaceVerifier()
+    raise SettingsError(f"unknown GOVHUB_FACE_PROVIDER {settings.face_provider!r}")
 
 
 async def close_resources(resources: Resources) -> None:
@@ -82,16 +146,46 @@ def create_app(settings: Settings, *, resources: Resources | None = None, name: 
     _install_lifecycle(app, settings, resources)
     app.blueprint(health.bp)
     # --- blueprints: tokens/oidc ---
+    from bff.public import oidc  # here, not at the top: this line is the whole of the oidc wiring
+
+    app.blueprint(oidc.bp)
     # --- blueprints: nodes/gov ---
+    from bff.gov import install as install_gov  # here, not at the top: see the nodes block above
+
+    install_gov(app)
     # --- blueprints: channels ---
+    for channel_bp in (wechat_routes.bp, alipay_routes.bp, mobile_routes.bp):
+        app.blueprint(channel_bp)
     app.add_route(_openapi_json, "/openapi.json", name="openapi_json", ctx_public=True)
     return app
+
+
+JOBS = [Job("adapters.scheduler.jobs:purge_identity", seconds=3600)]
+
+
+def scheduler_process(settings: Settings) -> None:
+    """The scheduler's own process (one per host, started by Sanic's manager)."""
+    import asyncio
+
+    async def main() -> None:
+        resources = await build_resources(settings)
+        try:
+            await scheduler.serve_forever(JOBS, resources, resources.redis.aio)
+        finally:
+            await close_resources(resources)
+
+    asyncio.run(main())
 
 
 def _install_lifecycle(app: Sanic, settings: Settings, resources: Resources | None) -> None:
     if resources is not None:
         _attach(app, resources)
         return
+
+    if settings.scheduler_enabled:
+        @app.main_process_ready
+        async def start_scheduler(app: Sanic) -> None:
+            app.manager.manage("scheduler", scheduler_process, {"settings": settings})
 
     @app.before_server_start
     async def start(app: Sanic) -> None:
@@ -114,6 +208,11 @@ def _install_request_context(app: Sanic) -> None:
     async def begin(request: Request) -> None:
         request.ctx.started = time.perf_counter()
         logs.request_id_var.set(str(request.id))
+        # Sanic's own server enforces REQUEST_MAX_SIZE while reading; under ASGI it does not.
+        declared = request.headers.get("content-length", "")
+        too_big = declared.isdigit() and int(declared) > app.config.REQUEST_MAX_SIZE
+        if too_big or len(request.body or b"") > app.config.REQUEST_MAX_SIZE:
+            raise PayloadTooLarge("提交的内容过大")
 
     @app.on_response(priority=100)
     async def end(request: Request, response) -> None:

@@ -23,7 +23,9 @@ def tortoise_config(database_url: str) -> dict:
 async def connect(database_url: str) -> None:
     if database_url.startswith("sqlite://"):
         Path(sqlite_path(database_url)).parent.mkdir(parents=True, exist_ok=True)
-    await Tortoise.init(config=tortoise_config(database_url))
+    # Tortoise 1.x keeps its context in a contextvar; Sanic's request tasks do not inherit the
+    # listener's context, so the one database of a hub process is the global fallback.
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
 
 
 async def disconnect() -> None:

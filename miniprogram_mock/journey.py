@@ -169,7 +169,9 @@ def run_login_journey(
     """Walk login -> real-name -> refresh -> me -> logout; return what the hub answered."""
     if channel not in PREFIXES:
         raise ValueError(f"channel must be one of {', '.join(PREFIXES)}")
-    with httpx.Client(timeout=httpx.Timeout(15.0, connect=3.0)) as http:
+    # the app binds its login to the device, as a real phone would send its device id
+    headers = {"X-Device-Id": f"mock-device-{user}"} if channel == "app" else {}
+    with httpx.Client(timeout=httpx.Timeout(15.0, connect=3.0), headers=headers) as http:
         journey = _Journey(http, base_url, mock_url, channel, out)
         first = journey.log_in(journey.get_login_code(user))
         session = journey.refresh(journey.real_name(first, user))

@@ -76,12 +76,14 @@ async def resources(settings):
 
 async def _empty_database() -> None:
     conn = Tortoise.get_connection("default")
-    tables = [m._meta.db_table for app in Tortoise.apps.values() for m in app.values()]
+    # signing keys stay: the token service holds its key ring for the whole session
+    tables = [m._meta.db_table for app in Tortoise.apps.values() for m in app.values()
+              if m._meta.db_table != "signing_keys"]
     if conn.capabilities.dialect == "postgres":
         await conn.execute_script(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     else:
-        await conn.execute_script("".join(f'DELETE FROM "{t}";' for t in tables)
-                                  + "DELETE FROM sqlite_sequence;")
+        await conn.execute_script("PRAGMA foreign_keys=OFF;" + "".join(f'DELETE FROM "{t}";' for t in tables)
+                                  + "DELETE FROM sqlite_sequence; PRAGMA foreign_keys=ON;")
 
 
 @pytest.fixture(autouse=True)
@@ -99,6 +101,7 @@ async def app(settings, resources):
     from bff.app import create_app
 
     hub = create_app(settings, resources=resources, name="govhub_test")
+    hub.asgi = True
     hub.router.reset()
     hub.signal_router.reset()
     await hub._startup()

@@ -76,3 +76,17 @@ class FaceVerifier(Protocol):
     async def start(self, *, name: str, id_number: str, channel: str) -> FaceChallenge: ...
 
     async def result(self, provider_session: str) -> FaceOutcome: ...
+
+
+class SessionRevocations(Protocol):
+    """Revoked logins (refresh-token families), seen by every worker at once.
+
+    Access tokens are verified without the database; this store is what makes a logout or a
+    detected token theft stop the family's access tokens before they expire. An entry only needs
+    to outlive the access tokens already issued, so it is kept ``ttl_seconds`` and then forgotten.
+    Raises ``UpstreamUnavailable`` if the store cannot answer: a guard must fail closed.
+    """
+
+    async def revoke(self, family_id: str, *, ttl_seconds: int) -> None: ...
+
+    async def is_revoked(self, family_id: str) -> bool: ...

@@ -1,0 +1,30 @@
+"""Revoked login families in Redis (``domain.identity.ports.SessionRevocations``).
+
+One key per family, ``SET ... EX``: every worker and host sees a logout at once, and the entry
+disappears by itself when the last access token it could concern has expired.
+"""
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from domain.shared.errors import UpstreamUnavailable
+
+
+class RedisSessionRevocations:
+    def __init__(self, client: aioredis.Redis, prefix: str = "govhub:revoked-sid:") -> None:
+        self._client = client
+        self._prefix = prefix
+
+    async def revoke(self, family_id: str, *, ttl_seconds: int) -> None:
+        try:
+            await self._client.set(self._prefix + family_id, "1", ex=max(1, int(ttl_seconds)))
+        except RedisError as exc:
+            raise UpstreamUnavailable("无法记录登录注销", system="redis") from exc
+
+    async def is_revoked(self, family_id: str) -> bool:
+        # An unreachable store raises instead of answering "not revoked": guards fail closed.
+        try:
+            return bool(await self._client.exists(self._prefix + family_id))
+        except RedisError as exc:
+            raise UpstreamUnavailable("无法核对登录状态", system="redis") from exc

@@ -1,0 +1,154 @@
+"""``govhub`` command line: run the embedded hub, serve, migrate, seed, manage nodes and keys.
+
+``python -m bff.cli run`` is what ``make run`` calls: migrate, seed the demo data, start the mock
+WeChat/Alipay servers and the hub, and print where the API docs are.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import time
+import urllib.request
+from functools import partial
+from pathlib import Path
+
+from bff import database
+from bff.settings import Settings, SettingsError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="govhub", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="migrate, seed, start the mock servers and the hub (embedded default)")
+    sub.add_parser("serve", help="start the hub only")
+    sub.add_parser("migrate", help="alembic upgrade head")
+    sub.add_parser("seed", help="load the demo data (idempotent)")
+    nodes = sub.add_parser("nodes", help="the registry of departments and provincial platforms")
+    node_cmd = nodes.add_subparsers(dest="node_command", required=True)
+    add = node_cmd.add_parser("add")
+    add.add_argument("--code", required=True)
+    add.add_argument("--kind", required=True, choices=["department", "province"])
+    add.add_argument("--name", required=True)
+    add.add_argument("--region", required=True, help="12-digit region code")
+    add.add_argument("--public-key", required=True, type=Path, help="PEM file, EC P-256")
+    for verb in ("disable", "enable"):
+        node_cmd.add_parser(verb).add_argument("code")
+    node_cmd.add_parser("list")
+    keys = sub.add_parser("keys", help="token signing keys")
+    keys.add_subparsers(dest="key_command", required=True).add_parser("rotate")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"govhub: {exc}", file=sys.stderr)
+        return 2
+    return COMMANDS[args.command](settings, args)
+
+
+def _migrate(settings: Settings, args=None) -> int:
+    database.migrate(settings.database_url)
+    print("schema migrated to head")
+    return 0
+
+
+def _seed(settings: Settings, args=None) -> int:
+    from bff.seed import seed_demo
+
+    asyncio.run(_with_resources(settings, seed_demo))
+    return 0
+
+
+def _serve(settings: Settings, args=None) -> int:
+    from sanic import Sanic
+    from sanic.worker.loader import AppLoader
+
+    from bff.app import create_app
+
+    if not settings.redis_url and settings.workers > 1:
+        print("govhub: the embedded Redis substitute lives in one process; set GOVHUB_REDIS_URL "
+              "to run several workers", file=sys.stderr)
+        return 2
+    loader = AppLoader(factory=partial(create_app, settings))
+    app = loader.load()
+    app.prepare(host=settings.host, port=settings.port, workers=settings.workers, access_log=False,
+                single_process=settings.workers == 1, motd=False)
+    Sanic.serve(primary=app, app_loader=loader)
+    return 0
+
+
+def _run(settings: Settings, args=None) -> int:
+    _migrate(settings)
+    if settings.seed_demo:
+        _seed(settings)
+    mock = _start_mock(settings) if settings.mock_enabled else None
+    print(f"\n  govhub hub:        http://{settings.host}:{settings.port}")
+    print(f"  API docs:          http://{settings.host}:{settings.port}/docs  (OpenAPI: /openapi.json)")
+    if mock:
+        print(f"  mock WeChat/Alipay: {settings.mock_url}  (try: python -m miniprogram_mock journey login --channel wechat)")
+    print(flush=True)
+    try:
+        return _serve(settings)
+    finally:
+        if mock:
+            mock.terminate()
+            mock.wait(timeout=10)
+
+
+def _start_mock(settings: Settings) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-m", "miniprogram_mock", "serve", "--host", settings.mock_host,
+                                "--port", str(settings.mock_port)])
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{settings.mock_url}/_mock/health", timeout=1)
+            return process
+        except OSError:
+            if process.poll() is not None:
+                raise SystemExit("govhub: the mock servers did not start (is the port taken?)")
+            time.sleep(0.2)
+    return process
+
+
+def _nodes(settings: Settings, args) -> int:
+    async def act(resources):
+        registry = resources.services["nodes"]
+        if args.node_command == "add":
+            node = await registry.register(code=args.code, kind=args.kind, name=args.name,
+                                           region_code=args.region, public_key_pem=args.public_key.read_text())
+            print(f"registered {node.code}")
+        elif args.node_command in ("disable", "enable"):
+            await registry.set_status(code=args.code, status="disabled" if args.node_command == "disable" else "active")
+            print(f"{args.code}: {args.node_command}d")
+        else:
+            for node in await registry.list():
+                print(f"{node.code}\t{node.kind}\t{node.region_code}\t{node.status}\t{node.name}")
+
+    asyncio.run(_with_resources(settings, act))
+    return 0
+
+
+def _keys(settings: Settings, args) -> int:
+    async def act(resources):
+        key = await resources.services["tokens"].rotate_key()
+        print(f"new signing key: {key}")
+
+    asyncio.run(_with_resources(settings, act))
+    return 0
+
+
+async def _with_resources(settings: Settings, action):
+    from bff.app import build_resources, close_resources
+
+    resources = await build_resources(settings)
+    try:
+        return await action(resources)
+    finally:
+        await close_resources(resources)
+
+
+COMMANDS = {"run": _run, "serve": _serve, "migrate": _migrate, "seed": _seed, "nodes": _nodes, "keys": _keys}
+
+if __name__ == "__main__":
+    raise SystemExit(main())

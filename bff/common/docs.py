@@ -1,0 +1,37 @@
+"""One decorator to document a route in the OpenAPI document: summary, body, answer, error codes."""
+from __future__ import annotations
+
+from typing import Any
+
+from sanic_ext import openapi
+
+from bff.common.schemas import Problem
+
+STATUS_TEXT = {400: "Bad input", 401: "Not logged in / bad credentials", 403: "Not allowed",
+               404: "Not found", 409: "Conflict with the current state", 413: "Body too large",
+               429: "Too many requests", 503: "An upstream system is unavailable"}
+
+
+def doc(summary: str, *, tag: str, body: Any = None, ok: tuple[int, Any] | None = (200, None),
+        errors: dict[int, list[str]] | None = None, secured: bool = True, description: str = ""):
+    """``errors`` maps a status to the problem codes a client may meet there."""
+
+    def decorate(handler):
+        handler = openapi.summary(summary)(handler)
+        handler = openapi.tag(tag)(handler)
+        if description:
+            handler = openapi.description(description)(handler)
+        if body is not None:
+            handler = openapi.body({"application/json": body}, required=True)(handler)
+        if ok is not None:
+            status, model = ok
+            content = {"application/json": model} if model is not None else None
+            handler = openapi.response(status, content, "OK" if status < 300 else "Done")(handler)
+        for status, codes in sorted((errors or {}).items()):
+            text = f"{STATUS_TEXT.get(status, 'Error')}; code: " + ", ".join(f"`{c}`" for c in codes)
+            handler = openapi.response(status, {"application/problem+json": Problem}, text)(handler)
+        if secured:
+            handler = openapi.secured("bearer")(handler)
+        return handler
+
+    return decorate

@@ -1,0 +1,33 @@
+"""Rate limits on login, SMS and verification routes: a Redis token bucket shared by all workers."""
+from __future__ import annotations
+
+import math
+from functools import wraps
+
+from sanic import Request
+
+from domain.shared.errors import RateLimited
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address; behind the load balancer Sanic reads it from the forwarded headers
+    it is configured to trust (PROXIES_COUNT / FORWARDED_SECRET)."""
+    return request.remote_addr or request.ip or "unknown"
+
+
+def rate_limited(name: str, *, capacity: int, per_seconds: float, by: str = "ip"):
+    """Allow ``capacity`` calls per ``per_seconds`` per caller (``by``: "ip" or "person")."""
+
+    def decorate(handler):
+        @wraps(handler)
+        async def limited(request: Request, *args, **kwargs):
+            who = client_ip(request) if by == "ip" else request.ctx.auth.subject
+            allowed, wait = await request.app.ctx.rate_limiter.take(
+                f"{name}:{by}:{who}", capacity=capacity, per_seconds=per_seconds)
+            if not allowed:
+                raise RateLimited(f"请{math.ceil(wait)}秒后再试", retry_after=max(1, math.ceil(wait)))
+            return await handler(request, *args, **kwargs)
+
+        return limited
+
+    return decorate

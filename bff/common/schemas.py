@@ -1,0 +1,78 @@
+"""Shapes of request and response bodies, for validation and for the OpenAPI document."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Problem(BaseModel):
+    """application/problem+json (RFC 9457); `code` is stable, `title` is shown to the citizen."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[dict[str, str]] | None = None
+
+
+class PersonCompact(BaseModel):
+    """A person as mini-programs show it: masked, few fields."""
+
+    id: str = Field(description="stable person id (token subject); never the ID number")
+    assurance: int = Field(description="1 channel account, 2 real-name verified, 3 face verified (fresh)")
+    name_masked: str | None = None
+    id_number_masked: str | None = Field(None, examples=["110105********0017"])
+    phone_masked: str | None = Field(None, examples=["138****0001"])
+
+
+class Person(PersonCompact):
+    """A person as the app shows it: also the linked channels and when real name was verified."""
+
+    channels: list[str]
+    real_name_verified_at: str | None = None
+
+
+class Session(BaseModel):
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "Bearer"
+    person: Person | PersonCompact
+
+
+class RefreshIn(Body):
+    refresh_token: str = Field(min_length=16, max_length=512)
+
+
+class RealNameIn(Body):
+    name: str = Field(min_length=1, max_length=60)
+    id_number: str = Field(min_length=1, max_length=32)
+
+
+class RealNameOut(BaseModel):
+    person: Person | PersonCompact
+    session: Session | None = Field(None, description="new tokens when this login joined a person already known")
+
+
+class FaceStartOut(BaseModel):
+    id: str
+    sdk_token: str = Field(description="hand to the face SDK on the device")
+    expires_in: int
+
+
+class FaceResultOut(BaseModel):
+    passed: bool
+    reason: str
+    person: Person | PersonCompact
+    session: Session | None = Field(None, description="an L3 session when the face scan passed")
+
+
+class IdentityOut(BaseModel):
+    name: str
+    id_number: str

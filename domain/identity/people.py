@@ -1,0 +1,83 @@
+"""People: creating, finding through channel accounts, merging, and the masked view of a person."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.identity import rules
+from domain.identity.errors import TokenInvalid
+from domain.identity.models import ChannelAccount, Person
+from domain.shared.vault import Vault
+
+ID_NUMBER = "person.id_number"
+NAME = "person.name"
+PHONE = "person.phone"
+SESSION_KEY = "account.session_key"
+
+
+@dataclass(frozen=True)
+class PersonView:
+    """What a channel may show of a person: masked, never the clear ID number."""
+
+    id: str
+    assurance: int
+    name_masked: str | None
+    id_number_masked: str | None
+    phone_masked: str | None
+    real_name_verified_at: datetime | None
+    channels: tuple[str, ...]
+
+
+def new_public_id() -> str:
+    return "p_" + secrets.token_hex(12)
+
+
+async def resolve(public_id: str) -> Person:
+    """The person a token names, following merges to the survivor."""
+    person = await Person.get_or_none(public_id=public_id)
+    if person is None:
+        raise TokenInvalid("登录对象不存在")
+    return await survivor(person)
+
+
+async def survivor(person: Person) -> Person:
+    seen = set()
+    while person.merged_into_id is not None and person.id not in seen:
+        seen.add(person.id)
+        person = await Person.get(id=person.merged_into_id)
+    return person
+
+
+async def account_owner(channel: str, subject: str) -> tuple[ChannelAccount | None, Person | None]:
+    account = await ChannelAccount.get_or_none(channel=channel, subject=subject)
+    if account is None:
+        return None, None
+    return account, await survivor(await Person.get(id=account.person_id))
+
+
+async def view(person: Person, vault: Vault, now: datetime) -> PersonView:
+    from domain.shared.values import mask_name, mask_phone
+
+    channels = await ChannelAccount.filter(person_id=person.id).order_by("channel").values_list("channel", flat=True)
+    name = vault.open(person.name_sealed, context=NAME) if person.name_sealed else None
+    phone = vault.open(person.phone_sealed, context=PHONE) if person.phone_sealed else None
+    return PersonView(
+        id=person.public_id,
+        assurance=rules.current_assurance(stored=person.assurance, face_verified_at=person.face_verified_at, now=now),
+        name_masked=mask_name(name) if name else None,
+        id_number_masked=person.id_number_masked,
+        phone_masked=mask_phone(phone) if phone else None,
+        real_name_verified_at=person.real_name_verified_at,
+        channels=tuple(sorted(set(channels))),
+    )
+
+
+async def merge_into(*, absorbed: Person, survivor_person: Person) -> None:
+    """Two records turned out to be one citizen: the survivor takes every channel account.
+
+    The absorbed record stays (tokens and history may name it) and points at the survivor.
+    Call inside a transaction."""
+    await ChannelAccount.filter(person_id=absorbed.id).update(person_id=survivor_person.id)
+    absorbed.merged_into_id = survivor_person.id
+    await absorbed.save(update_fields=["merged_into_id", "updated_at"])
