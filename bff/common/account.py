@@ -39,11 +39,9 @@ def add_account_routes(bp: Blueprint, *, channel: str, present: Callable) -> Non
     @rate_limited("refresh", capacity=30, per_seconds=60)
     async def refresh(request: Request) -> HTTPResponse:
         body = parse_body(request, RefreshIn)
-        issued = await request.app.ctx.tokens.refresh(refresh_token=body.refresh_token, channel=channel,
-                                                      device_id=device_id(request))
-        claims = await request.app.ctx.tokens.verify(issued.access_token, audience=_audience(request, channel))
-        view = await request.app.ctx.identity.me(person_id=claims.subject)
-        return json(session_body(issued, view), ensure_ascii=False)
+        result = await request.app.ctx.identity.refresh(refresh_token=body.refresh_token, channel=channel,
+                                                        device_id=device_id(request))
+        return json(session_body(result.session, result.person), ensure_ascii=False)
 
     @bp.delete("/session")
     @doc("退出登录 Log out (revokes this login's tokens)", tag=tag, ok=(204, None), errors=AUTH_ERRORS)
@@ -106,9 +104,3 @@ def add_account_routes(bp: Blueprint, *, channel: str, present: Callable) -> Non
     async def identity(request: Request) -> HTTPResponse:
         shown = await request.app.ctx.identity.reveal(person_id=request.ctx.auth.subject)
         return json(shown, ensure_ascii=False, headers={"Cache-Control": "no-store"})
-
-
-def _audience(request: Request, channel: str) -> str:
-    from domain.identity.token_rules import audience_of
-
-    return audience_of(channel)

@@ -160,6 +160,10 @@ class IdentityService:
         other = await ChannelAccount.filter(unionid=unionid).first()
         return await people.survivor(await Person.get(id=other.person_id)) if other else None
 
+    async def refresh(self, *, refresh_token: str, channel: str, device_id: str | None = None) -> LoginResult:
+        issued = await self.tokens.refresh(refresh_token=refresh_token, channel=channel, device_id=device_id)
+        return LoginResult(person=await self.me(person_id=issued.subject), session=issued, created=False)
+
     # --- who am I ---------------------------------------------------------------------------
 
     async def me(self, *, person_id: str) -> PersonView:

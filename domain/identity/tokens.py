@@ -44,6 +44,7 @@ class IssuedSession:
     refresh_token: str
     expires_in: int  # seconds the access token lives
     family_id: str  # the login: pass it to ``revoke`` on logout
+    subject: str  # the person the tokens name (public id)
     token_type: str = "Bearer"
 
 
@@ -182,7 +183,7 @@ class TokenService:
         kid, key = await self.keys.signer()
         access = jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid})
         return IssuedSession(access_token=access, refresh_token=refresh, expires_in=self.access_ttl,
-                             family_id=family_id)
+                             family_id=family_id, subject=subject)
 
     # --- verifying --------------------------------------------------------------------------------
 
