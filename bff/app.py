@@ -17,7 +17,6 @@ from typing import Any
 from sanic import Request, Sanic
 from sanic.exceptions import PayloadTooLarge
 from sanic_ext import Extend
-from sanic_ext.extensions.openapi.builders import SpecificationBuilder
 
 from adapters.alipay.client import AlipayLoginClient
 from adapters.cache import redis as redis_adapter
@@ -33,7 +32,7 @@ from domain.identity.service import IdentityService
 from domain.shared.clock import Clock
 from domain.shared.vault import Vault
 from bff import database
-from bff.common import errors, logs
+from bff.common import errors, logs, openapi
 from bff.alipay import routes as alipay_routes
 from bff.mobile import routes as mobile_routes
 from bff.public import health
@@ -242,5 +241,5 @@ async def _openapi_json(request: Request):
 
     spec = getattr(request.app.ctx, "openapi_spec", None)
     if spec is None:
-        spec = request.app.ctx.openapi_spec = SpecificationBuilder().build(request.app).serialize()
+        spec = request.app.ctx.openapi_spec = openapi.build(request.app)
     return json(spec)

@@ -147,7 +147,7 @@ class _Journey:
         person = me.get("person", me)
         id_number = next((str(v) for k, v in person.items() if "id_number" in k and v), "")
         shown = mask_id_number(id_number) if id_number else "(no id number shown)"
-        self.say(f"me: {person.get('name', '?')} {shown}")
+        self.say(f"me: {person.get('name_masked') or person.get('name', '?')} {shown} (assurance L{person.get('assurance', '?')})")
         return person
 
     def log_out(self, session: dict) -> None:

@@ -35,6 +35,12 @@ class _Transient(Exception):
         self.rate_limited = rate_limited
 
 
+def _json_bytes(value: Any) -> bytes:
+    if value is None:
+        return b""
+    return jsonlib.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 class SignedNodeClient:
     def __init__(
         self,
@@ -59,7 +65,7 @@ class SignedNodeClient:
         if self._owns_http:
             await self._http.aclose()
 
-    async def __aenter__(self) -> "SignedNodeClient":
+    async def __aenter__(self) -> SignedNodeClient:
         return self
 
     async def __aexit__(self, *exc_info) -> None:
@@ -68,7 +74,7 @@ class SignedNodeClient:
     async def request(self, method: str, path: str, json: Any = None) -> httpx.Response:
         """``path`` is joined to ``base_url`` and may carry a query. Returns any 2xx/3xx answer;
         raises UpstreamRejected (4xx), UpstreamRateLimited or UpstreamUnavailable (after retries)."""
-        body = b"" if json is None else jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":")).encode()
+        body = _json_bytes(json)
         for delay in (*self._retry_delays, None):
             try:
                 return await self._attempt(method, path, body)
@@ -76,8 +82,10 @@ class SignedNodeClient:
                 if delay is None:
                     logger.error("%s %s %s still failing after retries: %s", self._system, method, path, exc)
                     error = UpstreamRateLimited if exc.rate_limited else UpstreamUnavailable
-                    raise error(f"{method} {path}: {exc}", system=self._system, upstream_code=str(exc)) from exc
-                logger.info("%s %s %s failed (%s), retrying in %.1f s", self._system, method, path, exc, delay)
+                    raise error(f"{method} {path}: {exc}", system=self._system,
+                                upstream_code=str(exc)) from exc
+                logger.info("%s %s %s failed (%s), retrying in %.1f s",
+                            self._system, method, path, exc, delay)
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 

@@ -32,6 +32,11 @@ def doc(summary: str, *, tag: str, body: Any = None, ok: tuple[int, Any] | None 
             handler = openapi.response(status, {"application/problem+json": Problem}, text)(handler)
         if secured:
             handler = openapi.secured("bearer")(handler)
+        # the models themselves, for bff/common/openapi.py to render with pydantic's own schemas
+        responses = {status: ("application/problem+json", Problem) for status in (errors or {})}
+        if ok is not None:
+            responses[ok[0]] = ("application/json", ok[1])
+        handler.__govhub_doc__ = {"body": body, "responses": responses}
         return handler
 
     return decorate

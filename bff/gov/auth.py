@@ -35,5 +35,6 @@ def describe_security(app) -> None:
     app.ext.openapi.add_security_scheme(
         SECURITY_SCHEME, "apiKey", location="header", name="X-Gov-Signature",
         description=(f"{SCHEME}: ECDSA P-256/SHA-256 signature (DER, base64) by the node's registered key, "
-                     "with X-Gov-Node, X-Gov-Timestamp and X-Gov-Nonce. The string to sign is in docs/nodes.md."),
+                     "with X-Gov-Node, X-Gov-Timestamp and X-Gov-Nonce. "
+                     "The string to sign is in docs/nodes.md."),
     )

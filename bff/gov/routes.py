@@ -21,9 +21,12 @@ REFUSED = Response(PROBLEM, status=401, description=(
     "Signature refused; code: `node_headers_missing`, `node_headers_invalid`, `node_unknown`, "
     "`node_disabled`, `node_timestamp_stale` (with `server_time`), `node_signature_invalid` "
     "(with `string_to_sign`, the string the hub expected), `node_nonce_replayed`"))
-UNAVAILABLE = Response(PROBLEM, status=503, description="The nonce store is unreachable; retry with a new nonce")
+UNAVAILABLE = Response(PROBLEM, status=503,
+                       description="`upstream_unavailable`: the nonce store is unreachable; "
+                                   "retry with a new nonce")
 IDENTITY = {"code": str, "kind": str, "name": str, "region_code": str}
-ECHO = {"node": str, "method": str, "target": str, "body_bytes": int, "body_sha256": str, "string_to_sign": str}
+ECHO = {"node": str, "method": str, "target": str, "body_bytes": int, "body_sha256": str,
+        "string_to_sign": str}
 HUB_KEY = {"node_code": str, "key_id": str, "algorithm": str, "scheme": str, "public_key_pem": str}
 
 
@@ -42,7 +45,8 @@ async def whoami(request: Request):
 
 @bp.post("/echo")
 @openapi.definition(
-    summary="签名调试 Echo: what the hub computed over a signed body", tag="gov", secured={SECURITY_SCHEME: []},
+    summary="签名调试 Echo: what the hub computed over a signed body", tag="gov",
+    secured={SECURITY_SCHEME: []},
     description=("Any body (JSON or not) is accepted and not interpreted. The answer shows the body "
                  "digest and the string to sign as the hub computed them, to compare with the node's own."),
     body={"application/octet-stream": {"type": "string", "format": "binary"}},

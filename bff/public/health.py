@@ -3,22 +3,33 @@ from __future__ import annotations
 
 from sanic import Blueprint, Request
 from sanic.response import json
-from sanic_ext import openapi
 from tortoise import Tortoise
+
+from pydantic import BaseModel
+
+from bff.common.docs import doc
 
 bp = Blueprint("health")
 
 
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    checks: dict[str, str]
+
+
 @bp.get("/healthz", ctx_public=True)
-@openapi.definition(summary="存活检查 Liveness", tag="public",
-                    response={"application/json": {"status": str}})
+@doc("存活检查 Liveness", tag="public", ok=(200, Health), secured=False)
 async def healthz(request: Request):
     return json({"status": "ok"})
 
 
 @bp.get("/readyz", ctx_public=True)
-@openapi.definition(summary="就绪检查 Readiness: database and Redis answer", tag="public",
-                    response={"application/json": {"status": str, "checks": dict}})
+@doc("就绪检查 Readiness: database and Redis answer", tag="public", ok=(200, Readiness), secured=False,
+     description="503 with the same body when a check fails.")
 async def readyz(request: Request):
     checks = {"database": await _check_database(), "redis": await _check_redis(request)}
     ready = all(v == "ok" for v in checks.values())

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from sanic import Blueprint, Request
 from sanic.response import json
-from sanic_ext import openapi
+from pydantic import BaseModel
+
+from bff.common.docs import doc
 
 from domain.identity import token_rules
 
@@ -26,12 +28,38 @@ ACR_MEANING = {
 }
 
 
+class Discovery(BaseModel):
+    issuer: str
+    jwks_uri: str
+    id_token_signing_alg_values_supported: list[str]
+    access_token_signing_alg_values_supported: list[str]
+    subject_types_supported: list[str]
+    acr_values_supported: list[str]
+    claims_supported: list[str]
+    response_types_supported: list[str]
+    grant_types_supported: list[str]
+    service_documentation: str
+    govhub_token_issuance: dict[str, object]
+
+
+class Jwk(BaseModel):
+    kty: str
+    crv: str
+    x: str
+    y: str
+    kid: str
+    use: str
+    alg: str
+
+
+class Jwks(BaseModel):
+    keys: list[Jwk]
+
+
 @bp.get("/.well-known/openid-configuration", ctx_public=True)
-@openapi.definition(
-    summary="OIDC 发现文档 Discovery document", tag="public",
-    description=("Issuer, JWKS location, algorithm (ES256 only) and the meaning of `acr`. The hub "
-                 "issues tokens only to its own channels: there is no authorization endpoint."),
-    response={"application/json": {"issuer": str, "jwks_uri": str, "acr_values_supported": list}})
+@doc("OIDC 发现文档 Discovery document", tag="public", ok=(200, Discovery), secured=False,
+     description=("Issuer, JWKS location, algorithm (ES256 only) and the meaning of `acr`. The hub "
+                  "issues tokens only to its own channels: there is no authorization endpoint."))
 async def discovery(request: Request):
     issuer = request.app.ctx.tokens.issuer
     document = {
@@ -59,11 +87,9 @@ async def discovery(request: Request):
 
 
 @bp.get("/.well-known/jwks.json", ctx_public=True)
-@openapi.definition(
-    summary="签名公钥 JSON Web Key Set", tag="public",
-    description=("Public keys (EC P-256, ES256) that sign access tokens. A key stays listed for the "
-                 "overlap window after it is retired. Cache it; refetch when a token names an unknown kid."),
-    response={"application/json": {"keys": list}})
+@doc("签名公钥 JSON Web Key Set", tag="public", ok=(200, Jwks), secured=False,
+     description=("Public keys (EC P-256, ES256) that sign access tokens. A key stays listed for the "
+                  "overlap window after it is retired. Cache it; refetch when a token names an unknown kid."))
 async def jwks(request: Request):
     keys = await request.app.ctx.tokens.jwks()
     return json(keys, headers={"Cache-Control": f"public, max-age={JWKS_MAX_AGE}"})

@@ -52,7 +52,8 @@ def may_authenticate(status: str) -> bool:
     return status == "active"
 
 
-def registration_problems(*, code: object, kind: object, name: object, region_code: object) -> list[dict[str, str]]:
+def registration_problems(*, code: object, kind: object, name: object,
+                          region_code: object) -> list[dict[str, str]]:
     """One entry per bad field (the public key is checked by the service, which parses it)."""
     problems = []
     if not is_node_code(code):

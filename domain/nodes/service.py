@@ -12,9 +12,18 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from tortoise.exceptions import IntegrityError
 
 from domain.nodes import rules, signatures
-from domain.nodes.errors import (NodeDisabled, NodeExists, NodeHeadersInvalid, NodeHeadersMissing, NodeInvalid,
-                                 NodeNonceReplayed, NodeNotFound, NodeSignatureInvalid, NodeTimestampStale,
-                                 NodeUnknown)
+from domain.nodes.errors import (
+    NodeDisabled,
+    NodeExists,
+    NodeHeadersInvalid,
+    NodeHeadersMissing,
+    NodeInvalid,
+    NodeNonceReplayed,
+    NodeNotFound,
+    NodeSignatureInvalid,
+    NodeTimestampStale,
+    NodeUnknown,
+)
 from domain.nodes.models import Node
 from domain.nodes.ports import NonceStore
 from domain.shared.clock import Clock
@@ -71,7 +80,8 @@ class _SignedHeaders:
 
 
 class NodeRegistry:
-    def __init__(self, clock: Clock, nonces: NonceStore, *, window_seconds: int = rules.WINDOW_SECONDS) -> None:
+    def __init__(self, clock: Clock, nonces: NonceStore, *,
+                 window_seconds: int = rules.WINDOW_SECONDS) -> None:
         self._clock = clock
         self._nonces = nonces
         self._window = window_seconds
@@ -135,8 +145,9 @@ class NodeRegistry:
         now = self._clock.now().timestamp()
         if not rules.timestamp_fresh(int(signed.timestamp), now, self._window):
             raise NodeTimestampStale(f"请求时间与平台时间相差超过{self._window}秒", server_time=int(now))
-        message = signatures.string_to_sign(node=signed.node, method=method, path=path, query_string=query_string,
-                                            timestamp=signed.timestamp, nonce=signed.nonce, body=body)
+        message = signatures.string_to_sign(node=signed.node, method=method, path=path,
+                                            query_string=query_string, timestamp=signed.timestamp,
+                                            nonce=signed.nonce, body=body)
         if not signatures.verify(_public_key(node.public_key), message, signed.signature):
             log.warning("node %s: signature does not verify (%s %s)", signed.node, method, path)
             # The string the hub expected: built only from what the caller sent, and the fastest
@@ -151,7 +162,7 @@ class NodeRegistry:
 def _read_headers(headers: Mapping[str, str]) -> _SignedHeaders:
     lowered = {name.lower(): value for name, value in headers.items()}
     values = [lowered.get(name.lower(), "") for name in signatures.HEADERS]
-    missing = [name for name, value in zip(signatures.HEADERS, values) if not value]
+    missing = [name for name, value in zip(signatures.HEADERS, values, strict=True) if not value]
     if missing:
         raise NodeHeadersMissing("缺少请求头：" + "、".join(missing), missing=missing)
     signed = _SignedHeaders(*values)

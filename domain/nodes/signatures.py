@@ -80,7 +80,8 @@ def load_public_key(pem: bytes | str) -> ec.EllipticCurvePublicKey:
 
 def public_key_pem(key: ec.EllipticCurvePublicKey) -> str:
     """SubjectPublicKeyInfo PEM: one spelling per key, whatever form it arrived in."""
-    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    return key.public_bytes(serialization.Encoding.PEM, spki).decode()
 
 
 def key_id(key: ec.EllipticCurvePublicKey) -> str:

@@ -19,7 +19,8 @@ NODE = "gd.province"
 
 
 def _private_pem(key) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
 
 
 @pytest.fixture
@@ -113,7 +114,8 @@ async def test_unsigned_and_malformed_requests_are_refused(client, key):
     assert problem["missing"] == ["X-Gov-Node", "X-Gov-Timestamp", "X-Gov-Nonce", "X-Gov-Signature"]
     request = _signed(client, key, "GET", "/gov/v1/whoami")
     request.headers["X-Gov-Timestamp"] = "2026-01-01T00:00:00Z"
-    assert _assert_refused(await client.send(request), "node_headers_invalid")["invalid"] == ["X-Gov-Timestamp"]
+    problem = _assert_refused(await client.send(request), "node_headers_invalid")
+    assert problem["invalid"] == ["X-Gov-Timestamp"]
 
 
 async def test_the_hub_key_is_public_and_is_the_configured_key(client, settings):
@@ -122,7 +124,8 @@ async def test_the_hub_key_is_public_and_is_the_configured_key(client, settings)
     published = response.json()
     private = signatures.load_private_key(Path(settings.node_key_path).read_bytes())
     assert published["public_key_pem"] == signatures.public_key_pem(private.public_key())
-    assert published["key_id"] == signatures.key_id(private.public_key()) and published["node_code"] == "govhub"
+    assert published["key_id"] == signatures.key_id(private.public_key())
+    assert published["node_code"] == "govhub"
     assert (ROOT / "devkeys" / "hub_node_public.pem").read_text() == published["public_key_pem"]
 
 
@@ -135,8 +138,8 @@ async def test_the_openapi_document_marks_gov_routes_as_signed(client):
 
 
 async def test_the_hubs_own_client_signs_as_a_node_would(client, key):
-    node = SignedNodeClient(base_url="http://hub.test/", hub_node_code=NODE, private_key_pem=_private_pem(key),
-                            http=client, retry_delays=())
+    node = SignedNodeClient(base_url="http://hub.test/", hub_node_code=NODE,
+                            private_key_pem=_private_pem(key), http=client, retry_delays=())
     response = await node.request("POST", "/gov/v1/echo?b=2&a=1", json={"姓名": "张丽"})
     assert response.status_code == 200, response.text
     assert response.json()["body_sha256"] == signatures.body_digest('{"姓名":"张丽"}'.encode())
@@ -144,7 +147,7 @@ async def test_the_hubs_own_client_signs_as_a_node_would(client, key):
 
 def _docs_example() -> dict:
     docs = (ROOT / "docs" / "nodes.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```python\n(.*?)```", docs, flags=re.S)
+    blocks = re.findall(r"```python\n(.*?)```", docs, flags=re.DOTALL)
     assert len(blocks) == 1, "docs/nodes.md should hold one Python example"
     namespace = {"__name__": "docs_nodes_example"}
     exec(compile(blocks[0], "docs/nodes.md", "exec"), namespace)
@@ -170,15 +173,13 @@ async def test_the_documented_verifier_accepts_the_hubs_calls_only(client, resou
         seen.add(nonce)
         return fresh
 
-    def check(body=request.content, raw_path=request.url.raw_path.decode()):
-        return verify_hub_call(hub_public, "POST", raw_path, request.headers, body, claim)
+    raw_path = request.url.raw_path.decode()  # as the node reads it off its request line
 
-    assert raw_path_of(request) == "/api/callbacks/licenses?b=2&a=1"
-    assert not check(body=b'{"event_id":"e2"}') and not check(raw_path="/api/callbacks/other")
+    def check(body: bytes = request.content, path: str = raw_path) -> bool:
+        return verify_hub_call(hub_public, "POST", path, request.headers, body, claim)
+
+    assert raw_path == "/api/callbacks/licenses?b=2&a=1"
+    assert not check(body=b'{"event_id":"e2"}') and not check(path="/api/callbacks/other")
     assert check()
     assert not check()  # the same call again is a replay
     await hub.aclose()
-
-
-def raw_path_of(request: httpx.Request) -> str:
-    return request.url.raw_path.decode()

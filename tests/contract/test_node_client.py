@@ -29,8 +29,9 @@ class Received:
     def verifies(self, public_key=HUB_PUBLIC) -> bool:
         path, _, query = self.target.partition("?")
         h = self.headers
-        message = signatures.string_to_sign(node=h["x-gov-node"], method=self.method, path=path, query_string=query,
-                                            timestamp=h["x-gov-timestamp"], nonce=h["x-gov-nonce"], body=self.body)
+        message = signatures.string_to_sign(node=h["x-gov-node"], method=self.method, path=path,
+                                            query_string=query, timestamp=h["x-gov-timestamp"],
+                                            nonce=h["x-gov-nonce"], body=self.body)
         return signatures.verify(public_key, message, h["x-gov-signature"])
 
 
@@ -41,7 +42,7 @@ class RecordingNode:
         self.statuses = list(statuses)
         self.received: list[Received] = []
 
-    async def __aenter__(self) -> "RecordingNode":
+    async def __aenter__(self) -> RecordingNode:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
         self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
         return self
@@ -70,7 +71,8 @@ def _client(url: str, delays=(0, 0)) -> SignedNodeClient:
 
 async def test_a_signed_post_verifies_on_the_wire_with_the_published_hub_key():
     async with RecordingNode() as node, _client(node.url + "/api/") as client:
-        response = await client.request("POST", "/callbacks/licenses?b=2&a=%E7%A4%BE", json={"event_id": "e1", "姓名": "张丽"})
+        response = await client.request("POST", "/callbacks/licenses?b=2&a=%E7%A4%BE",
+                                        json={"event_id": "e1", "姓名": "张丽"})
     assert response.status_code == 200 and response.json() == {"accepted": True}
     [call] = node.received
     assert call.target == "/api/callbacks/licenses?b=2&a=%E7%A4%BE"  # the base URL's prefix is signed too

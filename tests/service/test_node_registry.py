@@ -1,7 +1,7 @@
 """NodeRegistry on the database: registration, status, and the order of checks of a signed request."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -11,7 +11,7 @@ from domain.nodes import errors, signatures
 from domain.nodes.service import NodeIdentity, NodeRegistry, hub_key
 from domain.shared.clock import FrozenClock
 
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 PATH = "/gov/v1/echo"
 
 
@@ -63,7 +63,7 @@ async def _auth(registry, headers, body=b"{}", path=PATH):
 
 
 async def test_register_stores_a_normalised_key_and_lists_nodes(registry, key):
-    pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    pem = _pem(key).encode()
     record = await _register(registry, key, public_key_pem=b"\n" + pem + b"\n\n")  # bytes, extra blank lines
     assert record.status == "active" and record.public_key_pem == _pem(key)
     assert record.key_id == signatures.key_id(key.public_key())
@@ -111,7 +111,8 @@ async def test_set_status_and_unknown_codes(registry, key):
 
 def test_hub_key_publishes_the_public_half_only():
     key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
     published = hub_key(pem)
     assert published.node_code == "govhub" and "PRIVATE" not in published.public_key_pem
     assert published.key_id == signatures.key_id(key.public_key())
