@@ -123,9 +123,12 @@ class Settings:
             problems.append("WeChat must be configured (GOVHUB_WECHAT_BASE_URL, GOVHUB_WECHAT_SECRET)")
         if not self.alipay_gateway_url or not self.sms_base_url:
             problems.append("GOVHUB_ALIPAY_GATEWAY_URL and GOVHUB_SMS_BASE_URL must be set")
+        dev_keys = {p.read_bytes() for p in DEVKEYS.glob("*.pem")}
         for path in (self.alipay_app_private_key_path, self.alipay_public_key_path, self.node_key_path):
-            if Path(path).resolve().parent == DEVKEYS.resolve():
-                problems.append(f"dev key {Path(path).name} must not be used in production")
+            key = Path(path)
+            # by content, not by folder: a dev key copied elsewhere is still a dev key
+            if key.resolve().parent == DEVKEYS.resolve() or (key.is_file() and key.read_bytes() in dev_keys):
+                problems.append(f"dev key {key.name} must not be used in production")
         if self.realname_provider == "stub" or self.face_provider == "stub":
             problems.append("stub public-security or face providers must not be used in production")
         if not self.public_url.startswith("https://"):

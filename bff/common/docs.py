@@ -28,15 +28,20 @@ def doc(summary: str, *, tag: str, body: Any = None, ok: tuple[int, Any] | None 
             content = {"application/json": model} if model is not None else None
             handler = openapi.response(status, content, "OK" if status < 300 else "Done")(handler)
         for status, codes in sorted((errors or {}).items()):
-            text = f"{STATUS_TEXT.get(status, 'Error')}; code: " + ", ".join(f"`{c}`" for c in codes)
-            handler = openapi.response(status, {"application/problem+json": Problem}, text)(handler)
+            handler = openapi.response(status, {"application/problem+json": Problem},
+                                       _error_text(status, codes))(handler)
         if secured:
             handler = openapi.secured("bearer")(handler)
         # the models themselves, for bff/common/openapi.py to render with pydantic's own schemas
-        responses = {status: ("application/problem+json", Problem) for status in (errors or {})}
+        responses = {status: ("application/problem+json", Problem, _error_text(status, codes))
+                     for status, codes in (errors or {}).items()}
         if ok is not None:
-            responses[ok[0]] = ("application/json", ok[1])
+            responses[ok[0]] = ("application/json", ok[1], "OK" if ok[0] < 300 else "Done")
         handler.__govhub_doc__ = {"body": body, "responses": responses}
         return handler
 
     return decorate
+
+
+def _error_text(status: int, codes: list[str]) -> str:
+    return f"{STATUS_TEXT.get(status, 'Error')}; code: " + ", ".join(f"`{c}`" for c in codes)

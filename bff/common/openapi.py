@@ -35,8 +35,9 @@ def build(app: Sanic) -> dict:
 def _apply(op: dict, recorded: dict, schemas: dict) -> None:
     if recorded.get("body") is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(recorded["body"], schemas)}}}
-    for status, (media, model) in recorded["responses"].items():
-        answer = op.setdefault("responses", {}).setdefault(str(status), {"description": ""})
+    for status, (media, model, description) in recorded["responses"].items():
+        answer = op.setdefault("responses", {}).setdefault(str(status), {})
+        answer["description"] = description
         if model is None:
             answer.pop("content", None)
         else:

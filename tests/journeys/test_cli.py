@@ -1,0 +1,36 @@
+"""The govhub command line on a fresh embedded database: migrate, seed, nodes, keys."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.support.live_hub import REPO_ROOT
+
+
+def _govhub(tmp_path, *args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "GOVHUB_DATABASE_URL": f"sqlite://{tmp_path / 'cli.sqlite3'}", "GOVHUB_REDIS_URL": "",
+           "GOVHUB_LOG_LEVEL": "WARNING", **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "bff.cli", *args], cwd=REPO_ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_migrate_seed_and_manage_nodes(tmp_path):
+    assert _govhub(tmp_path, "migrate").returncode == 0
+    seeded = _govhub(tmp_path, "seed")
+    assert seeded.returncode == 0, seeded.stderr
+    assert _govhub(tmp_path, "seed").returncode == 0  # idempotent
+    key = REPO_ROOT / "devkeys" / "demo_node_zhejiang_public.pem"
+    added = _govhub(tmp_path, "nodes", "add", "--code", "ah-platform", "--kind", "province", "--name", "安徽政务服务网",
+                    "--region", "340000000000", "--public-key", str(key))
+    assert added.returncode == 0, added.stderr
+    assert _govhub(tmp_path, "nodes", "disable", "ah-platform").returncode == 0
+    listed = _govhub(tmp_path, "nodes", "list").stdout
+    assert "ah-platform\tprovince\t340000000000\tdisabled" in listed and "zj-platform" in listed
+    rotated = _govhub(tmp_path, "keys", "rotate")
+    assert rotated.returncode == 0 and "new signing key" in rotated.stdout
+
+
+def test_production_mode_refuses_to_start(tmp_path):
+    refused = _govhub(tmp_path, "serve", env_extra={"GOVHUB_ENV": "production"})
+    assert refused.returncode == 2 and "production mode refuses to start" in refused.stderr

@@ -1,0 +1,60 @@
+"""Settings from GOVHUB_* variables; production refuses embedded parts and dev keys."""
+from __future__ import annotations
+
+import base64
+import os
+
+import pytest
+
+from bff.settings import Settings, SettingsError
+
+
+def test_defaults_are_the_embedded_hub():
+    settings = Settings.from_env({})
+    assert settings.database_url.startswith("sqlite://") and settings.redis_url == ""
+    assert settings.port == 8000 and settings.mock_port == 8001 and settings.mock_enabled
+
+
+def test_values_are_read_and_typed():
+    settings = Settings.from_env({"GOVHUB_PORT": "9000", "GOVHUB_MOCK_ENABLED": "false"})
+    assert settings.port == 9000 and settings.mock_enabled is False
+    with pytest.raises(SettingsError):
+        Settings.from_env({"GOVHUB_PORT": "eighty"})
+    with pytest.raises(SettingsError):
+        Settings.from_env({"GOVHUB_MOCK_ENABLED": "maybe"})
+
+
+def test_production_refuses_every_embedded_part_at_once():
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"GOVHUB_ENV": "production"})
+    message = str(refused.value)
+    for part in ("PostgreSQL", "Redis", "MOCK_ENABLED", "DATA_KEY", "WeChat", "dev key", "stub", "https"):
+        assert part in message
+
+
+def test_production_starts_with_real_parts(tmp_path):
+    key = tmp_path / "k.pem"
+    key.write_text("not read here")
+    real = base64.b64encode(os.urandom(32)).decode()
+    env = {
+        "GOVHUB_ENV": "production", "GOVHUB_DATABASE_URL": "postgres://hub@db:5432/govhub",
+        "GOVHUB_REDIS_URL": "redis://cache:6379/0", "GOVHUB_MOCK_ENABLED": "false",
+        "GOVHUB_DATA_KEY": real, "GOVHUB_LOOKUP_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "GOVHUB_WECHAT_BASE_URL": "https://api.weixin.qq.com/", "GOVHUB_WECHAT_SECRET": "s",
+        "GOVHUB_ALIPAY_GATEWAY_URL": "https://openapi.alipay.com/gateway.do",
+        "GOVHUB_SMS_BASE_URL": "https://sms.example.gov.cn", "GOVHUB_ALIPAY_APP_PRIVATE_KEY_PATH": str(key),
+        "GOVHUB_ALIPAY_PUBLIC_KEY_PATH": str(key), "GOVHUB_NODE_KEY_PATH": str(key),
+        "GOVHUB_REALNAME_PROVIDER": "mps", "GOVHUB_FACE_PROVIDER": "vendor",
+        "GOVHUB_PUBLIC_URL": "https://hub.gov.cn",
+    }
+    assert Settings.from_env(env).is_production
+
+
+def test_a_dev_key_copied_elsewhere_is_still_refused(tmp_path):
+    from bff.settings import DEVKEYS
+
+    copy = tmp_path / "node.pem"
+    copy.write_bytes((DEVKEYS / "hub_node_private.pem").read_bytes())
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"GOVHUB_ENV": "production", "GOVHUB_NODE_KEY_PATH": str(copy)})
+    assert "dev key node.pem" in str(refused.value)
