@@ -3,4 +3,8 @@
 MODEL_MODULES = [
     "domain.identity.models",
     "domain.nodes.models",
+    "domain.regions.models",
+    "domain.admin.models",
+    "domain.topics.models",
+    "domain.catalog.models",
 ]

@@ -1,0 +1,1 @@
+"""Tables owned by admin (filled in by the catalog issue)."""

@@ -1,0 +1,1 @@
+"""Tables owned by catalog (filled in by the catalog issue)."""

@@ -1,0 +1,1 @@
+"""Tables owned by regions (filled in by the catalog issue)."""

@@ -1,0 +1,1 @@
+"""Tables owned by topics (filled in by the catalog issue)."""
