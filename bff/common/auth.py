@@ -45,6 +45,17 @@ def install_guard(bp: Blueprint, *, channel: str) -> None:
         return None
 
 
+async def optional_auth(request: Request, *, channel: str) -> AccessClaims | None:
+    """On a public route: the caller's claims if they sent a valid token, else None (an invalid
+    token on a public page is ignored rather than refused: the page works logged out too)."""
+    if not request.headers.get("Authorization"):
+        return None
+    try:
+        return await request.app.ctx.tokens.verify(_bearer(request), audience=token_rules.audience_of(channel))
+    except TokenInvalid:
+        return None
+
+
 def current_auth(request: Request) -> AccessClaims:
     """The verified claims of a guarded route (a public route has none)."""
     auth = getattr(request.ctx, "auth", None)

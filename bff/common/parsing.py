@@ -46,6 +46,19 @@ def parse_body(request: Request, model: type[M]) -> M:
         raise InvalidInput("请检查以下字段：" + "、".join(e["field"] for e in errors), errors=errors) from None
 
 
+def parse_query(request: Request, model: type[M]) -> M:
+    """Query-string parameters into ``model`` (lax: "true", "20" are read as bool and int)."""
+    data = {key: values[-1] for key, values in request.args.items()}
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": _MESSAGES.get(e["type"], e["msg"])}
+            for e in exc.errors(include_url=False)
+        ]
+        raise InvalidInput("请检查以下参数：" + "、".join(e["field"] for e in errors), errors=errors) from None
+
+
 def idempotency_key(request: Request) -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (1 <= len(key) <= 128 and key.isprintable()):

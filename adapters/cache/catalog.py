@@ -1,0 +1,53 @@
+"""Redis behind the catalog's ports: popularity counters and a small JSON cache."""
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import redis.asyncio as aioredis
+
+_VIEWS = "govhub:catalog:views"
+_APPLICATIONS = "govhub:catalog:applications"
+
+
+class RedisPopularityCounter:
+    """HINCRBY per request (cheap, shared by all workers); ``drain`` renames the hashes away first,
+    so counts that arrive while the job runs land in fresh hashes and are never lost or doubled."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._client = client
+
+    async def count(self, *, matter_id: int, views: int = 0, applications: int = 0) -> None:
+        async with self._client.pipeline(transaction=False) as pipe:
+            if views:
+                pipe.hincrby(_VIEWS, str(matter_id), views)
+            if applications:
+                pipe.hincrby(_APPLICATIONS, str(matter_id), applications)
+            await pipe.execute()
+
+    async def drain(self) -> dict[int, tuple[int, int]]:
+        taken = {}
+        for key in (_VIEWS, _APPLICATIONS):
+            parked = f"{key}:draining:{uuid.uuid4().hex}"
+            try:
+                await self._client.rename(key, parked)
+            except aioredis.ResponseError:  # nothing counted since the last drain
+                continue
+            taken[key] = await self._client.hgetall(parked)
+            await self._client.delete(parked)
+        ids = set(taken.get(_VIEWS, {})) | set(taken.get(_APPLICATIONS, {}))
+        return {int(i): (int(taken.get(_VIEWS, {}).get(i, 0)), int(taken.get(_APPLICATIONS, {}).get(i, 0))) for i in ids}
+
+
+class RedisJsonCache:
+    def __init__(self, client: aioredis.Redis, prefix: str = "govhub:cache:") -> None:
+        self._client = client
+        self._prefix = prefix
+
+    async def get_json(self, key: str) -> Any | None:
+        raw = await self._client.get(self._prefix + key)
+        return json.loads(raw) if raw is not None else None
+
+    async def set_json(self, key: str, value: Any, *, ttl_seconds: int) -> None:
+        await self._client.set(self._prefix + key, json.dumps(value, ensure_ascii=False, default=str), ex=ttl_seconds)

@@ -1,0 +1,74 @@
+"""Matter search and detail, the same use cases on every channel with the channel's own shape.
+
+Browsing needs no login (``ctx_public``). A channel only sees matters offered on that channel.
+"""
+from __future__ import annotations
+
+from typing import Callable, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+
+from bff.common.docs import doc
+from bff.common.parsing import parse_query
+from domain.catalog.service import SearchFilters
+
+REGION = r"^\d{12}$"
+
+
+class MatterQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    q: str | None = Field(None, max_length=50, description="words of the name, or pinyin / initials (gjj)")
+    region: str | None = Field(None, pattern=REGION, description="the citizen's region (12 digits)")
+    department: str | None = Field(None, max_length=64)
+    kind: str | None = Field(None, max_length=32)
+    audience: Literal["individual", "legal_person"] | None = None
+    life_event: str | None = Field(None, max_length=32)
+    cross_province: bool | None = None
+    zone: str | None = Field(None, max_length=16)
+    cursor: str | None = Field(None, max_length=200)
+    limit: int = Field(20, ge=1, le=50)
+
+
+class MatterListOut(BaseModel):
+    items: list[dict]
+    next_cursor: str | None = None
+
+
+class MatterOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    code: str
+    name: str
+
+
+def add_catalog_routes(bp: Blueprint, *, channel: str, summary: Callable, detail: Callable) -> None:
+    tag = bp.name
+
+    @bp.get("/matters", ctx_public=True)
+    @doc("搜索办事事项 Search matters", tag=tag, ok=(200, MatterListOut), secured=False,
+         errors={400: ["invalid_input", "invalid_search", "invalid_cursor"]},
+         description="Chinese words (two characters and up find what LIKE finds), pinyin or initials; "
+                     "filters by region (with the region's chain, national and cross-province items), "
+                     "department, kind, audience, life event, cross-province, zone. Ranked by match "
+                     "quality then popularity; `next_cursor` pages stably.")
+    async def search(request: Request) -> HTTPResponse:
+        query = parse_query(request, MatterQuery)
+        filters = SearchFilters(region_code=query.region, department_code=query.department, kind=query.kind,
+                                audience=query.audience, life_event=query.life_event,
+                                cross_province=query.cross_province, channel=channel, zone=query.zone)
+        page = await request.app.ctx.catalog.search(q=query.q, filters=filters, cursor=query.cursor,
+                                                    limit=query.limit)
+        return json({"items": [summary(m) for m in page.items], "next_cursor": page.next_cursor},
+                    ensure_ascii=False)
+
+    @bp.get("/matters/<code:str>", ctx_public=True)
+    @doc("事项详情 Matter detail", tag=tag, ok=(200, MatterOut), secured=False,
+         errors={404: ["matter_not_found"]},
+         description="Materials (and the e-license type that satisfies each), time limits in working "
+                     "days, fee in fen, online depth, channels, cross-province flag and the form schema.")
+    async def matter(request: Request, code: str) -> HTTPResponse:
+        found = await request.app.ctx.catalog.matter(code=code, count_view=True)
+        return json(detail(found), ensure_ascii=False)

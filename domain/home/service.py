@@ -1,0 +1,52 @@
+"""A channel's home page in one call: published topics for the channel and region, the region's hot
+list, and for a logged-in citizen the count of their open items.
+
+The anonymous part is the same for everyone in a region, so it is memoised in the process for a
+few seconds; topic changes still show within a second because the topic list itself comes from
+the topic service, whose cache is invalidated over pub/sub.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+from domain.shared.clock import Clock
+
+HOT_LIST_SIZE = 10
+HOT_MEMO_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class HomeView:
+    region_code: str
+    topics: list[Any]  # the topic service's views, in display order
+    hot: list[dict]
+    open_items: int | None  # None when nobody is logged in
+
+
+class HomeService:
+    def __init__(self, *, topics, catalog, clock: Clock,
+                 open_items: Callable[[str], Awaitable[int]] | None = None) -> None:
+        self.topics, self.catalog, self.clock = topics, catalog, clock
+        self._open_items = open_items
+        self._hot: dict[str, tuple[float, list[dict]]] = {}
+
+    async def home(self, *, channel: str, region_code: str, person_id: str | None = None) -> HomeView:
+        topics = await self.topics.published(channel=channel, region_code=region_code, now=self.clock.now())
+        open_items = None
+        if person_id is not None:
+            open_items = await self._open_items(person_id) if self._open_items else 0
+        return HomeView(region_code=region_code, topics=topics, hot=await self._hot_list(region_code),
+                        open_items=open_items)
+
+    async def _hot_list(self, region_code: str) -> list[dict]:
+        now = time.monotonic()
+        memo = self._hot.get(region_code)
+        if memo and now - memo[0] < HOT_MEMO_SECONDS:
+            return memo[1]
+        hot = await self.catalog.hot(region_code=region_code, limit=HOT_LIST_SIZE)
+        if len(self._hot) > 5000:  # ~3,000 counties; never let the memo grow without bound
+            self._hot.clear()
+        self._hot[region_code] = (now, hot)
+        return hot
