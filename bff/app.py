@@ -20,6 +20,7 @@ from sanic_ext import Extend
 
 from adapters.alipay.client import AlipayLoginClient
 from adapters.cache import redis as redis_adapter
+from adapters.cache.catalog import RedisJsonCache, RedisPopularityCounter
 from adapters.cache.ratelimit import TokenBucketLimiter
 from adapters.departments.public_security import StubRealNameVerifier
 from adapters.face.stub import StubFaceVerifier
@@ -28,6 +29,8 @@ from adapters.scheduler.runner import Job
 from adapters.sms.client import HttpSmsSender
 from adapters.wechat.client import WeChatLoginClient
 from adapters.wechat.storage import RedisSessionStorage
+from domain.catalog.service import CatalogService
+from domain.home.service import HomeService
 from domain.identity.service import IdentityService
 from domain.shared.clock import Clock
 from domain.shared.vault import Vault
@@ -35,7 +38,7 @@ from bff import database
 from bff.common import errors, logs, openapi
 from bff.alipay import routes as alipay_routes
 from bff.mobile import routes as mobile_routes
-from bff.public import health
+from bff.public import health, regions
 from bff.wechat import routes as wechat_routes
 from bff.settings import Settings, SettingsError
 
@@ -84,6 +87,33 @@ async def build_resources(settings: Settings) -> Resources:
         node_client_factory=lambda **options: SignedNodeClient(private_key_pem=hub_node_pem, **options),
     )
     # --- end nodes ---
+    # --- catalog (matters, search, popularity) ---
+    resources.services["catalog"] = CatalogService(popularity=RedisPopularityCounter(resources.redis.aio),
+                                                   cache=RedisJsonCache(resources.redis.aio), clock=clock)
+    # --- end catalog ---
+    # --- regions (divisions, departments, zones) ---
+    from domain.regions.service import RegionService  # local: see the nodes block
+
+    resources.services["regions"] = RegionService(clock)
+    # --- end regions ---
+    # --- topics (admin accounts and audit, service topics and their change feed) ---
+    from adapters.cache.pubsub import RedisChangeFeed  # local: see the nodes block
+    from domain.admin.passwords import Passwords
+    from domain.admin.service import AdminAccounts
+    from domain.admin.sessions import AdminSessions
+    from domain.topics.service import TopicService
+
+    passwords = Passwords()
+    resources.services.update(
+        admin_accounts=AdminAccounts(clock=clock, passwords=passwords),
+        admin_sessions=AdminSessions(clock=clock, passwords=passwords),
+        topics=TopicService(clock=clock, feed=RedisChangeFeed(resources.redis.aio)),
+    )
+    # --- end topics ---
+    # --- home (one call per channel's home page) ---
+    resources.services["home"] = HomeService(topics=resources.services["topics"],
+                                             catalog=resources.services["catalog"], clock=clock)
+    # --- end home ---
     # --- identity (people, channel logins, real-name, face) ---
     resources.services["rate_limiter"] = TokenBucketLimiter(resources.redis.aio)
     resources.services["identity"] = _identity_service(settings, resources, clock, vault)
@@ -155,11 +185,24 @@ def create_app(settings: Settings, *, resources: Resources | None = None, name: 
     # --- blueprints: channels ---
     for channel_bp in (wechat_routes.bp, alipay_routes.bp, mobile_routes.bp):
         app.blueprint(channel_bp)
+    # --- blueprints: admin (/admin/v1) and public topics ---
+    from bff.admin import install as install_admin  # here, not at the top: see the nodes block
+    from bff.public import topics as public_topics
+
+    install_admin(app)
+    app.blueprint(public_topics.bp)
+    _follow_topic_changes(app)
+    # --- end blueprints: admin and public topics ---
+    app.blueprint(regions.bp)
     app.add_route(_openapi_json, "/openapi.json", name="openapi_json", ctx_public=True)
     return app
 
 
-JOBS = [Job("adapters.scheduler.jobs:purge_identity", seconds=3600)]
+JOBS = [
+    Job("adapters.scheduler.jobs:purge_identity", seconds=3600),
+    Job("adapters.scheduler.jobs:flush_popularity", seconds=60),
+    Job("adapters.scheduler.jobs:announce_topic_boundaries", seconds=5),
+]
 
 
 def scheduler_process(settings: Settings) -> None:
@@ -193,6 +236,27 @@ def _install_lifecycle(app: Sanic, settings: Settings, resources: Resources | No
     @app.after_server_stop
     async def stop(app: Sanic) -> None:
         await close_resources(app.ctx.resources)
+
+
+# --- listeners: topics ---
+def _follow_topic_changes(app: Sanic) -> None:
+    """Each serving process follows the topics change feed for as long as it serves: its
+    in-memory topic lists are trusted only while the subscription holds (domain/topics/cache.py)."""
+    import asyncio
+    import contextlib
+
+    @app.after_server_start
+    async def follow_topics(app: Sanic) -> None:
+        app.ctx.topics_feed = asyncio.create_task(app.ctx.topics.follow_changes(), name="topics-feed")
+
+    @app.before_server_stop
+    async def unfollow_topics(app: Sanic) -> None:
+        task = getattr(app.ctx, "topics_feed", None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+# --- end listeners: topics ---
 
 
 def _attach(app: Sanic, resources: Resources) -> None:

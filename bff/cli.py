@@ -38,6 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     node_cmd.add_parser("list")
     keys = sub.add_parser("keys", help="token signing keys")
     keys.add_subparsers(dest="key_command", required=True).add_parser("rotate")
+    regions = sub.add_parser("regions", help="administrative divisions (docs/regions.md)")
+    regions_import = regions.add_subparsers(dest="regions_command", required=True).add_parser(
+        "import", help="load a national list from CSV (code,name,parent); idempotent")
+    regions_import.add_argument("file", type=Path)
+    regions_import.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                                help="progress bar (default: when standard error is a terminal)")
+    _add_catalog_parser(sub)
+    _add_admin_parser(sub)
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -138,6 +146,94 @@ def _keys(settings: Settings, args) -> int:
     return 0
 
 
+def _regions(settings: Settings, args) -> int:
+    """Exit 0 when the file was read to its end (rejected rows are listed, not fatal), 1 when it
+    could not be read — as ``govhub catalog import``."""
+    from bff.region_import import import_regions, print_report
+
+    if not args.file.is_file():
+        print(f"govhub: no such file: {args.file}", file=sys.stderr)
+        return 1
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    report = asyncio.run(_with_resources(
+        settings, lambda resources: import_regions(resources, args.file, progress=progress)))
+    print_report(report)
+    return 0
+
+
+def _add_catalog_parser(sub) -> None:
+    catalog = sub.add_parser("catalog", help="the service catalog (docs/catalog-import.md)")
+    catalog_import = catalog.add_subparsers(dest="catalog_command", required=True).add_parser(
+        "import", help="load matters from JSONL or CSV (any size, idempotent by code)")
+    catalog_import.add_argument("file", help="a .jsonl or .csv file, or - for standard input")
+    catalog_import.add_argument("--format", choices=["jsonl", "csv"], help="default: from the file's extension")
+    catalog_import.add_argument("--batch-size", type=int, default=2000)
+    catalog_import.add_argument("--rejects", type=Path, help="also write rejected rows here (JSONL: line, reason)")
+    catalog_import.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                                help="progress bar (default: when standard error is a terminal)")
+
+
+def _catalog(settings: Settings, args) -> int:
+    """Exit 0 when the file was read to its end (rejected rows are reported, not fatal), 1 when
+    it could not be read."""
+    from bff.catalog_import import open_source, run_import
+    from domain.catalog.importer import ImportFileError, detect_format
+
+    try:
+        fmt = detect_format(args.file, args.format)
+        source, size = open_source(args.file)
+    except (ImportFileError, OSError) as exc:
+        print(f"govhub: {exc}", file=sys.stderr)
+        return 1
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    try:
+        with source:
+            report = asyncio.run(_with_resources(settings, lambda resources: run_import(
+                resources.services["catalog"], source, fmt=fmt, total_bytes=size, batch_size=args.batch_size,
+                rejects_path=args.rejects, progress=progress)))
+    except (ImportFileError, OSError) as exc:
+        print(f"govhub: {exc}", file=sys.stderr)
+        return 1
+    print(f"catalog import: {report}")
+    return 0
+
+
+# --- admin: console accounts ---
+def _add_admin_parser(sub) -> None:
+    admin = sub.add_parser("admin", help="console accounts of product teams and operators (docs/admin.md)")
+    create = admin.add_subparsers(dest="admin_command", required=True).add_parser(
+        "create", help="create an account (e.g. the first operator)")
+    create.add_argument("--username", required=True)
+    create.add_argument("--display-name", help="default: the username")
+    create.add_argument("--roles", required=True, help="comma-separated: topic_editor, catalog_admin, operator")
+    create.add_argument("--password-stdin", action="store_true", required=True,
+                        help="read the password from standard input (a command line shows in ps and shell history)")
+
+
+def _admin(settings: Settings, args) -> int:
+    from domain.audit.service import CLI
+    from domain.shared.errors import DomainError
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    roles = [role.strip() for role in args.roles.split(",") if role.strip()]
+
+    async def act(resources):
+        return await resources.services["admin_accounts"].create(
+            actor=CLI, username=args.username, display_name=args.display_name or args.username,
+            password=password, roles=roles)
+
+    try:
+        view = asyncio.run(_with_resources(settings, act))
+    except DomainError as exc:
+        print(f"govhub: {exc.detail}", file=sys.stderr)
+        for problem in exc.extra.get("errors", []):
+            print(f"  {problem['field']}: {problem['message']}", file=sys.stderr)
+        return 1
+    print(f"created {view.username} ({', '.join(view.roles)})")
+    return 0
+# --- end admin ---
+
+
 async def _with_resources(settings: Settings, action):
     from bff.app import build_resources, close_resources
 
@@ -148,7 +244,10 @@ async def _with_resources(settings: Settings, action):
         await close_resources(resources)
 
 
-COMMANDS = {"run": _run, "serve": _serve, "migrate": _migrate, "seed": _seed, "nodes": _nodes, "keys": _keys}
+COMMANDS = {"run": _run, "serve": _serve, "migrate": _migrate, "seed": _seed, "nodes": _nodes, "keys": _keys,
+            "regions": _regions}
+COMMANDS["catalog"] = _catalog
+COMMANDS["admin"] = _admin
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -5,6 +5,7 @@ MODEL_MODULES = [
     "domain.nodes.models",
     "domain.regions.models",
     "domain.admin.models",
+    "domain.audit.models",
     "domain.topics.models",
     "domain.catalog.models",
 ]

@@ -93,6 +93,7 @@ async def clean_state(request):
         resources = request.getfixturevalue("resources")
         await _empty_database()
         await resources.redis.aio.flushdb()
+        resources.services["topics"].invalidate()  # its in-memory list would outlive the emptied tables
     yield
 
 

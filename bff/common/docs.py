@@ -14,22 +14,17 @@ STATUS_TEXT = {400: "Bad input", 401: "Not logged in / bad credentials", 403: "N
 
 def doc(summary: str, *, tag: str, body: Any = None, ok: tuple[int, Any] | None = (200, None),
         errors: dict[int, list[str]] | None = None, secured: bool = True, description: str = ""):
-    """``errors`` maps a status to the problem codes a client may meet there."""
+    """``errors`` maps a status to the problem codes a client may meet there.
+
+    Bodies and answers are only recorded on the handler: ``bff/common/openapi.py`` renders them with
+    pydantic's own schemas. (sanic-ext's own walk of pydantic models gets shapes wrong and costs
+    about a tenth of a second per route at import.)"""
 
     def decorate(handler):
         handler = openapi.summary(summary)(handler)
         handler = openapi.tag(tag)(handler)
         if description:
             handler = openapi.description(description)(handler)
-        if body is not None:
-            handler = openapi.body({"application/json": body}, required=True)(handler)
-        if ok is not None:
-            status, model = ok
-            content = {"application/json": model} if model is not None else None
-            handler = openapi.response(status, content, "OK" if status < 300 else "Done")(handler)
-        for status, codes in sorted((errors or {}).items()):
-            handler = openapi.response(status, {"application/problem+json": Problem},
-                                       _error_text(status, codes))(handler)
         if secured:
             handler = openapi.secured("bearer")(handler)
         # the models themselves, for bff/common/openapi.py to render with pydantic's own schemas

@@ -10,6 +10,9 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from bff.common import presenters
+from bff.common.catalog_presenters import detail_full, home_full, summary_full
+from bff.common.catalog_routes import add_catalog_routes
+from bff.common.home_routes import add_home_route
 from bff.common.account import add_account_routes, device_id
 from bff.common.auth import install_guard
 from bff.common.docs import doc
@@ -62,3 +65,5 @@ async def login(request: Request) -> HTTPResponse:
 
 
 add_account_routes(bp, channel="app", present=presenters.person_full)
+add_catalog_routes(bp, channel="app", summary=summary_full, detail=detail_full)
+add_home_route(bp, channel="app", present=home_full, etag=True)

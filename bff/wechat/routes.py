@@ -5,6 +5,9 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from bff.common import presenters
+from bff.common.catalog_presenters import detail_compact, home_compact, summary_compact
+from bff.common.catalog_routes import add_catalog_routes
+from bff.common.home_routes import add_home_route
 from bff.common.account import add_account_routes
 from bff.common.auth import install_guard
 from bff.common.docs import doc
@@ -51,3 +54,5 @@ async def bind_phone(request: Request) -> HTTPResponse:
 
 
 add_account_routes(bp, channel="wechat", present=presenters.person_compact)
+add_catalog_routes(bp, channel="wechat", summary=summary_compact, detail=detail_compact)
+add_home_route(bp, channel="wechat", present=home_compact, etag=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -161,12 +162,21 @@ def _form_schema(value: Any, problems: list[str]) -> dict:
     if not isinstance(value, dict):
         problems.append("form_schema: a JSON Schema object")
         return {}
-    try:
-        Draft202012Validator.check_schema(value)
-    except SchemaError as exc:
-        problems.append(f"form_schema: not a valid JSON Schema ({exc.message})")
+    problem = _schema_problem(json.dumps(value, sort_keys=True))
+    if problem:
+        problems.append(f"form_schema: not a valid JSON Schema ({problem})")
         return {}
     return value
+
+
+@lru_cache(maxsize=4096)
+def _schema_problem(schema_json: str) -> str | None:
+    """Checking against the meta-schema costs milliseconds; an import repeats the same few forms."""
+    try:
+        Draft202012Validator.check_schema(json.loads(schema_json))
+    except SchemaError as exc:
+        return exc.message
+    return None
 
 
 def _json_cell(value: str, name: str, problems: list[str], empty):

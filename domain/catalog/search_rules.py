@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
 
@@ -38,6 +39,7 @@ def grams(text: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=65536)  # names repeat across regions; pypinyin costs about a millisecond a name
 def pinyin_texts(name: str) -> tuple[str, str]:
     """(initials, full pinyin) of the name's runs, each run joined without spaces."""
     initials, full = [], []

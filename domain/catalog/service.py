@@ -4,13 +4,15 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from tortoise.transactions import in_transaction
 
 from domain.catalog import rules, search_index
 from domain.catalog import search_rules as sr
-from domain.catalog.errors import InvalidCursor, InvalidSearch, MatterNotFound
+from domain.audit.service import AuditLog
+from domain.catalog.errors import InvalidCursor, InvalidMatter, InvalidSearch, MatterNotFound
 from domain.catalog.models import CatalogItem, Matter
 from domain.catalog.ports import PopularityCounter, SharedCache
 from domain.regions import rules as region_rules
@@ -20,6 +22,8 @@ MATTER_FIELDS = ("code", "catalog_code", "name", "kind", "region_code", "departm
                  "for_legal_persons", "life_events", "themes", "materials", "legal_limit_days",
                  "promised_limit_days", "fee_fen", "online_depth", "channels", "cross_province", "zones",
                  "form_schema", "instant_approval", "content_hash")
+MATTER_UPDATE_FIELDS = [name for name in MATTER_FIELDS if name != "code"] + ["updated_at"]
+CATALOG_UPDATE_FIELDS = ["name", "kind", "for_individuals", "for_legal_persons", "life_events", "themes", "updated_at"]
 HOT_TTL = 60  # seconds a region's hot list is cached
 APPLICATION_WEIGHT = 10  # an application says more about a matter than a view
 
@@ -67,37 +71,57 @@ class CatalogService:
                 report.rejected.append((index, "; ".join(exc.problems)))
                 continue
             valid[normalized["code"]] = normalized  # a later row of the same code wins
-        existing = {row["code"]: row for row in
-                    await Matter.filter(code__in=list(valid)).values("id", "code", "content_hash")}
-        fresh = [r for code, r in valid.items() if code not in existing]
-        changed = [r for code, r in valid.items() if code in existing and existing[code]["content_hash"] != r["content_hash"]]
-        report.unchanged = len(valid) - len(fresh) - len(changed)
-        if fresh or changed:
+        stored = dict(await Matter.filter(code__in=list(valid)).values_list("code", "content_hash"))
+        writes = [r for code, r in valid.items() if stored.get(code) != r["content_hash"]]
+        report.inserted = sum(1 for r in writes if r["code"] not in stored)
+        report.updated = len(writes) - report.inserted
+        report.unchanged = len(valid) - len(writes)
+        if writes:
             async with in_transaction():
-                await self._save_catalog_items(fresh + changed)
-                await Matter.bulk_create([Matter(**_matter_fields(r)) for r in fresh])
-                for r in changed:
-                    await Matter.filter(code=r["code"]).update(**_matter_fields(r))
-                await self._index([r["code"] for r in fresh + changed])
-        report.inserted, report.updated = len(fresh), len(changed)
+                await self._write(writes)
         return report
 
-    async def _save_catalog_items(self, records: list[dict]) -> None:
+    async def _write(self, records: list[dict]) -> None:
+        """A handful of statements per batch, whatever its size: catalog items and matters as
+        INSERT ... ON CONFLICT DO UPDATE (one executemany each), their ids, their index rows.
+        (Row-by-row UPDATEs made a batch of 2,000 changed rows cost 2,000+ round trips.)"""
         items = {r["catalog_code"]: r for r in records}
-        known = set(await CatalogItem.filter(code__in=list(items)).values_list("code", flat=True))
-        await CatalogItem.bulk_create([CatalogItem(**_catalog_fields(r)) for c, r in items.items() if c not in known])
-        for code in known:
-            await CatalogItem.filter(code=code).update(**{k: v for k, v in _catalog_fields(items[code]).items() if k != "code"})
+        await CatalogItem.bulk_create([CatalogItem(**_catalog_fields(r)) for r in items.values()],
+                                      on_conflict=["code"], update_fields=CATALOG_UPDATE_FIELDS)
+        await Matter.bulk_create([Matter(**_matter_fields(r)) for r in records],
+                                 on_conflict=["code"], update_fields=MATTER_UPDATE_FIELDS)
+        ids = dict(await Matter.filter(code__in=[r["code"] for r in records]).values_list("code", "id"))
+        await search_index.write([(ids[r["code"]], sr.document(r["name"], _facets(r))) for r in records])
 
-    async def _index(self, codes: list[str]) -> None:
-        matters = await Matter.filter(code__in=codes)
-        await search_index.write([(m.id, sr.document(m.name, _facets(m))) for m in matters])
+    async def save(self, *, actor, record: dict[str, Any], request_id: str | None = None) -> Matter:
+        """One matter from an administrator: created or changed, audited in the same transaction."""
+        try:
+            normalized = rules.normalize(record)
+        except rules.RecordProblems as exc:
+            raise InvalidMatter("; ".join(exc.problems),
+                                errors=[{"field": p.split(":")[0], "message": p} for p in exc.problems]) from None
+        before = await Matter.get_or_none(code=normalized["code"])
+        if before is not None and before.content_hash == normalized["content_hash"] and before.status == "active":
+            return before  # nothing changed: no write, no audit entry
+        async with in_transaction():
+            await self._write([normalized])
+            if before is not None and before.status != "active":
+                await Matter.filter(id=before.id).update(status="active")
+            await AuditLog.record(actor=actor, action="matter.create" if before is None else "matter.update",
+                                  target_type="matter", target_id=normalized["code"],
+                                  before=_audit_view(before), after=normalized, request_id=request_id)
+        return await Matter.get(code=normalized["code"])
 
-    async def retire(self, *, code: str) -> Matter:
+    async def retire(self, *, code: str, actor=None, request_id: str | None = None) -> Matter:
+        """Stop offering a matter: it leaves search and detail; its record stays for history."""
         matter = await self._get(code)
         async with in_transaction():
             await Matter.filter(id=matter.id).update(status="retired")
             await search_index.delete([matter.id])
+            if actor is not None:
+                await AuditLog.record(actor=actor, action="matter.retire", target_type="matter", target_id=code,
+                                      before={"status": matter.status}, after={"status": "retired"},
+                                      request_id=request_id)
         matter.status = "retired"
         return matter
 
@@ -126,7 +150,8 @@ class CatalogService:
     def _facet_query(self, filters: SearchFilters) -> sr.FacetQuery:
         groups: list[list[str]] = []
         if filters.region_code:
-            groups.append(sr.visible_region_tokens(region_rules.ancestors(filters.region_code)))
+            chain = [] if filters.region_code == sr.NATIONAL else region_rules.ancestors(filters.region_code)
+            groups.append(sr.visible_region_tokens(chain))
         if filters.cross_province:
             groups.append([sr.CROSS_PROVINCE])
         for value, token in ((filters.department_code, sr.department_token), (filters.kind, sr.kind_token),
@@ -148,6 +173,10 @@ class CatalogService:
             await self.popularity.count(matter_id=matter.id, views=1)
         return matter
 
+    async def any_matter(self, *, code: str) -> Matter:
+        """Active or retired: for administrators."""
+        return await self._get(code)
+
     async def catalog_item(self, *, code: str) -> CatalogItem | None:
         return await CatalogItem.get_or_none(code=code)
 
@@ -163,7 +192,7 @@ class CatalogService:
         cached = await self.cache.get_json(key)
         if cached is not None:
             return cached
-        chain = [*region_rules.ancestors(region_code), sr.NATIONAL]
+        chain = [sr.NATIONAL] if region_code == sr.NATIONAL else [*region_rules.ancestors(region_code), sr.NATIONAL]
         rows = await (Matter.filter(region_code__in=chain, status="active").order_by("-popularity", "id")
                       .limit(limit).values("code", "name", "region_code", "popularity", "online_depth"))
         await self.cache.set_json(key, rows, ttl_seconds=HOT_TTL)
@@ -188,6 +217,12 @@ class CatalogService:
         return {"matters": len(pending)}
 
 
+def _audit_view(matter: Matter | None) -> dict | None:
+    if matter is None:
+        return None
+    return {name: getattr(matter, name) for name in MATTER_FIELDS} | {"status": matter.status}
+
+
 def _matter_fields(record: dict) -> dict:
     return {name: record[name] for name in MATTER_FIELDS}
 
@@ -198,11 +233,13 @@ def _catalog_fields(record: dict) -> dict:
             "life_events": record["life_events"], "themes": record["themes"]}
 
 
-def _facets(matter: Matter) -> sr.Facets:
-    return sr.Facets(region_code=matter.region_code, cross_province=matter.cross_province,
-                     department_code=matter.department_code, kind=matter.kind,
-                     for_individuals=matter.for_individuals, for_legal_persons=matter.for_legal_persons,
-                     life_events=tuple(matter.life_events), channels=tuple(matter.channels), zones=tuple(matter.zones))
+def _facets(source: Matter | dict) -> sr.Facets:
+    """A matter's index facets, from the model or from its normalized record."""
+    get = source.__getitem__ if isinstance(source, dict) else partial(getattr, source)
+    return sr.Facets(region_code=get("region_code"), cross_province=get("cross_province"),
+                     department_code=get("department_code"), kind=get("kind"),
+                     for_individuals=get("for_individuals"), for_legal_persons=get("for_legal_persons"),
+                     life_events=tuple(get("life_events")), channels=tuple(get("channels")), zones=tuple(get("zones")))
 
 
 def _write_cursor(hit: search_index.Hit) -> str:

@@ -13,6 +13,7 @@ from typing import Any, Awaitable, Callable
 
 from domain.shared.clock import Clock
 
+NATIONWIDE = "000000000000"
 HOT_LIST_SIZE = 10
 HOT_MEMO_SECONDS = 5.0
 
@@ -33,7 +34,8 @@ class HomeService:
         self._hot: dict[str, tuple[float, list[dict]]] = {}
 
     async def home(self, *, channel: str, region_code: str, person_id: str | None = None) -> HomeView:
-        topics = await self.topics.published(channel=channel, region_code=region_code, now=self.clock.now())
+        region = None if region_code == NATIONWIDE else region_code  # topics: None = nationwide only
+        topics = await self.topics.published(channel=channel, region_code=region, now=self.clock.now())
         open_items = None
         if person_id is not None:
             open_items = await self._open_items(person_id) if self._open_items else 0

@@ -64,7 +64,7 @@ def running_hub(*, database_url: str, redis_url: str, mock_url: str, extra_env: 
 
 
 def _wait(process: subprocess.Popen, url: str, log) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a loaded CI box starts Sanic's worker slowly
     while time.monotonic() < deadline:
         if process.poll() is not None:
             log.seek(0)
@@ -75,4 +75,4 @@ def _wait(process: subprocess.Popen, url: str, log) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    raise RuntimeError("the hub did not answer within 30 s")
+    raise RuntimeError("the hub did not answer within 90 s")

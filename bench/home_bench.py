@@ -1,0 +1,110 @@
+"""Throughput of the hub's home route against a bare-Sanic hello-world, measured in the same run.
+
+    python -m bench.home_bench [PATH] [--database-url URL] [--redis-url URL] [--seconds 10] [--runs 3]
+
+Both servers are real single-process Sanic servers with one worker; the load comes from wrk
+(Debian: ``apt-get install wrk``), one thread on the machine's other core. The generator's own CPU
+use is measured in every run, so a result where wrk, not the server, was saturated shows up as such.
+Target: the home route serves at least 0.6 x what bare Sanic serves.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+
+import httpx
+
+from bench.servers import (
+    DEFAULT_REDIS,
+    ROOT,
+    bare_sanic,
+    cpu_seconds,
+    ensure_database,
+    hub,
+    hub_env,
+    table,
+    write_results,
+)
+
+DEFAULT_PATH = "/wx/v1/home?region=330106000000"
+DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/govhub_home_bench"  # created, migrated and seeded
+TARGET_RATIO = 0.6
+
+
+def wrk(url: str, *, seconds: int, connections: int, server_pid: int) -> dict:
+    """One wrk run: requests/s, latency percentiles, and the CPU share wrk and the server used."""
+    before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_before, started = cpu_seconds(server_pid), time.perf_counter()
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+                         capture_output=True, text=True, check=True).stdout
+    elapsed = time.perf_counter() - started
+    after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wrk_cpu = (after_children.ru_utime - before_children.ru_utime) + (after_children.ru_stime - before_children.ru_stime)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50_ms": _latency(out, "50%"), "p99_ms": _latency(out, "99%"),
+            "errors": int(errors.group(1)) if errors else 0,
+            "wrk_cpu": wrk_cpu / elapsed, "server_cpu": (cpu_seconds(server_pid) - server_before) / elapsed}
+
+
+def _latency(out: str, label: str) -> float:
+    value, unit = re.search(rf"{re.escape(label)}\s+([\d.]+)(us|ms|s)", out).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def measure(name: str, url: str, pid: int, args) -> dict:
+    status = httpx.get(url, timeout=10).status_code
+    if status != 200:
+        raise SystemExit(f"{url} answered {status}: is the route there (pass its PATH)?")
+    wrk(url, seconds=2, connections=args.connections, server_pid=pid)  # warm-up: caches, JIT-free paths
+    runs = [wrk(url, seconds=args.seconds, connections=args.connections, server_pid=pid) for _ in range(args.runs)]
+    best = sorted(runs, key=lambda r: r["requests_per_s"])[len(runs) // 2]  # the median run
+    print(f"  {name}: {[round(r['requests_per_s']) for r in runs]} req/s", flush=True)
+    return {"name": name, "url": url, **best, "runs": runs}
+
+
+def seed(database_url: str, redis_url: str) -> None:
+    """The demo regions, topics and catalog, so the home page has what a real one shows."""
+    ensure_database(database_url)
+    subprocess.run([sys.executable, "-m", "bff.cli", "migrate"], cwd=ROOT, env=hub_env(database_url, redis_url),
+                   check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "bff.cli", "seed"], cwd=ROOT, env=hub_env(database_url, redis_url),
+                   check=True, capture_output=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("path", nargs="?", default=DEFAULT_PATH, help=f"the hub route (default {DEFAULT_PATH})")
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE)
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--no-seed", action="store_true", help="the database is seeded already")
+    args = parser.parse_args(argv)
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    if not args.no_seed:
+        seed(args.database_url, args.redis_url)
+    with bare_sanic() as (url, process):
+        bare = measure("bare Sanic hello-world", url + "/", process.pid, args)
+    with hub(args.database_url, args.redis_url) as (url, process):
+        home = measure(f"hub {args.path.split('?')[0]}", url + args.path, process.pid, args)
+    ratio = home["requests_per_s"] / bare["requests_per_s"]
+    rows = [[r["name"], r["requests_per_s"], r["p50_ms"], r["p99_ms"], r["errors"], f"{r['server_cpu']:.0%}",
+             f"{r['wrk_cpu']:.0%}"] for r in (bare, home)]
+    print(table(["server", "req/s", "p50 ms", "p99 ms", "errors", "server CPU", "wrk CPU"], rows))
+    print(f"ratio {ratio:.2f} (target >= {TARGET_RATIO}): {'met' if ratio >= TARGET_RATIO else 'MISSED'}")
+    path = write_results("home", {"path": args.path, "seconds": args.seconds, "connections": args.connections,
+                                  "bare": bare, "home": home, "ratio": ratio, "target_ratio": TARGET_RATIO})
+    print(f"results: {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

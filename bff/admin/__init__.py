@@ -1,0 +1,18 @@
+"""Product teams and operators: ``/admin/v1`` (console sessions, accounts, audit, topics).
+
+Every blueprint here installs ``auth.install_admin_guard``; add a new admin area by appending
+its blueprint to ``BLUEPRINTS``.
+"""
+from __future__ import annotations
+
+from sanic import Blueprint, Sanic
+
+from bff.admin import accounts, audit, catalog, session, topics
+from bff.admin.auth import describe_security
+
+BLUEPRINTS = [session.bp, accounts.bp, audit.bp, topics.bp, catalog.bp]
+
+
+def install(app: Sanic) -> None:
+    describe_security(app)
+    app.blueprint(Blueprint.group(*BLUEPRINTS, url_prefix="/admin/v1"))

@@ -1,0 +1,74 @@
+"""The home page per channel: topics for the channel and region, hot list, my open items."""
+from __future__ import annotations
+
+import pytest
+
+from domain.audit.service import SystemActor
+from tests.support.catalog_data import sample_records
+from tests.support.citizens import bearer, login_wechat
+
+ACTOR = SystemActor("test")
+XIHU = "330106000000"
+
+
+@pytest.fixture
+async def published(resources):
+    await resources.services["catalog"].upsert(sample_records())
+    topics = resources.services["topics"]
+    entries = [{"kind": "matter", "ref": f"T-{i:04d}"} for i in range(6)]
+    await topics.create(actor=ACTOR, code="zj-housing", title="浙江住房服务", entries=entries,
+                        channels=["wechat", "app"], regions=["330000000000"], weight=5)
+    await topics.publish(actor=ACTOR, code="zj-housing")
+    await topics.create(actor=ACTOR, code="bj-only", title="北京专栏", entries=entries[:1],
+                        channels=["wechat", "alipay", "app"], regions=["110000000000"])
+    await topics.publish(actor=ACTOR, code="bj-only")
+    return topics
+
+
+async def test_home_without_login(client, published):
+    response = await client.get("/wx/v1/home", params={"region": XIHU})
+    assert response.status_code == 200
+    body = response.json()
+    assert [t["code"] for t in body["topics"]] == ["zj-housing"]  # not Beijing's topic
+    assert len(body["topics"][0]["entries"]) == 4 and body["topics"][0]["more"] is True  # compact
+    assert body["open_items"] is None and len(body["hot"]) <= 6
+    assert set(body["hot"][0]) == {"code", "name"}
+
+
+async def test_home_for_a_logged_in_citizen_counts_open_items(client, mock_url, published):
+    session = await login_wechat(client, mock_url)
+    body = (await client.get("/wx/v1/home", params={"region": XIHU}, headers=bearer(session))).json()
+    assert body["open_items"] == 0
+
+
+async def test_channel_targeting(client, published):
+    alipay = (await client.get("/alipay/v1/home", params={"region": XIHU})).json()
+    assert alipay["topics"] == []  # zj-housing is not on Alipay
+    bj = (await client.get("/alipay/v1/home", params={"region": "110101000000"})).json()
+    assert [t["code"] for t in bj["topics"]] == ["bj-only"]
+
+
+async def test_app_home_is_richer_with_an_etag(client, published):
+    response = await client.get("/app/v1/home", params={"region": XIHU})
+    body = response.json()
+    assert len(body["topics"][0]["entries"]) == 6 and "subtitle" in body["topics"][0]
+    again = await client.get("/app/v1/home", params={"region": XIHU},
+                             headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+
+
+async def test_topic_switched_off_leaves_home(client, published):
+    await published.take_offline(actor=ACTOR, code="zj-housing")
+    body = (await client.get("/wx/v1/home", params={"region": XIHU})).json()
+    assert body["topics"] == []
+
+
+async def test_home_bad_region(client, published):
+    response = await client.get("/wx/v1/home", params={"region": "33"})
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "region"
+
+
+async def test_nationwide_home(client, published):
+    body = (await client.get("/wx/v1/home")).json()
+    assert body["region"] == "000000000000" and body["topics"] == []
+    assert all(h["code"] for h in body["hot"])

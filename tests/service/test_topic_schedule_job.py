@@ -1,0 +1,45 @@
+"""The scheduler job that announces topics switching themselves on and off: ticks cover time
+without gaps (a mark in Redis), whichever host runs them."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+from adapters.scheduler import jobs
+from adapters.scheduler.runner import Job, run_once
+from domain.shared.clock import FrozenClock
+from domain.topics.service import TopicService
+from tests.support.admins import TESTER
+from tests.support.topics import MemoryFeed, topic_values
+
+NOW = datetime(2026, 3, 1, 4, 0, tzinfo=UTC)
+
+
+async def test_each_boundary_is_announced_once_even_after_a_pause(resources):
+    clock, feed = FrozenClock(NOW), MemoryFeed()
+    topics = TopicService(clock=clock, feed=feed)
+    hub = SimpleNamespace(services={"clock": clock, "topics": topics}, redis=resources.redis)
+    await topics.create(actor=TESTER, **topic_values("yiqing", starts_at=NOW + timedelta(seconds=3),
+                                                     ends_at=NOW + timedelta(seconds=60)))
+    await topics.publish(actor=TESTER, code="yiqing")
+    feed.published.clear()
+
+    assert await jobs.announce_topic_boundaries(hub) == {"switched": []}
+    clock.advance(5)
+    assert await jobs.announce_topic_boundaries(hub) == {"switched": ["yiqing"]}  # it started
+    clock.advance(5)
+    assert await jobs.announce_topic_boundaries(hub) == {"switched": []}  # not twice
+    clock.advance(120)  # the scheduler was down when it ended: the next tick still sees it
+    assert await jobs.announce_topic_boundaries(hub) == {"switched": ["yiqing"]}
+    assert [m["action"] for m in feed.published] == ["topic.schedule", "topic.schedule"]
+
+
+async def test_the_job_is_a_registered_reference_and_runs_through_the_runner(resources):
+    from bff.app import JOBS
+
+    job = next(j for j in JOBS if j.ref.endswith(":announce_topic_boundaries"))
+    assert job.seconds == jobs.TOPIC_BOUNDARY_SECONDS
+    hub = SimpleNamespace(services={"clock": FrozenClock(NOW), "topics": TopicService(clock=FrozenClock(NOW))},
+                          redis=resources.redis)
+    assert await run_once(Job(job.ref, job.seconds), hub, resources.redis.aio) is True
+    assert await run_once(Job(job.ref, job.seconds), hub, resources.redis.aio) is False  # this tick's lock
