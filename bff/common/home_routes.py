@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json as jsonlib
+import time
 from typing import Callable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,6 +19,7 @@ from bff.common.docs import doc
 from bff.common.parsing import parse_query
 
 NATIONWIDE = "000000000000"
+RENDERED_SECONDS = 1.0
 
 
 class HomeQuery(BaseModel):
@@ -34,6 +36,24 @@ class HomeOut(BaseModel):
 
 
 def add_home_route(bp: Blueprint, *, channel: str, present: Callable, etag: bool) -> None:
+    rendered: dict[str, tuple[float, int, bytes, str]] = {}  # region -> (at, topics generation, body, etag)
+
+    async def render(request: Request, region: str, person_id: str | None) -> tuple[bytes, str]:
+        """The body and its ETag. Everyone logged out in a region gets the same page: it is kept
+        for a second, and dropped at once when the topics change (their generation moves on)."""
+        generation = request.app.ctx.topics.generation
+        if person_id is None and (kept := rendered.get(region)) and kept[1] == generation \
+                and time.monotonic() - kept[0] < RENDERED_SECONDS:
+            return kept[2], kept[3]
+        view = await request.app.ctx.home.home(channel=channel, region_code=region, person_id=person_id)
+        body = jsonlib.dumps(present(view), ensure_ascii=False, separators=(",", ":")).encode()
+        tag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        if person_id is None:
+            if len(rendered) > 5000:
+                rendered.clear()
+            rendered[region] = (time.monotonic(), generation, body, tag)
+        return body, tag
+
     @bp.get("/home", ctx_public=True)
     @doc("首页 Home: topics, hot list, my open items", tag=bp.name, ok=(200, HomeOut), secured=False,
          errors={400: ["invalid_input"]},
@@ -42,12 +62,9 @@ def add_home_route(bp: Blueprint, *, channel: str, present: Callable, etag: bool
     async def home(request: Request) -> HTTPResponse:
         query = parse_query(request, HomeQuery)
         auth = await optional_auth(request, channel=channel)
-        view = await request.app.ctx.home.home(channel=channel, region_code=query.region,
-                                               person_id=auth.subject if auth else None)
-        body = jsonlib.dumps(present(view), ensure_ascii=False, separators=(",", ":")).encode()
+        body, tag = await render(request, query.region, auth.subject if auth else None)
         headers = {"Cache-Control": "private, max-age=30" if auth else "public, max-age=30"}
         if etag:
-            tag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
             headers["ETag"] = tag
             if request.headers.get("If-None-Match") == tag:
                 return empty(status=304, headers=headers)
