@@ -1,8 +1,9 @@
 """Throughput of the hub's home route against a bare-Sanic hello-world, measured in the same run.
 
-    python -m bench.home_bench [PATH] [--database-url URL] [--redis-url URL] [--seconds 10] [--runs 3]
+    python -m bench.home_bench [PATH] [--database-url URL] [--redis-url URL] [--seconds 10] [--runs 5]
 
-Both servers are real single-process Sanic servers with one worker; the load comes from wrk
+Both servers run under Sanic's process manager with one worker, as ``govhub serve`` runs the hub,
+and are measured in alternating rounds; the load comes from wrk
 (Debian: ``apt-get install wrk``), one thread on the machine's other core. The generator's own CPU
 use is measured in every run, so a result where wrk, not the server, was saturated shows up as such.
 Target: the home route serves at least 0.6 x what bare Sanic serves.
@@ -57,15 +58,29 @@ def _latency(out: str, label: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def measure(name: str, url: str, pid: int, args) -> dict:
+def check(url: str) -> None:
     status = httpx.get(url, timeout=10).status_code
     if status != 200:
         raise SystemExit(f"{url} answered {status}: is the route there (pass its PATH)?")
-    wrk(url, seconds=2, connections=args.connections, server_pid=pid)  # warm-up: caches, JIT-free paths
-    runs = [wrk(url, seconds=args.seconds, connections=args.connections, server_pid=pid) for _ in range(args.runs)]
-    best = sorted(runs, key=lambda r: r["requests_per_s"])[len(runs) // 2]  # the median run
-    print(f"  {name}: {[round(r['requests_per_s']) for r in runs]} req/s", flush=True)
-    return {"name": name, "url": url, **best, "runs": runs}
+
+
+def rounds(targets: list[tuple[str, str, int]], args) -> list[dict]:
+    """Runs alternate between the servers, round after round, so a burst of other load on the
+    machine hits both alike; each server's median run counts, and the ratio is the median of the
+    rounds' ratios."""
+    for _, url, pid in targets:
+        check(url)
+        wrk(url, seconds=2, connections=args.connections, server_pid=pid)  # warm-up
+    runs: list[list[dict]] = [[] for _ in targets]
+    for _ in range(args.runs):
+        for i, (_, url, pid) in enumerate(targets):
+            runs[i].append(wrk(url, seconds=args.seconds, connections=args.connections, server_pid=pid))
+    out = []
+    for (name, url, _), own in zip(targets, runs):
+        median = sorted(own, key=lambda r: r["requests_per_s"])[len(own) // 2]
+        print(f"  {name}: {[round(r['requests_per_s']) for r in own]} req/s", flush=True)
+        out.append({"name": name, "url": url, **median, "runs": own})
+    return out
 
 
 def seed(database_url: str, redis_url: str) -> None:
@@ -83,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default=DEFAULT_DATABASE)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS)
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5, help="rounds (each runs both servers)")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--no-seed", action="store_true", help="the database is seeded already")
     args = parser.parse_args(argv)
@@ -91,17 +106,19 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("wrk is needed: apt-get install wrk")
     if not args.no_seed:
         seed(args.database_url, args.redis_url)
-    with bare_sanic() as (url, process):
-        bare = measure("bare Sanic hello-world", url + "/", process.pid, args)
-    with hub(args.database_url, args.redis_url) as (url, process):
-        home = measure(f"hub {args.path.split('?')[0]}", url + args.path, process.pid, args)
-    ratio = home["requests_per_s"] / bare["requests_per_s"]
+    with bare_sanic() as (bare_url, bare_process), hub(args.database_url, args.redis_url) as (hub_url, hub_process):
+        bare, home = rounds([("bare Sanic hello-world", bare_url + "/", bare_process.pid),
+                             (f"hub {args.path.split('?')[0]}", hub_url + args.path, hub_process.pid)], args)
+    ratios = sorted(h["requests_per_s"] / b["requests_per_s"] for b, h in zip(bare["runs"], home["runs"]))
+    ratio = ratios[len(ratios) // 2]
     rows = [[r["name"], r["requests_per_s"], r["p50_ms"], r["p99_ms"], r["errors"], f"{r['server_cpu']:.0%}",
              f"{r['wrk_cpu']:.0%}"] for r in (bare, home)]
     print(table(["server", "req/s", "p50 ms", "p99 ms", "errors", "server CPU", "wrk CPU"], rows))
     print(f"ratio {ratio:.2f} (target >= {TARGET_RATIO}): {'met' if ratio >= TARGET_RATIO else 'MISSED'}")
-    path = write_results("home", {"path": args.path, "seconds": args.seconds, "connections": args.connections,
-                                  "bare": bare, "home": home, "ratio": ratio, "target_ratio": TARGET_RATIO})
+    name = "home" if args.path == DEFAULT_PATH else "home_" + re.sub(r"\W+", "_", args.path).strip("_")
+    path = write_results(name, {"path": args.path, "seconds": args.seconds, "connections": args.connections,
+                                  "bare": bare, "home": home, "ratio": ratio, "round_ratios": ratios,
+                                  "target_ratio": TARGET_RATIO})
     print(f"results: {path.relative_to(ROOT)}")
     return 0
 
