@@ -7,15 +7,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 
 from bff import database
-from tests.support.mock_server import free_port
+from tests.support.mock_server import free_port, wait_until_up
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,7 +51,8 @@ def running_hub(*, database_url: str, redis_url: str, mock_url: str, extra_env: 
                                    stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait(process, url, log)
+            # a loaded CI box starts Sanic's worker process slowly
+            wait_until_up(process, url, log, path="/healthz", timeout=90)
             yield url
         finally:
             process.terminate()
@@ -61,18 +60,3 @@ def running_hub(*, database_url: str, redis_url: str, mock_url: str, extra_env: 
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
-
-
-def _wait(process: subprocess.Popen, url: str, log) -> None:
-    deadline = time.monotonic() + 90  # a loaded CI box starts Sanic's worker slowly
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log.seek(0)
-            raise RuntimeError(f"the hub exited with {process.returncode}:\n{log.read()[-4000:]}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=0.5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("the hub did not answer within 90 s")

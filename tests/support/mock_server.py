@@ -28,19 +28,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_until_up(process: subprocess.Popen, url: str, log) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
+def wait_until_up(process: subprocess.Popen, url: str, log, *, path: str = "/_mock/health",
+                  timeout: float = START_TIMEOUT) -> None:
+    """Poll ``url + path`` until it answers 200; fail with the process's output if it dies."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             log.seek(0)
-            raise RuntimeError(f"miniprogram_mock exited with {process.returncode}:\n{log.read()}")
+            raise RuntimeError(f"{process.args} exited with {process.returncode}:\n{log.read()[-4000:]}")
         try:
-            if httpx.get(f"{url}/_mock/health", timeout=0.5).status_code == 200:
+            if httpx.get(f"{url}{path}", timeout=0.5).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.05)
-    raise RuntimeError(f"miniprogram_mock did not answer on {url} within {START_TIMEOUT} s")
+    raise RuntimeError(f"{url}{path} did not answer within {timeout} s")
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -74,7 +76,7 @@ def running_mock(port: int | None = None) -> Iterator[str]:
             text=True,
         )
         try:
-            _wait_until_up(process, url, log)
+            wait_until_up(process, url, log)
             yield url
         finally:
             _stop(process)
