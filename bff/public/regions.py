@@ -50,7 +50,7 @@ class ZoneList(BaseModel):
 
 
 class DepartmentOut(BaseModel):
-    code: str = Field(description="unified social credit code, or a stable code", examples=["zj-hz-amr"])
+    code: str = Field(description="unified social credit code, or a stable code", examples=["330100-market_supervision"])
     name: str = Field(examples=["杭州市市场监督管理局"])
     region_code: str = Field(examples=["330100000000"])
     kind: str = Field(examples=["market_supervision"])

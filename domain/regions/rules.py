@@ -215,9 +215,12 @@ DEPARTMENT_KINDS = {
     "tax": "税务",
     "education": "教育",
     "transport": "交通运输",
+    "exit_entry": "出入境管理",
+    "veterans_affairs": "退役军人事务",
 }
 DEPARTMENT_STATUSES = ("active", "inactive")
-_STABLE_CODE = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
+# "<region6>-<kind>" (330100-market_supervision), as the catalog's matters name their departments
+_STABLE_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")
 _ZONE_CODE = re.compile(r"^[a-z]{2,16}$")
 
 

@@ -120,7 +120,7 @@ def test_check_row_rejects_with_a_stable_reason(fields, reason):
 
 
 def test_department_problems_name_each_bad_field():
-    assert rules.department_problems(code="zj-hz-amr", name="杭州市市场监督管理局",
+    assert rules.department_problems(code="330100-market_supervision", name="杭州市市场监督管理局",
                                      region_code="330100000000", kind="market_supervision") == []
     problems = rules.department_problems(code="Bad Code!", name="", region_code="99", kind="police")
     assert [p["field"] for p in problems] == ["code", "name", "region_code", "kind"]
