@@ -173,6 +173,14 @@ class CatalogService:
             await self.popularity.count(matter_id=matter.id, views=1)
         return matter
 
+    async def names_of(self, codes: list[str]) -> dict[str, str]:
+        """Display names for matter codes or national catalog codes (topic entries name either)."""
+        if not codes:
+            return {}
+        names = dict(await CatalogItem.filter(code__in=codes).values_list("code", "name"))
+        names.update(await Matter.filter(code__in=codes).values_list("code", "name"))
+        return names
+
     async def any_matter(self, *, code: str) -> Matter:
         """Active or retired: for administrators."""
         return await self._get(code)

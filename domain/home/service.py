@@ -8,7 +8,7 @@ the topic service, whose cache is invalidated over pub/sub.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable
 
 from domain.shared.clock import Clock
@@ -39,8 +39,17 @@ class HomeService:
         open_items = None
         if person_id is not None:
             open_items = await self._open_items(person_id) if self._open_items else 0
-        return HomeView(region_code=region_code, topics=topics, hot=await self._hot_list(region_code),
-                        open_items=open_items)
+        return HomeView(region_code=region_code, topics=await self._titled(topics),
+                        hot=await self._hot_list(region_code), open_items=open_items)
+
+    async def _titled(self, topics: list[Any]) -> list[Any]:
+        """Matter entries without a title of their own show the matter's (or catalog item's) name."""
+        refs = sorted({e.ref for t in topics for e in t.entries if e.kind == "matter" and not e.title})
+        names = await self.catalog.names_of(refs)
+        if not names:
+            return topics
+        return [replace(t, entries=tuple(replace(e, title=e.title or names.get(e.ref)) if e.kind == "matter" else e
+                                         for e in t.entries)) for t in topics]
 
     async def _hot_list(self, region_code: str) -> list[dict]:
         now = time.monotonic()

@@ -32,6 +32,7 @@ async def test_home_without_login(client, published):
     assert [t["code"] for t in body["topics"]] == ["zj-housing"]  # not Beijing's topic
     assert len(body["topics"][0]["entries"]) == 4 and body["topics"][0]["more"] is True  # compact
     assert body["open_items"] is None and len(body["hot"]) <= 6
+    assert body["topics"][0]["entries"][0]["title"] == "住房公积金提取（购房）"  # the matter's own name
     assert set(body["hot"][0]) == {"code", "name"}
 
 
@@ -72,3 +73,8 @@ async def test_nationwide_home(client, published):
     body = (await client.get("/wx/v1/home")).json()
     assert body["region"] == "000000000000" and body["topics"] == []
     assert all(h["code"] for h in body["hot"])
+
+
+async def test_entries_naming_a_national_catalog_item_show_its_name(client, resources, published):
+    names = await resources.services["catalog"].names_of(["NAT-T001", "T-0002", "NOPE"])
+    assert names == {"NAT-T001": "住房公积金提取（租房）", "T-0002": "住房公积金个人账户转移"}
