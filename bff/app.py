@@ -159,7 +159,6 @@ def create_app(settings: Settings, *, resources: Resources | None = None, name: 
     app.config.OAS_URL_PREFIX = "/docs"
     app.config.OAS_UI_DEFAULT = "redoc"
     app.config.OAS_UI_SWAGGER = True
-    app.config.OAS_AUTODOC = True
     Extend(app, openapi_config={})
     app.ext.openapi.describe(
         "govhub — 国家政务服务平台 hub API",
