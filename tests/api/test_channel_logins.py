@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 
 from tests.support.citizens import (
-    alipay_code,
     bearer,
     last_sms_code,
     login_alipay,

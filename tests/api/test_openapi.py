@@ -24,14 +24,17 @@ async def test_every_route_is_documented(client, app):
     spec = await _spec(client)
     documented = {(path, method) for path, item in spec["paths"].items() for method in item}
     for route in app.router.routes:
-        path = "/" + route.path.replace("<", "{").replace(">", "}").split(":")[0].rstrip("/")
         if route.path.startswith("docs") or "/" + route.path in UNDOCUMENTED:
             continue
+        path = _openapi_path(route.path)
         for method in route.methods - {"HEAD", "OPTIONS"}:
-            clean = "/" + "/".join(seg.split(":")[0] + ("}" if seg.startswith("<") else "")
-                                   if seg.startswith("<") else seg for seg in route.path.split("/"))
-            clean = clean.replace("<", "{")
-            assert (clean, method.lower()) in documented, f"{method} {clean} is not in the OpenAPI document"
+            assert (path, method.lower()) in documented, f"{method} {path} is not in the OpenAPI document"
+
+
+def _openapi_path(sanic_path: str) -> str:
+    """``wx/v1/matters/<code:str>`` -> ``/wx/v1/matters/{code}``."""
+    segments = ["{" + seg[1:-1].split(":")[0] + "}" if seg.startswith("<") else seg for seg in sanic_path.split("/")]
+    return "/" + "/".join(segments)
 
 
 async def test_operations_have_shapes_and_error_codes(client):

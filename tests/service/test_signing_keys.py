@@ -9,42 +9,19 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from domain.identity import token_rules
 from domain.identity.errors import TokenInvalid
-from domain.identity.models import Person, SigningKey
+from domain.identity.models import SigningKey
 from domain.identity.tokens import TokenService
-from domain.shared.clock import FrozenClock
+from tests.support.token_fixtures import alice, clock, own_keys, tokens  # noqa: F401  (fixtures)
 from tests.support.token_helpers import (
     DAY,
     ISSUER,
-    START,
     WX,
     claims_of,
     make_service,
-    own_signing_keys,
     private_key,
 )
 
 
-@pytest.fixture(autouse=True)
-async def _keys(resources):
-    async with own_signing_keys():
-        yield
-
-
-@pytest.fixture
-def clock():
-    return FrozenClock(START)
-
-
-@pytest.fixture
-async def tokens(resources, clock):
-    service = make_service(resources, clock)
-    await service.ensure_key()
-    return service
-
-
-@pytest.fixture
-async def alice(resources):
-    return await Person.create(public_id="p-alice-0001", assurance=2)
 
 
 async def test_private_keys_are_sealed_and_bound_to_their_kid(tokens, resources):

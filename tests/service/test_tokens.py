@@ -13,42 +13,18 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from domain.identity.errors import RefreshTokenReused, TokenInvalid
 from domain.identity.models import Person, RefreshToken, SigningKey
-from domain.shared.clock import FrozenClock
 from domain.shared.errors import InvalidInput
+from tests.support.token_fixtures import alice, clock, own_keys, tokens  # noqa: F401  (fixtures)
 from tests.support.token_helpers import (
     DAY,
     ISSUER,
-    START,
     WX,
     b64,
     claims_of,
-    make_service,
-    own_signing_keys,
     resign,
 )
 
 
-@pytest.fixture(autouse=True)
-async def _keys(resources):
-    async with own_signing_keys():
-        yield
-
-
-@pytest.fixture
-def clock():
-    return FrozenClock(START)
-
-
-@pytest.fixture
-async def tokens(resources, clock):
-    service = make_service(resources, clock)
-    await service.ensure_key()
-    return service
-
-
-@pytest.fixture
-async def alice(resources):
-    return await Person.create(public_id="p-alice-0001", assurance=2)
 
 
 async def test_issue_and_verify(tokens, alice, clock):
