@@ -118,6 +118,12 @@ async def build_resources(settings: Settings) -> Resources:
     resources.services["rate_limiter"] = TokenBucketLimiter(resources.redis.aio)
     resources.services["identity"] = _identity_service(settings, resources, clock, vault)
     # --- end identity ---
+    # --- delivery (outbox and relay to nodes and notification channels) ---
+    # --- end delivery ---
+    # --- applications (submission, state machine, instant approval) ---
+    # --- end applications ---
+    # --- seals and licenses (registry, wallet, presentations, exchange) ---
+    # --- end seals and licenses ---
     return resources
 
 
@@ -192,6 +198,12 @@ def create_app(settings: Settings, *, resources: Resources | None = None, name: 
     app.blueprint(public_topics.bp)
     _follow_topic_changes(app)
     # --- end blueprints: admin and public topics ---
+    # --- blueprints: delivery ---
+    # --- end blueprints: delivery ---
+    # --- blueprints: applications ---
+    # --- end blueprints: applications ---
+    # --- blueprints: seals and licenses ---
+    # --- end blueprints: seals and licenses ---
     app.blueprint(regions.bp)
     app.add_route(_openapi_json, "/openapi.json", name="openapi_json", ctx_public=True)
     return app
@@ -201,6 +213,12 @@ JOBS = [
     Job("adapters.scheduler.jobs:purge_identity", seconds=3600),
     Job("adapters.scheduler.jobs:flush_popularity", seconds=60),
     Job("adapters.scheduler.jobs:announce_topic_boundaries", seconds=5),
+    # --- jobs: delivery ---
+    # --- end jobs: delivery ---
+    # --- jobs: applications ---
+    # --- end jobs: applications ---
+    # --- jobs: seals and licenses ---
+    # --- end jobs: seals and licenses ---
 ]
 
 

@@ -8,4 +8,8 @@ MODEL_MODULES = [
     "domain.audit.models",
     "domain.topics.models",
     "domain.catalog.models",
+    "domain.delivery.models",
+    "domain.applications.models",
+    "domain.seals.models",
+    "domain.licenses.models",
 ]

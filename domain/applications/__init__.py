@@ -1,0 +1,1 @@
+"""Applications (办件): submission, state machine, deadlines, materials, instant approval."""

@@ -1,0 +1,1 @@
+"""The outbox: deliveries to departments, provinces and notification channels, and their relay."""

@@ -1,0 +1,2 @@
+"""Tables of delivery (the schema itself is owned by Alembic)."""
+from __future__ import annotations

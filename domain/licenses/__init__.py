@@ -1,0 +1,1 @@
+"""Electronic licenses (电子证照): types, the wallet, presentations, exchange with consent, access log."""
