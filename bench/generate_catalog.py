@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.synthetic_catalog import MATTER_COLUMNS, Generator, catalog_rows, matter_row, search_row
+from bench.synthetic_catalog import MATTER_COLUMNS, SEARCH_COLUMNS, Generator, catalog_rows, matter_row, search_row
 from domain.catalog import rules
 
 CHUNK = 20_000
@@ -127,7 +127,7 @@ async def _copy_all(conn, args) -> float:
         for done, (matters, search) in enumerate(pool.imap(_copy_chunk, _spans(args.count)), start=1):
             async with conn.transaction():
                 await conn.copy_to_table("matters", source=io.BytesIO(matters), columns=list(MATTER_COLUMNS))
-                await conn.copy_to_table("matter_search", source=io.BytesIO(search), columns=["matter_id", "document"])
+                await conn.copy_to_table("matter_search", source=io.BytesIO(search), columns=list(SEARCH_COLUMNS))
             _progress(done * CHUNK, args.count, started)
     print()
     return time.perf_counter() - started

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -92,7 +93,7 @@ class Generator:
         views = int(base)
         return views, applications, views + 10 * applications
 
-    def document(self, record: dict) -> sr.Document:
+    def document(self, record: dict, popularity: int = 0) -> sr.Document:
         """The index document, as CatalogService builds it; grams of a name are computed once."""
         facets = sr.Facets(region_code=record["region_code"], cross_province=record["cross_province"],
                            department_code=record["department_code"], kind=record["kind"],
@@ -103,7 +104,7 @@ class Generator:
         named = self._docs.get(record["name"])
         if named is None:
             named = self._docs[record["name"]] = sr.document(record["name"], facets)
-        return sr.Document(named.name_grams, named.initial_grams, named.pinyin_grams, facets.tokens())
+        return sr.with_popularity(replace(named, facets=facets.tokens()), popularity)
 
     def _region(self, rnd: random.Random) -> str:
         county = rnd.choice(self.counties)
@@ -140,8 +141,13 @@ def matter_row(gen: Generator, matter_id: int, record: dict) -> str:
     return "\t".join(copy_text(values[c]) for c in MATTER_COLUMNS) + "\n"
 
 
+SEARCH_COLUMNS = ("matter_id", "document", "tier", "popularity", "name_key")
+
+
 def search_row(gen: Generator, matter_id: int, record: dict) -> str:
-    return f"{matter_id}\t{copy_text(sr.tsvector_literal(gen.document(record)))}\n"
+    doc = gen.document(record, gen.popularity(matter_id, record)[2])
+    values = (matter_id, sr.tsvector_literal(doc), doc.tier, doc.popularity, doc.name_key)
+    return "\t".join(copy_text(v) for v in values) + "\n"
 
 
 def catalog_rows(gen: Generator) -> list[tuple]:

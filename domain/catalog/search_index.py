@@ -29,15 +29,30 @@ async def write(entries: list[tuple[int, sr.Document]], conn: BaseDBAsyncClient 
     ids = [matter_id for matter_id, _ in entries]
     if _is_postgres(conn):
         await conn.execute_many(
-            "INSERT INTO matter_search (matter_id, document) VALUES ($1, $2::tsvector) "
-            "ON CONFLICT (matter_id) DO UPDATE SET document = excluded.document",
-            [[matter_id, sr.tsvector_literal(doc)] for matter_id, doc in entries])
+            "INSERT INTO matter_search (matter_id, document, tier, popularity, name_key) "
+            "VALUES ($1, $2::tsvector, $3, $4, $5) ON CONFLICT (matter_id) DO UPDATE SET "
+            "document = excluded.document, tier = excluded.tier, popularity = excluded.popularity, "
+            "name_key = excluded.name_key",
+            [[matter_id, sr.tsvector_literal(doc), doc.tier, doc.popularity, doc.name_key]
+             for matter_id, doc in entries])
         return
     await conn.execute_query(f"DELETE FROM matter_search WHERE rowid IN ({','.join('?' * len(ids))})", ids)
+    columns = ", ".join(sr.FTS5_COLUMNS)
     await conn.execute_many(
-        "INSERT INTO matter_search (rowid, name_grams, initial_grams, pinyin_grams, facets) VALUES (?, ?, ?, ?, ?)",
-        [[matter_id, " ".join(doc.name_grams), " ".join(doc.initial_grams), " ".join(doc.pinyin_grams),
-          " ".join(doc.facets)] for matter_id, doc in entries])
+        f"INSERT INTO matter_search (rowid, {columns}) VALUES (?, {', '.join('?' * len(sr.FTS5_COLUMNS))})",
+        [[matter_id, *sr.fts5_row(doc)] for matter_id, doc in entries])
+
+
+async def set_popularity(changes: list[tuple[int, int]], conn: BaseDBAsyncClient | None = None) -> None:
+    """New popularity of matters whose tier did not change (a tier change rewrites the document)."""
+    if not changes:
+        return
+    conn = conn or _conn()
+    if _is_postgres(conn):
+        await conn.execute_many("UPDATE matter_search SET popularity = $2 WHERE matter_id = $1", changes)
+    else:
+        await conn.execute_many("UPDATE matter_search SET popularity = ? WHERE rowid = ?",
+                                [[popularity, matter_id] for matter_id, popularity in changes])
 
 
 async def delete(matter_ids: list[int], conn: BaseDBAsyncClient | None = None) -> None:
@@ -53,6 +68,7 @@ async def delete(matter_ids: list[int], conn: BaseDBAsyncClient | None = None) -
 
 @dataclass(frozen=True)
 class Cursor:
+    step: int
     quality: int
     popularity: int
     id: int
@@ -61,6 +77,7 @@ class Cursor:
 @dataclass(frozen=True)
 class Hit:
     id: int
+    step: int
     quality: int
     popularity: int
 
@@ -74,43 +91,49 @@ class _Sql:
 
     def p(self, value) -> str:
         self.args.append(value)
-        return f"${len(self.args)}" if self.postgres else "?"
+        return f"${len(self.args)}" if self.postgres else f"?{len(self.args)}"  # numbered: reusable
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _quality(sql: _Sql, raw_q: str | None) -> str:
-    """0 exact name, 1 name starts with q, 2 name contains q, 3 matched through pinyin or spacing."""
-    if raw_q is None:
-        return "0"
-    needle = _like_escape(raw_q)
-    return (f"(CASE WHEN m.name = {sql.p(raw_q)} THEN 0 WHEN m.name LIKE {sql.p(needle + '%')} ESCAPE '\\' THEN 1 "
-            f"WHEN m.name LIKE {sql.p('%' + needle + '%')} ESCAPE '\\' THEN 2 ELSE 3 END)")
-
-
-async def search(*, text: sr.TextQuery | None, facets: sr.FacetQuery, raw_q: str | None, after: Cursor | None,
+async def search(*, text: sr.TextQuery | None, facets: sr.FacetQuery, after: Cursor | None,
                  limit: int | None) -> list[Hit]:
     """Matching matter ids, best first: match quality, then popularity, then id — a total order,
-    so the last hit is a stable cursor for the next page. ``limit`` None returns every match."""
+    so the last hit is a stable cursor for the next page. ``limit`` None returns every match.
+
+    Walks sr.steps(text) from the cursor's step on and stops as soon as the page is full: the
+    first page of a common word is answered from its hot rows alone."""
     conn = _conn()
+    hits: list[Hit] = []
+    for number, step in enumerate(sr.steps(text)):
+        if after is not None and number < after.step:
+            continue
+        wanted = None if limit is None else limit - len(hits)
+        resume = after if after is not None and number == after.step else None
+        hits += await _search_step(conn, number, step, text, facets, resume, wanted)
+        if limit is not None and len(hits) >= limit:
+            break
+    return hits
+
+
+async def _search_step(conn: BaseDBAsyncClient, number: int, step: sr.Step, text: sr.TextQuery | None,
+                       facets: sr.FacetQuery, after: Cursor | None, limit: int | None) -> list[Hit]:
     sql = _Sql(_is_postgres(conn))
-    raw_q = raw_q.strip() if (text is not None and raw_q) else None
-    quality = _quality(sql, raw_q)  # first: SQLite's "?" parameters bind in textual order
+    t = "s" if sql.postgres else "matter_search"  # FTS5's MATCH wants the table's own name
     if sql.postgres:
-        source = "FROM matter_search s JOIN matters m ON m.id = s.matter_id"
-        match = f"s.document @@ {sql.p(sr.pg_tsquery(text, facets))}::tsquery"
+        source, matter_id = "matter_search s", "s.matter_id"
+        where = f"s.document @@ {sql.p(sr.pg_tsquery(text, facets, step))}::tsquery"
     else:
-        source = "FROM matter_search JOIN matters m ON m.id = matter_search.rowid"
-        match = f"matter_search MATCH {sql.p(sr.fts5_query(text, facets))}"
-    selected = f"SELECT m.id, {quality} AS quality, m.popularity {source} WHERE {match}"
-    where = " AND m.status = 'active'"
+        source, matter_id = "matter_search", "matter_search.rowid"
+        where = f"matter_search MATCH {sql.p(sr.fts5_query(text, facets, step))}"
+    quality = (f"(CASE WHEN {t}.name_key = {sql.p(text.normalized)} THEN 0 ELSE 1 END)"
+               if step.band == sr.STARTS and text is not None else str(sr.quality_floor(step)))
+    if step.tier == sr.COLD:
+        where += f" AND {t}.tier = {sr.COLD}"
     if after is not None:
-        where += (f" AND ({_quality(sql, raw_q)} > {sql.p(after.quality)}"
-                  f" OR ({_quality(sql, raw_q)} = {sql.p(after.quality)} AND m.popularity < {sql.p(after.popularity)})"
-                  f" OR ({_quality(sql, raw_q)} = {sql.p(after.quality)} AND m.popularity = {sql.p(after.popularity)}"
-                  f" AND m.id > {sql.p(after.id)}))")
-    tail = " ORDER BY quality, m.popularity DESC, m.id" + (f" LIMIT {int(limit)}" if limit is not None else "")
-    rows = await conn.execute_query_dict(selected + where + tail, sql.args)
-    return [Hit(id=r["id"], quality=r["quality"], popularity=r["popularity"]) for r in rows]
+        q, pop = sql.p(after.quality), sql.p(after.popularity)
+        where += (f" AND ({quality} > {q} OR ({quality} = {q} AND {t}.popularity < {pop})"
+                  f" OR ({quality} = {q} AND {t}.popularity = {pop} AND {matter_id} > {sql.p(after.id)}))")
+    query = (f"SELECT {matter_id} AS id, {quality} AS quality, {t}.popularity AS popularity FROM {source} "
+             f"WHERE {where} ORDER BY quality, {t}.popularity DESC, {matter_id}"
+             + (f" LIMIT {int(limit)}" if limit is not None else ""))
+    rows = await conn.execute_query_dict(query, sql.args)
+    return [Hit(id=r["id"], step=number, quality=r["quality"], popularity=r["popularity"]) for r in rows]

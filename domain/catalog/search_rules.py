@@ -5,11 +5,19 @@ query is a phrase of its bigrams: exactly the rows ``name LIKE '%q%'`` finds (ov
 digits; punctuation splits a name into runs and no phrase crosses a split). Pinyin and pinyin
 initials of the name are indexed the same way, so ``gjj`` finds 公积金. Filters are facet tokens
 in the same document, so one index answers text and filters together.
+
+Why tiers: a search costs what its *matching* rows cost (every candidate's document is rechecked
+for phrase positions), not what the page costs — 登记 matches 567,000 of 3.6 million names. The
+first page only needs the best 20, and the best are few: so a matter in a popularity tier above
+cold (hot, warm) is indexed a second time under its tier's prefix, and a search walks *steps* —
+(band of match quality) × (tier) — in ranking order, stopping once the page is full. The order
+stays exactly "match quality, then popularity": a tier is a popularity range, a band a range of
+quality, and each step returns only rows of its own band and tier (docs/catalog.md).
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
@@ -19,6 +27,23 @@ NATIONAL = "000000000000"
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _SPLIT = re.compile(r"[^0-9a-z\u3400-\u9fff\uf900-\ufaff]+")
 _NAME_AT, _INITIALS_AT, _PINYIN_AT = 1, 1001, 2001  # tsvector positions of the three texts
+
+# Popularity tiers (popularity = views + 10 × applications). Floors, not quantiles, so a matter's
+# tier changes only when it crosses one (the popularity flush then rewrites its document). On the
+# generated national catalog: hot ≈ the top 1 %, warm the next ~9 %. Changing them needs a reindex.
+HOT, WARM, COLD = 0, 1, 2
+TIER_FLOORS = ((HOT, 10_000), (WARM, 500))
+_TIER_MARK = {HOT: "h", WARM: "w"}  # FTS5: prefix of the tier columns' tokens
+_PG_TIER = {HOT: "~h", WARM: "~w"}  # PostgreSQL: prefix of tier lexemes (never a gram's first char)
+_PG_START = "^"  # PostgreSQL: "this gram starts the name"; FTS5 has ^"..." queries instead
+TIER_FACETS = {HOT: "tierhot", WARM: "tierwarm"}  # for browsing without text
+
+
+def tier_of(popularity: int) -> int:
+    for tier, floor in TIER_FLOORS:
+        if popularity >= floor:
+            return tier
+    return COLD
 
 
 def runs(text: str) -> list[str]:
@@ -80,7 +105,7 @@ class Facets:
         return out
 
 
-CROSS_PROVINCE = "rx"
+CROSS_PROVINCE = "xprov"  # longer than any gram: never equal to a two-letter name gram
 
 
 def _alnum(value: str) -> str:
@@ -121,24 +146,61 @@ class Document:
     initial_grams: list[str]
     pinyin_grams: list[str]
     facets: list[str]
+    tier: int = COLD
+    popularity: int = 0
+    name_key: str = ""  # the name's runs joined: "exact name" is name_key == the query's
 
 
-def document(name: str, facets: Facets) -> Document:
+def document(name: str, facets: Facets, popularity: int = 0) -> Document:
     initials, full = pinyin_texts(name)
-    return Document(grams(name), grams(initials), grams(full), facets.tokens())
+    return Document(grams(name), grams(initials), grams(full), facets.tokens(), tier_of(popularity), popularity,
+                    "".join(runs(name)))
+
+
+def with_popularity(doc: Document, popularity: int) -> Document:
+    return replace(doc, tier=tier_of(popularity), popularity=popularity)
+
+
+def _texts(doc: Document):
+    return ((doc.name_grams, _NAME_AT, "A"), (doc.initial_grams, _INITIALS_AT, "B"),
+            (doc.pinyin_grams, _PINYIN_AT, "C"))
 
 
 def tsvector_literal(doc: Document) -> str:
-    """PostgreSQL tsvector input (no parser involved): name grams weight A, initials B, pinyin C."""
+    """PostgreSQL tsvector input (no parser involved): name grams weight A, initials B, pinyin C;
+    the name's first gram again as ^gram; in a hot or warm tier every gram again under its prefix."""
     positions: dict[str, list[str]] = {}
-    for grams_, start, weight in ((doc.name_grams, _NAME_AT, "A"), (doc.initial_grams, _INITIALS_AT, "B"),
-                                  (doc.pinyin_grams, _PINYIN_AT, "C")):
+    prefixes = [""] + ([_PG_TIER[doc.tier]] if doc.tier != COLD else [])
+    for grams_, start, weight in _texts(doc):
         for offset, gram in enumerate(grams_):
-            if gram != SEPARATOR:
-                positions.setdefault(gram, []).append(f"{min(start + offset, 16383)}{weight}")
+            if gram == SEPARATOR:
+                continue
+            at = f"{min(start + offset, 16383)}{weight}"
+            starts_name = start == _NAME_AT and offset == 0
+            for prefix in prefixes:
+                positions.setdefault(prefix + gram, []).append(at)
+                if starts_name:
+                    positions.setdefault(prefix + _PG_START + gram, []).append(at)
     parts = [f"'{lexeme}':{','.join(ps)}" for lexeme, ps in positions.items()]
-    parts += [f"'{token}'" for token in dict.fromkeys(doc.facets)]
+    parts += [f"'{token}'" for token in dict.fromkeys(_facet_tokens(doc))]
     return " ".join(parts)
+
+
+def _facet_tokens(doc: Document) -> list[str]:
+    return doc.facets + ([TIER_FACETS[doc.tier]] if doc.tier != COLD else [])
+
+
+FTS5_COLUMNS = ("name_grams", "initial_grams", "pinyin_grams", "facets", "tier_name", "tier_initials",
+                "tier_pinyin", "tier", "popularity", "name_key")
+
+
+def fts5_row(doc: Document) -> list:
+    """The FTS5 row (columns as FTS5_COLUMNS): tier columns hold the grams under the tier's mark."""
+    mark = _TIER_MARK.get(doc.tier)
+    tiered = [" ".join(g if g == SEPARATOR else mark + g for g in grams_) if mark else ""
+              for grams_, _, _ in _texts(doc)]
+    return [" ".join(doc.name_grams), " ".join(doc.initial_grams), " ".join(doc.pinyin_grams),
+            " ".join(_facet_tokens(doc)), *tiered, doc.tier, doc.popularity, doc.name_key]
 
 
 # --- queries ------------------------------------------------------------------------------------
@@ -171,30 +233,80 @@ def text_query(q: str) -> TextQuery | None:
     return TextQuery(normalized, [normalized[i:i + 2] for i in range(len(normalized) - 1)], None, latin)
 
 
-def pg_tsquery(text: TextQuery | None, facets: FacetQuery) -> str:
-    clauses = []
-    if text is not None:
-        weights = "ABC" if text.latin else "A"
-        alternatives = [_pg_phrase(text, w) for w in weights]
-        clauses.append("(" + " | ".join(alternatives) + ")")
+# Bands of match quality, in ranking order: the name starts with the query (exact names first
+# inside it), the name contains it, only its pinyin or initials do.
+STARTS, CONTAINS, PINYIN, BROWSE = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class Step:
+    band: int
+    tier: int
+
+
+def steps(text: TextQuery | None) -> list[Step]:
+    """The searches that together return every match, each step's rows ranked after the previous
+    step's. Without text there is one band (browsing by filters, popularity only)."""
+    bands = [BROWSE] if text is None else [STARTS, CONTAINS] + ([PINYIN] if text.latin else [])
+    return [Step(band, tier) for band in bands for tier in (HOT, WARM, COLD)]
+
+
+def quality_floor(step: Step) -> int:
+    """0 exact name, 1 name starts with the query, 2 contains it, 3 pinyin only (STARTS holds 0 and 1)."""
+    return {STARTS: 0, CONTAINS: 2, PINYIN: 3, BROWSE: 0}[step.band]
+
+
+def pg_tsquery(text: TextQuery | None, facets: FacetQuery, step: Step) -> str:
+    """The step's rows, except that a COLD step's query also finds hotter rows: the caller keeps
+    only tier = COLD there (they have no tier lexemes to look them up by)."""
+    prefix = _PG_TIER.get(step.tier, "")
+    clauses = [_pg_band(text, step.band, prefix)] if text is not None else []
+    if text is None and step.tier != COLD:
+        clauses.append(f"'{TIER_FACETS[step.tier]}'")
     clauses += ["(" + " | ".join(f"'{t}'" for t in group) + ")" for group in facets.groups]
     return " & ".join(clauses)
 
 
-def _pg_phrase(text: TextQuery, weight: str) -> str:
+def _pg_band(text: TextQuery, band: int, prefix: str) -> str:
+    starts = _pg_phrase(text, "A", prefix, anchored=True)
+    in_name = _pg_phrase(text, "A", prefix)
+    if band == STARTS:
+        return starts
+    if band == CONTAINS:
+        return f"({in_name} & !{starts})"
+    return f"(({_pg_phrase(text, 'B', prefix)} | {_pg_phrase(text, 'C', prefix)}) & !{in_name})"
+
+
+def _pg_phrase(text: TextQuery, weight: str, prefix: str, anchored: bool = False) -> str:
+    start = prefix + (_PG_START if anchored else "")
     if text.prefix is not None:
-        return f"'{text.prefix}':*{weight}"
-    return "(" + " <-> ".join(f"'{g}':{weight}" for g in text.phrase) + ")"
+        return f"'{start}{text.prefix}':*{weight}"
+    lexemes = [start + text.phrase[0]] + [prefix + g for g in text.phrase[1:]]
+    return "(" + " <-> ".join(f"'{lexeme}':{weight}" for lexeme in lexemes) + ")"
 
 
-def fts5_query(text: TextQuery | None, facets: FacetQuery) -> str:
-    clauses = []
-    if text is not None:
-        columns = "{name_grams initial_grams pinyin_grams}" if text.latin else "name_grams"
-        match = f"{text.prefix}*" if text.prefix is not None else '"' + " ".join(text.phrase) + '"'
-        clauses.append(f"{columns} : {match}")
+def fts5_query(text: TextQuery | None, facets: FacetQuery, step: Step) -> str:
+    """As pg_tsquery, in FTS5's syntax: tier columns instead of tier lexemes, ^ for "starts"."""
+    clauses = [_fts5_band(text, step)] if text is not None else []
+    if text is None and step.tier != COLD:
+        clauses.append(f"facets : {TIER_FACETS[step.tier]}")
     clauses += ["facets : (" + " OR ".join(group) + ")" for group in facets.groups]
     return " AND ".join(clauses)
+
+
+def _fts5_band(text: TextQuery, step: Step) -> str:
+    mark = _TIER_MARK.get(step.tier, "")
+    names, others = ("tier_name", "{tier_initials tier_pinyin}") if mark else ("name_grams",
+                                                                              "{initial_grams pinyin_grams}")
+    if text.prefix is not None:
+        match = f"{mark}{text.prefix}*"
+    else:
+        match = '"' + " ".join(mark + g for g in text.phrase) + '"'
+    if step.band == STARTS:
+        return f"({names} : ^{match})"
+    if step.band == CONTAINS:
+        return f"({names} : {match} NOT {names} : ^{match})"
+    return f"({others} : {match} NOT {names} : {match})"
 
 
 def visible_region_tokens(ancestors: list[str]) -> list[str]:

@@ -90,8 +90,10 @@ class CatalogService:
                                       on_conflict=["code"], update_fields=CATALOG_UPDATE_FIELDS)
         await Matter.bulk_create([Matter(**_matter_fields(r)) for r in records],
                                  on_conflict=["code"], update_fields=MATTER_UPDATE_FIELDS)
-        ids = dict(await Matter.filter(code__in=[r["code"] for r in records]).values_list("code", "id"))
-        await search_index.write([(ids[r["code"]], sr.document(r["name"], _facets(r))) for r in records])
+        stored = {code: (matter_id, popularity) for code, matter_id, popularity in
+                  await Matter.filter(code__in=[r["code"] for r in records]).values_list("code", "id", "popularity")}
+        await search_index.write([(stored[r["code"]][0], sr.document(r["name"], _facets(r), stored[r["code"]][1]))
+                                  for r in records])
 
     async def save(self, *, actor, record: dict[str, Any], request_id: str | None = None) -> Matter:
         """One matter from an administrator: created or changed, audited in the same transaction."""
@@ -132,8 +134,8 @@ class CatalogService:
         text = sr.text_query(q) if q else None
         if q and text is None:
             raise InvalidSearch("请输入要搜索的文字", errors=[{"field": "q", "message": "应包含文字或数字"}])
-        hits = await search_index.search(text=text, facets=self._facet_query(filters), raw_q=q,
-                                         after=_read_cursor(cursor), limit=limit + 1)
+        hits = await search_index.search(text=text, facets=self._facet_query(filters), after=_read_cursor(cursor),
+                                         limit=limit + 1)
         more = len(hits) > limit
         hits = hits[:limit]
         by_id = {m.id: m for m in await Matter.filter(id__in=[h.id for h in hits])}
@@ -144,7 +146,7 @@ class CatalogService:
     async def matching_ids(self, *, q: str | None, filters: SearchFilters) -> list[int]:
         """Every matching id, unpaged (tests compare recall with LIKE; exports)."""
         hits = await search_index.search(text=sr.text_query(q) if q else None, facets=self._facet_query(filters),
-                                         raw_q=q, after=None, limit=None)
+                                         after=None, limit=None)
         return [h.id for h in hits]
 
     def _facet_query(self, filters: SearchFilters) -> sr.FacetQuery:
@@ -212,17 +214,30 @@ class CatalogService:
         await self.popularity.count(matter_id=matter_id, applications=1)
 
     async def flush_popularity(self) -> dict:
-        """Move the counted views and applications into the database (a scheduler job)."""
+        """Move the counted views and applications into the database (a scheduler job). A matter
+        whose popularity crosses a tier floor gets its index document rewritten in the same
+        transaction, so search's tier steps and its ranking never disagree."""
         pending = await self.popularity.drain()
-        for matter_id, (views, applications) in pending.items():
-            matter = await Matter.get_or_none(id=matter_id)
-            if matter is None:
-                continue
+        matters = await Matter.filter(id__in=list(pending)) if pending else []
+        rewrites, moves = [], []
+        for matter in matters:
+            views, applications = pending[matter.id]
+            before = matter.popularity
             matter.views += views
             matter.applications += applications
             matter.popularity = matter.views + APPLICATION_WEIGHT * matter.applications
-            await matter.save(update_fields=["views", "applications", "popularity"])
-        return {"matters": len(pending)}
+            if matter.status != "active":
+                continue  # retired: no index row to keep in step
+            if sr.tier_of(before) != sr.tier_of(matter.popularity):
+                rewrites.append((matter.id, sr.document(matter.name, _facets(matter), matter.popularity)))
+            else:
+                moves.append((matter.id, matter.popularity))
+        async with in_transaction():
+            for matter in matters:
+                await matter.save(update_fields=["views", "applications", "popularity"])
+            await search_index.write(rewrites)
+            await search_index.set_popularity(moves)
+        return {"matters": len(matters), "tier_changes": len(rewrites)}
 
 
 def _audit_view(matter: Matter | None) -> dict | None:
@@ -251,7 +266,7 @@ def _facets(source: Matter | dict) -> sr.Facets:
 
 
 def _write_cursor(hit: search_index.Hit) -> str:
-    raw = json.dumps([hit.quality, hit.popularity, hit.id]).encode()
+    raw = json.dumps([hit.step, hit.quality, hit.popularity, hit.id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -259,7 +274,7 @@ def _read_cursor(cursor: str | None) -> search_index.Cursor | None:
     if not cursor:
         return None
     try:
-        quality, popularity, matter_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return search_index.Cursor(int(quality), int(popularity), int(matter_id))
+        step, quality, popularity, matter_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return search_index.Cursor(int(step), int(quality), int(popularity), int(matter_id))
     except (ValueError, TypeError):
         raise InvalidCursor("分页参数无效") from None

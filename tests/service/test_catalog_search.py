@@ -151,3 +151,65 @@ async def test_hot_list_by_region(catalog):
     await catalog.flush_popularity()
     hot = await catalog.hot(region_code=XIHU, limit=5)
     assert hot[0]["code"] == top.code
+
+
+async def _spread_popularity(catalog) -> dict[int, int]:
+    """Popularity across the three tiers, counted and flushed as in production (the flush
+    rewrites the documents of matters that change tier)."""
+    matters = await Matter.all().order_by("id")
+    for n, matter in enumerate(matters):
+        views = [0, 3, 40, 700, 12_000, 250, 25_000, 9_999][n % 8] + n % 5
+        if views:
+            await catalog.popularity.count(matter_id=matter.id, views=views)
+    report = await catalog.flush_popularity()
+    assert report["tier_changes"] > 0
+    return {m.id: m.popularity for m in await Matter.all()}
+
+
+def _reference_order(matters: list[Matter], q: str | None) -> list[int]:
+    def quality(m: Matter) -> int:
+        return 3 if q is None else (0 if m.name == q else 1 if m.name.startswith(q) else 2)
+
+    return [m.id for m in sorted(matters, key=lambda m: (quality(m), -m.popularity, m.id))]
+
+
+async def _all_pages(catalog, q, filters, limit=7) -> list[int]:
+    seen, cursor = [], None
+    while True:
+        page = await catalog.search(q=q, filters=filters, cursor=cursor, limit=limit)
+        seen += [m.id for m in page.items]
+        if page.next_cursor is None:
+            return seen
+        cursor = page.next_cursor
+
+
+@pytest.mark.parametrize("q", ["登记", "社保", "公积金", "户口迁移", "证", "社会保障卡", None])
+async def test_ranking_across_popularity_tiers(catalog, q):
+    """Paged through, the tiered search returns exactly LIKE's rows in exactly the ranking order
+    (match quality, then popularity, then id), however the rows are spread over the tiers."""
+    popularity = await _spread_popularity(catalog)
+    assert {p >= 10_000 for p in popularity.values()} == {True, False}
+    matters = [m for m in await Matter.filter(status="active") if q is None or q in m.name]
+    visible = [m for m in matters if _visible(m, XIHU)]
+    got = await _all_pages(catalog, q, SearchFilters(region_code=XIHU))
+    assert got == _reference_order(visible, q)
+    first = (await catalog.search(q=q, filters=SearchFilters(region_code=XIHU), limit=5)).items
+    assert [m.id for m in first] == got[:5]
+
+
+async def test_pinyin_ranks_after_name_matches_across_tiers(catalog):
+    await _spread_popularity(catalog)
+    got = await _all_pages(catalog, "gjj", SearchFilters(), limit=4)
+    expected = [m.id for m in sorted([m for m in await Matter.filter(status="active") if "公积金" in m.name],
+                                     key=lambda m: (-m.popularity, m.id))]
+    assert got == expected
+
+
+async def test_tier_change_moves_a_matter_in_the_ranking(catalog):
+    cold = (await catalog.search(q="失业登记", filters=SearchFilters(region_code=XIHU), limit=50)).items[-1]
+    await catalog.popularity.count(matter_id=cold.id, views=10_000)
+    assert (await catalog.flush_popularity())["tier_changes"] == 1
+    first = (await catalog.search(q="失业登记", filters=SearchFilters(region_code=XIHU), limit=1)).items[0]
+    assert first.id == cold.id
+    await catalog.popularity.count(matter_id=cold.id, views=1)
+    assert (await catalog.flush_popularity())["tier_changes"] == 0  # stays hot: only the popularity moves
