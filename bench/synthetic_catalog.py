@@ -141,12 +141,12 @@ def matter_row(gen: Generator, matter_id: int, record: dict) -> str:
     return "\t".join(copy_text(values[c]) for c in MATTER_COLUMNS) + "\n"
 
 
-SEARCH_COLUMNS = ("matter_id", "document", "tier", "popularity", "name_key")
+SEARCH_COLUMNS = ("matter_id", "document", "tier", "popularity", "name_key", "channels")
 
 
 def search_row(gen: Generator, matter_id: int, record: dict) -> str:
     doc = gen.document(record, gen.popularity(matter_id, record)[2])
-    values = (matter_id, sr.tsvector_literal(doc), doc.tier, doc.popularity, doc.name_key)
+    values = (matter_id, sr.tsvector_literal(doc), doc.tier, doc.popularity, doc.name_key, doc.channels)
     return "\t".join(copy_text(v) for v in values) + "\n"
 
 

@@ -6,7 +6,8 @@ Create Date: 2026-11-27
 
 A search used to recheck every matching row and join it to ``matters`` for its name and
 popularity: a common word cost hundreds of milliseconds on 3.6 million matters
-(docs/benchmarks.md). The index row now carries what ranking needs (tier, popularity, name_key)
+(docs/benchmarks.md). The index row now carries what ranking needs (tier, popularity, name_key) and the channel filter
+as a bit mask (a channel token on 80 % of the documents cost ~40 ms of GIN scan per search),
 and hot/warm matters are indexed a second time under their tier (domain/catalog/search_rules.py),
 so a first page is answered from a few hundred candidates.
 
@@ -36,11 +37,11 @@ def upgrade() -> None:
     if postgres:
         op.execute("CREATE TABLE matter_search (matter_id BIGINT PRIMARY KEY REFERENCES matters (id) "
                    "ON DELETE CASCADE, document TSVECTOR NOT NULL, tier SMALLINT NOT NULL, "
-                   "popularity BIGINT NOT NULL, name_key TEXT NOT NULL)")
+                   "popularity BIGINT NOT NULL, name_key TEXT NOT NULL, channels SMALLINT NOT NULL)")
     else:
         op.execute("CREATE VIRTUAL TABLE matter_search USING fts5(name_grams, initial_grams, pinyin_grams, "
                    "facets, tier_name, tier_initials, tier_pinyin, tier UNINDEXED, popularity UNINDEXED, "
-                   "name_key UNINDEXED, tokenize = 'unicode61 remove_diacritics 0')")
+                   "name_key UNINDEXED, channels UNINDEXED, tokenize = 'unicode61 remove_diacritics 0')")
     _rebuild(postgres)
     if postgres:  # after the rows: one GIN build is much faster than row-by-row maintenance
         op.execute("CREATE INDEX idx_matter_search_document ON matter_search USING GIN (document)")
@@ -59,10 +60,11 @@ def _rebuild(postgres: bool) -> None:
         last = rows[-1]["id"]
         docs = [(r["id"], sr.document(r["name"], _facets(sr, r), r["popularity"])) for r in rows]
         if postgres:
-            bind.execute(sa.text("INSERT INTO matter_search (matter_id, document, tier, popularity, name_key) "
-                                 "VALUES (:id, CAST(:doc AS tsvector), :tier, :popularity, :name_key)"),
+            bind.execute(sa.text("INSERT INTO matter_search (matter_id, document, tier, popularity, name_key, "
+                                 "channels) VALUES (:id, CAST(:doc AS tsvector), :tier, :popularity, :name_key, "
+                                 ":channels)"),
                          [{"id": i, "doc": sr.tsvector_literal(d), "tier": d.tier, "popularity": d.popularity,
-                           "name_key": d.name_key} for i, d in docs])
+                           "name_key": d.name_key, "channels": d.channels} for i, d in docs])
         else:
             names = ", ".join(sr.FTS5_COLUMNS)
             values = ", ".join(f":c{n}" for n in range(len(sr.FTS5_COLUMNS)))

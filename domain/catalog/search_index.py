@@ -29,11 +29,11 @@ async def write(entries: list[tuple[int, sr.Document]], conn: BaseDBAsyncClient 
     ids = [matter_id for matter_id, _ in entries]
     if _is_postgres(conn):
         await conn.execute_many(
-            "INSERT INTO matter_search (matter_id, document, tier, popularity, name_key) "
-            "VALUES ($1, $2::tsvector, $3, $4, $5) ON CONFLICT (matter_id) DO UPDATE SET "
+            "INSERT INTO matter_search (matter_id, document, tier, popularity, name_key, channels) "
+            "VALUES ($1, $2::tsvector, $3, $4, $5, $6) ON CONFLICT (matter_id) DO UPDATE SET "
             "document = excluded.document, tier = excluded.tier, popularity = excluded.popularity, "
-            "name_key = excluded.name_key",
-            [[matter_id, sr.tsvector_literal(doc), doc.tier, doc.popularity, doc.name_key]
+            "name_key = excluded.name_key, channels = excluded.channels",
+            [[matter_id, sr.tsvector_literal(doc), doc.tier, doc.popularity, doc.name_key, doc.channels]
              for matter_id, doc in entries])
         return
     await conn.execute_query(f"DELETE FROM matter_search WHERE rowid IN ({','.join('?' * len(ids))})", ids)
@@ -128,6 +128,8 @@ async def _search_step(conn: BaseDBAsyncClient, number: int, step: sr.Step, text
                if step.band == sr.STARTS and text is not None else str(sr.quality_floor(step)))
     if step.tier == sr.COLD:
         where += f" AND {t}.tier = {sr.COLD}"
+    if facets.channels:
+        where += f" AND ({t}.channels & {int(facets.channels)}) <> 0"
     if after is not None:
         q, pop = sql.p(after.quality), sql.p(after.popularity)
         where += (f" AND ({quality} > {q} OR ({quality} = {q} AND {t}.popularity < {pop})"

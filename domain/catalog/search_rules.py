@@ -22,6 +22,8 @@ from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
 
+from domain.catalog.rules import CHANNELS
+
 SEPARATOR = "zzsepzz"  # between runs: phrases never span punctuation
 NATIONAL = "000000000000"
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -100,7 +102,6 @@ class Facets:
         if self.for_legal_persons:
             out.append(audience_token("legal_person"))
         out += [life_event_token(e) for e in self.life_events]
-        out += [channel_token(c) for c in self.channels]
         out += [zone_token(z) for z in self.zones]
         return out
 
@@ -132,8 +133,10 @@ def life_event_token(event: str) -> str:
     return f"l{_alnum(event)}"
 
 
-def channel_token(channel: str) -> str:
-    return f"c{_alnum(channel)}"
+def channel_mask(channels) -> int:
+    """Channels as bits of a column, not as index tokens: nearly every matter is offered on WeChat,
+    and a posting list that long cost every search ~40 ms of GIN scan (docs/benchmarks.md)."""
+    return sum(1 << CHANNELS.index(c) for c in set(channels))
 
 
 def zone_token(zone: str) -> str:
@@ -149,12 +152,13 @@ class Document:
     tier: int = COLD
     popularity: int = 0
     name_key: str = ""  # the name's runs joined: "exact name" is name_key == the query's
+    channels: int = 0  # channel_mask of the channels the matter is offered on
 
 
 def document(name: str, facets: Facets, popularity: int = 0) -> Document:
     initials, full = pinyin_texts(name)
     return Document(grams(name), grams(initials), grams(full), facets.tokens(), tier_of(popularity), popularity,
-                    "".join(runs(name)))
+                    "".join(runs(name)), channel_mask(facets.channels))
 
 
 def with_popularity(doc: Document, popularity: int) -> Document:
@@ -191,7 +195,7 @@ def _facet_tokens(doc: Document) -> list[str]:
 
 
 FTS5_COLUMNS = ("name_grams", "initial_grams", "pinyin_grams", "facets", "tier_name", "tier_initials",
-                "tier_pinyin", "tier", "popularity", "name_key")
+                "tier_pinyin", "tier", "popularity", "name_key", "channels")
 
 
 def fts5_row(doc: Document) -> list:
@@ -200,7 +204,7 @@ def fts5_row(doc: Document) -> list:
     tiered = [" ".join(g if g == SEPARATOR else mark + g for g in grams_) if mark else ""
               for grams_, _, _ in _texts(doc)]
     return [" ".join(doc.name_grams), " ".join(doc.initial_grams), " ".join(doc.pinyin_grams),
-            " ".join(_facet_tokens(doc)), *tiered, doc.tier, doc.popularity, doc.name_key]
+            " ".join(_facet_tokens(doc)), *tiered, doc.tier, doc.popularity, doc.name_key, doc.channels]
 
 
 # --- queries ------------------------------------------------------------------------------------
@@ -216,9 +220,11 @@ class TextQuery:
 
 @dataclass(frozen=True)
 class FacetQuery:
-    """Each inner list is OR-ed; the lists are AND-ed."""
+    """Each inner list is OR-ed; the lists are AND-ed. ``channels``: a channel_mask the matter must
+    share a bit with (0: any channel) — checked on the row, not through the index."""
 
     groups: list[list[str]] = field(default_factory=list)
+    channels: int = 0
 
 
 def text_query(q: str) -> TextQuery | None:

@@ -134,7 +134,7 @@ class CatalogService:
         text = sr.text_query(q) if q else None
         if q and text is None:
             raise InvalidSearch("请输入要搜索的文字", errors=[{"field": "q", "message": "应包含文字或数字"}])
-        hits = await search_index.search(text=text, facets=self._facet_query(filters), after=_read_cursor(cursor),
+        hits = await search_index.search(text=text, facets=_facet_query(filters, text), after=_read_cursor(cursor),
                                          limit=limit + 1)
         more = len(hits) > limit
         hits = hits[:limit]
@@ -145,27 +145,10 @@ class CatalogService:
 
     async def matching_ids(self, *, q: str | None, filters: SearchFilters) -> list[int]:
         """Every matching id, unpaged (tests compare recall with LIKE; exports)."""
-        hits = await search_index.search(text=sr.text_query(q) if q else None, facets=self._facet_query(filters),
+        text = sr.text_query(q) if q else None
+        hits = await search_index.search(text=text, facets=_facet_query(filters, text),
                                          after=None, limit=None)
         return [h.id for h in hits]
-
-    def _facet_query(self, filters: SearchFilters) -> sr.FacetQuery:
-        groups: list[list[str]] = []
-        if filters.region_code:
-            chain = [] if filters.region_code == sr.NATIONAL else region_rules.ancestors(filters.region_code)
-            groups.append(sr.visible_region_tokens(chain))
-        if filters.cross_province:
-            groups.append([sr.CROSS_PROVINCE])
-        for value, token in ((filters.department_code, sr.department_token), (filters.kind, sr.kind_token),
-                             (filters.life_event, sr.life_event_token), (filters.channel, sr.channel_token),
-                             (filters.zone, sr.zone_token)):
-            if value:
-                groups.append([token(value)])
-        if filters.audience:
-            groups.append([sr.audience_token(filters.audience)])
-        if not groups:
-            groups.append([sr.kind_token(k) for k in rules.KINDS])  # no filter: every matter has a kind
-        return sr.FacetQuery(groups)
 
     async def matter(self, *, code: str, count_view: bool = False) -> Matter:
         matter = await self._get(code)
@@ -238,6 +221,24 @@ class CatalogService:
             await search_index.write(rewrites)
             await search_index.set_popularity(moves)
         return {"matters": len(matters), "tier_changes": len(rewrites)}
+
+
+def _facet_query(filters: SearchFilters, text: sr.TextQuery | None) -> sr.FacetQuery:
+    groups: list[list[str]] = []
+    if filters.region_code:
+        chain = [] if filters.region_code == sr.NATIONAL else region_rules.ancestors(filters.region_code)
+        groups.append(sr.visible_region_tokens(chain))
+    if filters.cross_province:
+        groups.append([sr.CROSS_PROVINCE])
+    for value, token in ((filters.department_code, sr.department_token), (filters.kind, sr.kind_token),
+                         (filters.life_event, sr.life_event_token), (filters.zone, sr.zone_token)):
+        if value:
+            groups.append([token(value)])
+    if filters.audience:
+        groups.append([sr.audience_token(filters.audience)])
+    if not groups and text is None:  # browsing everything: a clause every matter's document has
+        groups.append([sr.kind_token(k) for k in rules.KINDS])
+    return sr.FacetQuery(groups, channels=sr.channel_mask([filters.channel]) if filters.channel else 0)
 
 
 def _audit_view(matter: Matter | None) -> dict | None:
