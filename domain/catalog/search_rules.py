@@ -172,7 +172,8 @@ def _texts(doc: Document):
 
 def tsvector_literal(doc: Document) -> str:
     """PostgreSQL tsvector input (no parser involved): name grams weight A, initials B, pinyin C;
-    the name's first gram again as ^gram; in a hot or warm tier every gram again under its prefix."""
+    the name's first gram again as ^gram; in a hot or warm tier every gram and facet token again
+    under the tier's prefix (a hot step's region clause then reads hot posting lists only)."""
     positions: dict[str, list[str]] = {}
     prefixes = [""] + ([_PG_TIER[doc.tier]] if doc.tier != COLD else [])
     for grams_, start, weight in _texts(doc):
@@ -186,7 +187,7 @@ def tsvector_literal(doc: Document) -> str:
                 if starts_name:
                     positions.setdefault(prefix + _PG_START + gram, []).append(at)
     parts = [f"'{lexeme}':{','.join(ps)}" for lexeme, ps in positions.items()]
-    parts += [f"'{token}'" for token in dict.fromkeys(_facet_tokens(doc))]
+    parts += [f"'{prefix}{token}'" for token in dict.fromkeys(_facet_tokens(doc)) for prefix in prefixes]
     return " ".join(parts)
 
 
@@ -264,12 +265,11 @@ def quality_floor(step: Step) -> int:
 
 def pg_tsquery(text: TextQuery | None, facets: FacetQuery, step: Step) -> str:
     """The step's rows, except that a COLD step's query also finds hotter rows: the caller keeps
-    only tier = COLD there (they have no tier lexemes to look them up by)."""
+    only tier = COLD there (they have no tier lexemes to look them up by). In a hot or warm step
+    every lexeme carries the tier's prefix, filters too, so every posting list read is the tier's."""
     prefix = _PG_TIER.get(step.tier, "")
     clauses = [_pg_band(text, step.band, prefix)] if text is not None else []
-    if text is None and step.tier != COLD:
-        clauses.append(f"'{TIER_FACETS[step.tier]}'")
-    clauses += ["(" + " | ".join(f"'{t}'" for t in group) + ")" for group in facets.groups]
+    clauses += ["(" + " | ".join(f"'{prefix}{t}'" for t in group) + ")" for group in facets.groups]
     return " & ".join(clauses)
 
 
