@@ -11,6 +11,11 @@ from bff.admin import accounts, audit, catalog, session, topics
 from bff.admin.auth import describe_security
 
 BLUEPRINTS = [session.bp, accounts.bp, audit.bp, topics.bp, catalog.bp]
+# --- delivery: the outbox for operators ---
+from bff.admin import deliveries  # noqa: E402  (its own line, so this block is the whole wiring)
+
+BLUEPRINTS.append(deliveries.bp)
+# --- end delivery ---
 
 
 def install(app: Sanic) -> None:

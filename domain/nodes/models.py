@@ -15,6 +15,9 @@ class Node(models.Model):
     region_code = fields.CharField(max_length=12)
     public_key = fields.TextField()  # PEM, EC P-256
     status = fields.CharField(max_length=16, default="active")  # active | disabled
+    # where the hub delivers to this node (POST {endpoint_url}/deliveries, docs/delivery.md);
+    # null: the node only calls the hub
+    endpoint_url = fields.CharField(max_length=500, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

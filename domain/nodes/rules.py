@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from domain.shared.values import is_region_code
 
@@ -46,6 +47,22 @@ def nonce_ttl(window: int = WINDOW_SECONDS) -> int:
     A nonce claimed at ``now`` carries a timestamp ``ts >= now - window``; a replay of it is
     fresh until ``ts + window <= now + 2 * window``. Forgetting it any sooner opens a replay."""
     return 2 * window + CLOCK_SKEW_MARGIN_SECONDS
+
+
+def endpoint_problems(url: object) -> list[dict[str, str]]:
+    """A delivery endpoint is an absolute http(s) URL without query or fragment (the hub appends
+    ``/deliveries`` to it). Plain http is allowed: dev stubs and private networks use it."""
+    message = [{"field": "endpoint_url", "message": "应为 http(s):// 开头、不含查询参数的完整地址"}]
+    if not isinstance(url, str) or not 8 <= len(url) <= 500:
+        return message
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        return message
+    return []
+
+
+def normalized_endpoint(url: str | None) -> str | None:
+    return url.strip().rstrip("/") if url else None
 
 
 def may_authenticate(status: str) -> bool:

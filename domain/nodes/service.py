@@ -52,6 +52,7 @@ class NodeRecord:
     key_id: str
     created_at: datetime
     updated_at: datetime
+    endpoint_url: str | None = None  # where the hub delivers to the node (docs/delivery.md)
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,10 @@ class NodeRegistry:
     # --- the registry ----------------------------------------------------------------------
 
     async def register(self, *, code: str, kind: str, name: str, region_code: str,
-                       public_key_pem: str | bytes) -> NodeRecord:
+                       public_key_pem: str | bytes, endpoint_url: str | None = None) -> NodeRecord:
         problems = rules.registration_problems(code=code, kind=kind, name=name, region_code=region_code)
+        if endpoint_url is not None:
+            problems += rules.endpoint_problems(endpoint_url)
         try:
             pem = signatures.public_key_pem(signatures.load_public_key(public_key_pem))
         except (ValueError, TypeError):
@@ -102,7 +105,8 @@ class NodeRegistry:
             raise NodeExists(f"节点编码 {code} 已被登记")
         try:
             node = await Node.create(code=code, kind=kind, name=name.strip(), region_code=region_code,
-                                     public_key=pem, status="active")
+                                     public_key=pem, status="active",
+                                     endpoint_url=rules.normalized_endpoint(endpoint_url))
         except IntegrityError as exc:  # registered by someone else between the check and the insert
             raise NodeExists(f"节点编码 {code} 已被登记") from exc
         log.info("node registered: %s (%s, %s)", code, kind, region_code)
@@ -117,6 +121,21 @@ class NodeRegistry:
         await node.save(update_fields=["status", "updated_at"])
         log.info("node %s is now %s", code, status)
         return _record(node)
+
+    async def set_endpoint(self, *, code: str, endpoint_url: str | None) -> NodeRecord:
+        """Where the hub delivers to this node (``None``: nowhere; the node only calls the hub)."""
+        problems = rules.endpoint_problems(endpoint_url) if endpoint_url is not None else []
+        if problems:
+            raise NodeInvalid("投递地址有误", errors=problems)
+        node = await self._node(code)
+        node.endpoint_url = rules.normalized_endpoint(endpoint_url)
+        await node.save(update_fields=["endpoint_url", "updated_at"])
+        log.info("node %s delivers to %s", code, node.endpoint_url)
+        return _record(node)
+
+    async def endpoint(self, code: str) -> str | None:
+        """The node's delivery endpoint; NodeNotFound if there is no such node."""
+        return (await self._node(code)).endpoint_url
 
     async def get(self, code: str) -> NodeRecord:
         return _record(await self._node(code))
@@ -186,4 +205,4 @@ def _record(node: Node) -> NodeRecord:
     public = _public_key(node.public_key)
     return NodeRecord(code=node.code, kind=node.kind, name=node.name, region_code=node.region_code,
                       status=node.status, public_key_pem=node.public_key, key_id=signatures.key_id(public),
-                      created_at=node.created_at, updated_at=node.updated_at)
+                      created_at=node.created_at, updated_at=node.updated_at, endpoint_url=node.endpoint_url)

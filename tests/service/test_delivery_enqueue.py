@@ -1,0 +1,67 @@
+"""Enqueueing into the outbox: one row per dedupe key, on the caller's transaction."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from tortoise.transactions import in_transaction
+
+from domain.delivery.errors import DeliveryInvalid
+from domain.delivery.models import Delivery
+
+KIND = "node.application.submitted"
+
+
+async def test_enqueue_writes_one_pending_delivery_due_now(resources):
+    delivery = resources.services["delivery"]
+    delivery_id = await delivery.enqueue(kind=KIND, target="zj-platform", payload={"number": "A1"},
+                                         dedupe_key="app:A1:submitted")
+    row = await Delivery.get(id=delivery_id)
+    assert (row.kind, row.target, row.payload, row.status, row.attempts) == (
+        KIND, "zj-platform", {"number": "A1"}, "pending", 0)
+    assert row.next_attempt_at <= resources.services["clock"].now()
+
+
+async def test_the_same_dedupe_key_returns_the_first_id_and_writes_nothing(resources):
+    delivery = resources.services["delivery"]
+    first = await delivery.enqueue(kind=KIND, target="zj-platform", payload={"n": 1}, dedupe_key="k1")
+    again = await delivery.enqueue(kind=KIND, target="bj-platform", payload={"n": 2}, dedupe_key="k1")
+    assert again == first
+    assert await Delivery.all().count() == 1
+    assert (await Delivery.get(id=first)).payload == {"n": 1}
+
+
+async def test_fifty_concurrent_enqueues_of_one_key_in_their_own_transactions_make_one_row(resources):
+    delivery = resources.services["delivery"]
+
+    async def submit(i: int) -> int:
+        async with in_transaction() as conn:
+            return await delivery.enqueue(kind=KIND, target="zj-platform", payload={"i": i},
+                                          dedupe_key="app:SAME:submitted", connection=conn)
+
+    ids = await asyncio.gather(*(submit(i) for i in range(50)))
+    assert len(set(ids)) == 1
+    assert await Delivery.filter(dedupe_key="app:SAME:submitted").count() == 1
+
+
+async def test_a_rolled_back_transaction_leaves_no_delivery(resources):
+    delivery = resources.services["delivery"]
+    with pytest.raises(RuntimeError):
+        async with in_transaction() as conn:
+            await delivery.enqueue(kind=KIND, target="zj-platform", payload={}, dedupe_key="gone", connection=conn)
+            raise RuntimeError("the caller's own write failed")
+    assert await Delivery.all().count() == 0
+    # and the key is free again for the retry that follows
+    await delivery.enqueue(kind=KIND, target="zj-platform", payload={}, dedupe_key="gone")
+    assert await Delivery.all().count() == 1
+
+
+@pytest.mark.parametrize("bad", [
+    {"kind": "Bad Kind"}, {"target": ""}, {"payload": ["not", "a", "dict"]}, {"dedupe_key": "x" * 201},
+])
+async def test_bad_arguments_are_a_clear_error_and_write_nothing(resources, bad):
+    arguments = {"kind": KIND, "target": "zj-platform", "payload": {}, "dedupe_key": "k", **bad}
+    with pytest.raises(DeliveryInvalid) as raised:
+        await resources.services["delivery"].enqueue(**arguments)
+    assert raised.value.extra["errors"][0]["field"] == next(iter(bad))
+    assert await Delivery.all().count() == 0
