@@ -1,0 +1,1 @@
+"""Where uploaded application materials are kept (the ``MaterialStore`` port)."""

@@ -1,0 +1,77 @@
+"""Shapes of applications per channel. Mini-programs get few fields and the page path a message
+opens (setData is slow on big payloads); the app gets the whole record and its deep link.
+Times are shown in Beijing time."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.applications.rules import STATUS_NAMES
+from domain.applications.service import ApplicationView, MaterialView, TransitionView
+from domain.shared.clock import SHANGHAI
+
+MINI_PAGE = "pages/applications/detail?no={number}"  # WeChat and Alipay page path
+APP_LINK = "govhub://applications/{number}"  # the app's URL scheme
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.astimezone(SHANGHAI).isoformat() if value else None
+
+
+def _day(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def summary_compact(a: ApplicationView) -> dict:
+    return {"number": a.number, "matter_name": a.matter_name, "status": a.status,
+            "status_name": a.status_name, "submitted_at": _time(a.submitted_at), "due_on": _day(a.due_on),
+            "overdue": a.overdue,
+            "page": MINI_PAGE.format(number=a.number)}
+
+
+def summary_full(a: ApplicationView) -> dict:
+    return {**summary_compact(a), "matter_code": a.matter_code, "department_code": a.department_code,
+            "region_code": a.region_code, "node_code": a.node_code, "channel": a.channel,
+            "promised_limit_days": a.promised_limit_days, "calendar_basis": a.calendar_basis,
+            "accepted_at": _time(a.accepted_at), "decided_at": _time(a.decided_at),
+            "closed_at": _time(a.closed_at),
+            "updated_at": _time(a.updated_at), "allowed_actions": list(a.allowed_actions),
+            "link": APP_LINK.format(number=a.number)}
+
+
+def _step_compact(t: TransitionView) -> dict:
+    return {"title": t.title, "status_name": STATUS_NAMES[t.to_status], "at": _time(t.at), "reason": t.reason}
+
+
+def _step_full(t: TransitionView) -> dict:
+    return {**_step_compact(t), "name": t.name, "from_status": t.from_status, "to_status": t.to_status,
+            "actor": t.actor_kind}
+
+
+def material(m: MaterialView) -> dict:
+    return {"id": m.id, "name": m.slot, "kind": m.kind, "filename": m.filename,
+            "content_type": m.content_type, "size": m.size, "sha256": m.sha256, "license_id": m.license_id,
+            "license_type": m.license_type}
+
+
+def _material_compact(m: MaterialView) -> dict:
+    return {"id": m.id, "name": m.slot, "kind": m.kind, "filename": m.filename}
+
+
+def _checks(a: ApplicationView) -> list[dict] | None:
+    return a.decision.get("checks") if a.decision else None
+
+
+def detail_compact(a: ApplicationView) -> dict:
+    return {**summary_compact(a), "node_name": a.node_name, "allowed_actions": list(a.allowed_actions),
+            "timeline": [_step_compact(t) for t in a.timeline],
+            "materials": [_material_compact(m) for m in a.materials], "form": a.form, "checks": _checks(a)}
+
+
+def detail_full(a: ApplicationView) -> dict:
+    return {**summary_full(a), "node_name": a.node_name, "department_reference": a.department_reference,
+            "version": a.version, "timeline": [_step_full(t) for t in a.timeline],
+            "materials": [material(m) for m in a.materials], "form": a.form, "decision": a.decision}
+
+
+COMPACT = {"summary": summary_compact, "detail": detail_compact, "material": material}  # mini-programs
+FULL = {"summary": summary_full, "detail": detail_full, "material": material}  # the app

@@ -1,0 +1,417 @@
+"""Pure rules of applications (办件): no I/O, no clock of their own.
+
+- the state machine: named transitions, who may take them, and what a node's event does when it
+  arrives late, early or twice (``classify_event``, ``settle``);
+- routing: which node handles a matter;
+- deadlines in working days on the official holiday calendar (``chinese_calendar``);
+- numbers, form and material checks, upload sniffing, idempotency fingerprints.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import chinese_calendar
+from jsonschema import Draft202012Validator
+
+from domain.applications.errors import (
+    FormInvalid,
+    MaterialsInvalid,
+    MaterialTooLarge,
+    MaterialTypeNotAllowed,
+    NoHandlingNode,
+    TransitionNotAllowed,
+)
+
+log = logging.getLogger("govhub.applications")
+
+# --- the state machine ----------------------------------------------------------------------
+
+DRAFT = "draft"
+SUBMITTED = "submitted"
+ACCEPTED = "accepted"  # 受理
+REJECTED = "rejected"  # 不予受理 (at intake)
+IN_REVIEW = "in_review"  # 审查中
+CORRECTION_REQUESTED = "correction_requested"  # 补正
+APPROVED = "approved"  # 准予
+REFUSED = "refused"  # 不予许可
+COMPLETED = "completed"  # 办结
+WITHDRAWN = "withdrawn"  # 撤回
+
+STATUSES = (DRAFT, SUBMITTED, ACCEPTED, REJECTED, IN_REVIEW, CORRECTION_REQUESTED, APPROVED, REFUSED,
+            COMPLETED, WITHDRAWN)
+STATUS_NAMES = {DRAFT: "草稿", SUBMITTED: "已提交", ACCEPTED: "已受理", REJECTED: "不予受理", IN_REVIEW: "审查中",
+                CORRECTION_REQUESTED: "待补正", APPROVED: "准予办理", REFUSED: "不予办理", COMPLETED: "已办结",
+                WITHDRAWN: "已撤回"}
+TERMINAL = frozenset({REJECTED, COMPLETED, WITHDRAWN})
+OPEN = frozenset(STATUSES) - TERMINAL - {DRAFT}  # counted on the home page as "my open items"
+CLOCK_RUNNING = frozenset({ACCEPTED, IN_REVIEW})  # the promised limit runs only once accepted
+# How far along an application is. A node's event never moves an application to a lower rank;
+# only the citizen's resubmission does (back to submitted or in review).
+RANK = {DRAFT: 0, SUBMITTED: 1, ACCEPTED: 2, REJECTED: 2, IN_REVIEW: 3, CORRECTION_REQUESTED: 4,
+        APPROVED: 5, REFUSED: 5, COMPLETED: 6, WITHDRAWN: 6}
+
+CITIZEN, NODE, SYSTEM = "citizen", "node", "system"
+
+
+@dataclass(frozen=True)
+class TransitionRule:
+    name: str
+    sources: frozenset[str]
+    target: str  # RESUBMIT_TARGET: decided by whether the application was already accepted
+    actor: str
+    title: str
+
+
+RESUBMIT_TARGET = "*"
+TRANSITIONS = {t.name: t for t in (
+    TransitionRule("submit", frozenset({DRAFT}), SUBMITTED, CITIZEN, "提交申请"),
+    TransitionRule("accept", frozenset({SUBMITTED}), ACCEPTED, NODE, "受理"),
+    TransitionRule("reject", frozenset({SUBMITTED}), REJECTED, NODE, "不予受理"),
+    TransitionRule("start_review", frozenset({ACCEPTED}), IN_REVIEW, NODE, "开始审查"),
+    TransitionRule("request_correction", frozenset({SUBMITTED, ACCEPTED, IN_REVIEW}), CORRECTION_REQUESTED,
+                   NODE, "要求补正"),
+    # back to intake when the correction was asked before acceptance, else back to review
+    TransitionRule("resubmit", frozenset({CORRECTION_REQUESTED}), RESUBMIT_TARGET, CITIZEN, "补正后重新提交"),
+    TransitionRule("approve", frozenset({ACCEPTED, IN_REVIEW}), APPROVED, NODE, "准予办理"),
+    TransitionRule("refuse", frozenset({ACCEPTED, IN_REVIEW}), REFUSED, NODE, "不予办理"),
+    TransitionRule("complete", frozenset({APPROVED, REFUSED}), COMPLETED, NODE, "办结"),
+    # the citizen may withdraw until a decision is made
+    TransitionRule("withdraw", frozenset({SUBMITTED, ACCEPTED, IN_REVIEW, CORRECTION_REQUESTED}), WITHDRAWN,
+                   CITIZEN, "撤回申请"),
+)}
+# A node's event types (the department contract, docs/delivery.md) and the transition each takes.
+EVENT_TRANSITIONS = {"accepted": "accept", "rejected": "reject", "review_started": "start_review",
+                     "correction_requested": "request_correction", "approved": "approve", "refused": "refuse",
+                     "completed": "complete"}
+EVENT_TYPES = tuple(EVENT_TRANSITIONS)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the state machine needs to know of an application."""
+
+    status: str
+    accepted: bool = False  # accepted once (a resubmission then returns to review, not intake)
+    resubmitted_at: datetime | None = None
+
+
+def target_of(name: str, progress: Progress) -> str:
+    rule = _rule(name)
+    if rule.target == RESUBMIT_TARGET:
+        return IN_REVIEW if progress.accepted else SUBMITTED
+    return rule.target
+
+
+def may(progress: Progress, name: str) -> bool:
+    return progress.status in _rule(name).sources
+
+
+def advance(progress: Progress, name: str, *, at: datetime) -> Progress:
+    """The progress after taking transition ``name``; TransitionNotAllowed if it may not be taken."""
+    rule = _rule(name)
+    if progress.status not in rule.sources:
+        raise TransitionNotAllowed(
+            f"办件当前状态为“{STATUS_NAMES[progress.status]}”，不能{rule.title}",
+            current_status=progress.status, transition=name)
+    target = target_of(name, progress)
+    return replace(progress, status=target, accepted=progress.accepted or target == ACCEPTED,
+                   resubmitted_at=at if name == "resubmit" else progress.resubmitted_at)
+
+
+def _rule(name: str) -> TransitionRule:
+    try:
+        return TRANSITIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown transition {name!r}") from None
+
+
+# --- a node's events: late, early or twice ----------------------------------------------------
+
+APPLY, WAIT, STALE = "applied", "waiting", "stale"
+
+
+@dataclass(frozen=True)
+class NodeEventFacts:
+    key: Any  # the caller's handle (an event row id)
+    type: str
+    occurred_at: datetime
+
+
+def classify_event(progress: Progress, event_type: str, occurred_at: datetime) -> str:
+    """What a node's event does now:
+
+    - APPLY: its transition is allowed from the current status;
+    - STALE: it would move the application backwards (or it happened before the citizen's latest
+      resubmission, so it answers the previous round): recorded, never applied;
+    - WAIT: it is ahead of events not yet received (``approved`` before ``accepted``): kept, and
+      applied once its predecessors arrive (``settle``)."""
+    name = EVENT_TRANSITIONS[event_type]
+    if progress.status in TERMINAL:
+        return STALE
+    if progress.resubmitted_at is not None and occurred_at < progress.resubmitted_at:
+        return STALE
+    if may(progress, name):
+        return APPLY
+    return WAIT if RANK[target_of(name, progress)] > RANK[progress.status] else STALE
+
+
+def settle(progress: Progress,
+           waiting: Sequence[NodeEventFacts]) -> tuple[Progress, list[tuple[NodeEventFacts, str]]]:
+    """Apply waiting events that became applicable, oldest first, until none does.
+
+    Returns the final progress and the decided events in order: (event, APPLY or STALE). Events
+    still waiting are left out."""
+    pending = sorted(waiting, key=lambda e: (e.occurred_at, str(e.key)))
+    decided: list[tuple[NodeEventFacts, str]] = []
+    moved = True
+    while moved:
+        moved = False
+        for event in list(pending):
+            verdict = classify_event(progress, event.type, event.occurred_at)
+            if verdict == WAIT:
+                continue
+            pending.remove(event)
+            decided.append((event, verdict))
+            if verdict == APPLY:
+                progress = advance(progress, EVENT_TRANSITIONS[event.type], at=event.occurred_at)
+                moved = True
+                break  # the status changed: look at the oldest again
+    return progress, decided
+
+
+# --- routing ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NodeFacts:
+    code: str
+    kind: str  # department | province
+    region_code: str
+    status: str
+
+
+def province_of(region_code: str) -> str | None:
+    """``330106000000`` -> ``330000000000``; national items (``000000000000``) have none."""
+    return None if region_code.startswith("00") else region_code[:2] + "0" * 10
+
+
+def handling_node(*, department_code: str, region_code: str, nodes: Iterable[NodeFacts]) -> str:
+    """The node that handles a matter: the department's own node if it has one, else the
+    provincial platform of the matter's province. NoHandlingNode before anything is stored."""
+    active = [n for n in nodes if n.status == "active"]
+    for node in active:
+        if node.kind == "department" and node.code == department_code:
+            return node.code
+    province = province_of(region_code)
+    for node in active:
+        if node.kind == "province" and province is not None and node.region_code == province:
+            return node.code
+    raise NoHandlingNode(f"事项所属部门（{department_code}）及所在省份均未接入平台，暂不能在线申请",
+                         department_code=department_code)
+
+
+def may_apply_online(online_depth: int) -> bool:
+    """Depth 3 (apply online, verify offline) and 4 (fully online) take online applications."""
+    return online_depth >= 3
+
+
+# --- deadlines --------------------------------------------------------------------------------
+
+OFFICIAL, WEEKENDS_ONLY = "official", "weekends_only"
+
+
+def is_working_day(day: date) -> tuple[bool, bool]:
+    """(working?, known to the official calendar?). Years the package does not cover yet fall
+    back to Monday-Friday, and the caller records that the deadline is provisional."""
+    try:
+        return chinese_calendar.is_workday(day), True
+    except NotImplementedError:
+        return day.weekday() < 5, False
+
+
+def add_working_days(start: date, days: int) -> tuple[date, str]:
+    """The ``days``-th working day after ``start`` (``start`` itself when ``days`` is 0: 即办件),
+    and the calendar basis: ``official`` (holidays and make-up workdays) or ``weekends_only``."""
+    current, counted, official = start, 0, True
+    while counted < days:
+        current += timedelta(days=1)
+        working, known = is_working_day(current)
+        official = official and known
+        counted += working
+    if not official:
+        log.warning("deadline from %s + %d working days: no official calendar for that year, weekends only",
+                    start, days)
+    return current, OFFICIAL if official else WEEKENDS_ONLY
+
+
+def working_days_between(start: date, end: date) -> int:
+    """Working days after ``start`` up to and including ``end`` (0 when end <= start)."""
+    count, current = 0, start
+    while current < end:
+        current += timedelta(days=1)
+        count += is_working_day(current)[0]
+    return count
+
+
+def is_overdue(status: str, due_on: date | None, today: date) -> bool:
+    return status in CLOCK_RUNNING and due_on is not None and today > due_on
+
+
+# --- numbers ----------------------------------------------------------------------------------
+
+SEQUENCE_DIGITS = 6
+
+
+def number_of(region_code: str, day: date, sequence: int) -> str:
+    """``330106-20261127-000123``: the region's six digits, the day (Beijing time), the sequence."""
+    return f"{region_code[:6]}-{day:%Y%m%d}-{sequence:0{SEQUENCE_DIGITS}d}"
+
+
+# --- the form ---------------------------------------------------------------------------------
+
+_MESSAGES = {
+    "required": "必填项", "type": "类型有误", "pattern": "格式有误", "minLength": "内容过短", "maxLength": "内容过长",
+    "minimum": "数值过小", "maximum": "数值过大", "exclusiveMinimum": "数值过小", "exclusiveMaximum": "数值过大",
+    "enum": "不在可选范围内", "const": "取值有误", "format": "格式有误", "additionalProperties": "不支持的字段",
+    "minItems": "项数过少", "maxItems": "项数过多",
+}
+MAX_FORM_BYTES = 65_536
+
+
+def form_problems(schema: dict, form: Any) -> list[dict[str, str]]:
+    """The form checked against the matter's JSON Schema: one {field, message} per problem."""
+    if not isinstance(form, dict):
+        return [{"field": "form", "message": "应为对象"}]
+    if len(canonical_json(form).encode()) > MAX_FORM_BYTES:
+        return [{"field": "form", "message": "表单内容过大"}]
+    problems = []
+    validator = _validator(canonical_json(schema or {}))
+    for error in sorted(validator.iter_errors(form), key=lambda e: [str(p) for p in e.path]):
+        path = [str(p) for p in error.path]
+        if error.validator == "required":
+            missing = [name for name in error.validator_value if name not in error.instance]
+            problems += [{"field": ".".join(["form", *path, name]), "message": "必填项"} for name in missing]
+            continue
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = set(error.schema.get("properties", {}))
+            problems += [{"field": ".".join(["form", *path, name]), "message": "不支持的字段"}
+                         for name in error.instance if name not in allowed]
+            continue
+        message = _MESSAGES.get(error.validator, "内容有误")
+        problems.append({"field": ".".join(["form", *path]), "message": message})
+    # jsonschema reports "required" once per missing name: each name once, in order
+    return [dict(p) for p in dict.fromkeys(tuple(p.items()) for p in problems)]
+
+
+def check_form(schema: dict, form: Any) -> None:
+    problems = form_problems(schema, form)
+    if problems:
+        raise FormInvalid("请检查以下字段：" + "、".join(p["field"] for p in problems), errors=problems)
+
+
+@lru_cache(maxsize=1024)
+def _validator(schema_json: str) -> Draft202012Validator:
+    return Draft202012Validator(json.loads(schema_json))
+
+
+# --- materials --------------------------------------------------------------------------------
+
+MAX_ITEMS_PER_MATERIAL = 9  # pages of one material (a contract photographed page by page)
+
+
+@dataclass(frozen=True)
+class GivenMaterial:
+    """A material as the citizen gave it, resolved: an upload of theirs or a license in their wallet."""
+
+    slot: str  # the matter's material name
+    kind: str  # upload | license
+    license_type: str | None = None
+    problem: str | None = None  # set when the reference did not resolve (not found, not theirs, used)
+
+
+def material_problems(required: Sequence[dict], given: Sequence[GivenMaterial]) -> list[dict[str, str]]:
+    """Every material named by the matter, satisfied; nothing the matter does not name."""
+    by_name = {m["name"]: m for m in required}
+    problems, counts = [], {}
+    for i, item in enumerate(given):
+        field = f"materials[{i}]"
+        spec = by_name.get(item.slot)
+        if spec is None:
+            problems.append({"field": f"{field}.name", "message": "该事项不需要此材料"})
+            continue
+        if item.problem:
+            problems.append({"field": field, "message": item.problem})
+            continue
+        if item.kind == "license":
+            if not spec.get("license_type"):
+                problems.append({"field": field, "message": "该材料不能以电子证照提供，请上传文件"})
+                continue
+            if item.license_type != spec["license_type"]:
+                problems.append({"field": field, "message": "电子证照类型与该材料不符"})
+                continue
+        counts[item.slot] = counts.get(item.slot, 0) + 1
+        if counts[item.slot] == MAX_ITEMS_PER_MATERIAL + 1:
+            problems.append({"field": field, "message": f"每项材料最多{MAX_ITEMS_PER_MATERIAL}个文件"})
+    for spec in required:
+        if spec.get("required", True) and spec["name"] not in counts:
+            problems.append({"field": "materials", "message": f"缺少必需材料：{spec['name']}"})
+    return problems
+
+
+def check_materials(required: Sequence[dict], given: Sequence[GivenMaterial]) -> None:
+    problems = material_problems(required, given)
+    if problems:
+        raise MaterialsInvalid("请检查申请材料", errors=problems)
+
+
+# --- uploads ----------------------------------------------------------------------------------
+
+# What a file really is, by its first bytes: the declared content type is the client's guess.
+_SIGNATURES = ((b"%PDF-", "application/pdf"), (b"\xff\xd8\xff", "image/jpeg"),
+               (b"\x89PNG\r\n\x1a\n", "image/png"))
+UPLOAD_TYPES = tuple(t for _, t in _SIGNATURES)
+
+
+def sniff_content_type(head: bytes) -> str | None:
+    for signature, content_type in _SIGNATURES:
+        if head.startswith(signature):
+            return content_type
+    return None
+
+
+def check_upload(data: bytes, *, max_bytes: int) -> str:
+    """The file's real content type, or a typed refusal (type first: it says more)."""
+    content_type = sniff_content_type(data[:16])
+    if content_type is None:
+        raise MaterialTypeNotAllowed("仅支持 PDF、JPEG、PNG 格式的文件", allowed=list(UPLOAD_TYPES))
+    if not data or len(data) > max_bytes:
+        raise MaterialTooLarge(f"文件不能超过{max_bytes // 1024}KB", max_bytes=max_bytes)
+    return content_type
+
+
+def safe_filename(name: str | None) -> str | None:
+    """The name to show back, never a path: the last segment, printable, at most 200 characters."""
+    if not name:
+        return None
+    last = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch for ch in last if ch.isprintable())[:200].strip()
+    return cleaned or None
+
+
+# --- idempotency ------------------------------------------------------------------------------
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def fingerprint(value: Any) -> str:
+    """Same request body (whatever its key order or spacing) -> same fingerprint."""
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
