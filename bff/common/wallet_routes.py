@@ -1,0 +1,167 @@
+"""The license wallet (证照夹) on every citizen channel: list, detail (masked unless a fresh face scan
+asks for the full view), history, showing a license (亮证, JSON or a QR image), the access log,
+and consents to departments.
+
+Each channel adds them with its own presenter for the list (compact on mini-programs).
+"""
+from __future__ import annotations
+
+import io
+from typing import Callable
+
+import segno
+from pydantic import BaseModel, ConfigDict, Field
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json, raw
+
+from bff.common import license_presenters as present
+from bff.common.auth import ROUTE_PREFIX
+from bff.common.docs import doc
+from bff.common.license_schemas import (
+    AccessList,
+    ConsentGrantIn,
+    ConsentList,
+    ConsentOut,
+    LicenseDetailOut,
+    LicenseHistory,
+    LicenseList,
+    PresentationOut,
+    PresentIn,
+)
+from bff.common.limits import rate_limited
+from bff.common.parsing import parse_body, parse_query
+from domain.identity import token_rules
+from domain.identity.errors import AssuranceRequired
+
+AUTH = {401: ["token_invalid"]}
+WALLET = {**AUTH, 403: ["assurance_required"]}
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class DetailQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    full: bool = Field(False, description="show sensitive fields in clear: needs L3 (a fresh face scan)")
+
+
+class PresentQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: str = Field("json", pattern="^(json|png|svg)$", description="json, or the QR image itself")
+    scale: int = Field(4, ge=1, le=12, description="QR module size in pixels")
+
+
+class AccessQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(50, ge=1, le=200)
+    before: int | None = Field(None, ge=1, description="seq from the previous page's next_before")
+
+
+def add_wallet_routes(bp: Blueprint, *, summary: Callable) -> None:
+    tag = bp.name
+
+    @bp.get("/licenses")
+    @doc("我的证照 My licenses (wallet)", tag=tag, ok=(200, LicenseList), errors=WALLET,
+         description="Needs real name (L2). Status is the GB/T 36901 status now (expired included).")
+    async def license_wallet(request: Request) -> HTTPResponse:
+        items = await request.app.ctx.licenses.wallet(person_id=request.ctx.auth.subject)
+        return json({"items": [summary(item) for item in items]}, ensure_ascii=False, headers=NO_STORE)
+
+    @bp.get("/licenses/<license_id:str>")
+    @doc("证照详情 A license's data (masked)", tag=tag, ok=(200, LicenseDetailOut),
+         errors={**WALLET, 400: ["invalid_input"], 404: ["license_not_found"]},
+         description="Sensitive fields (ID numbers, names, addresses…) are masked; `?full=true` shows them "
+                     "after a fresh face scan (L3), else 403 `assurance_required`. Each read is logged.")
+    async def license_detail(request: Request, license_id: str) -> HTTPResponse:
+        query = parse_query(request, DetailQuery)
+        if query.full:
+            _require_l3(request)
+        shown = await request.app.ctx.licenses.detail(person_id=request.ctx.auth.subject, license_id=license_id,
+                                                      full=query.full)
+        return json(present.license_detail(shown), ensure_ascii=False, headers=NO_STORE)
+
+    @bp.get("/licenses/<license_id:str>/history")
+    @doc("证照变更记录 A license's history", tag=tag, ok=(200, LicenseHistory),
+         errors={**WALLET, 404: ["license_not_found"]})
+    async def license_history(request: Request, license_id: str) -> HTTPResponse:
+        events = await request.app.ctx.licenses.history(person_id=request.ctx.auth.subject, license_id=license_id)
+        return json({"items": [present.event(e) for e in events]}, ensure_ascii=False)
+
+    @bp.post("/licenses/<license_id:str>/presentations")
+    @doc("亮证 Show a license: a 3-minute token (or its QR image)", tag=tag, body=PresentIn,
+         ok=(201, PresentationOut),
+         errors={**WALLET, 400: ["invalid_input", "malformed_json"], 404: ["license_not_found"],
+                 409: ["license_not_presentable"], 429: ["rate_limited"]},
+         description="Shows only the chosen fields (selective disclosure). `?format=png` or `svg` answers "
+                     "with the QR image (error correction M) and the token's id and expiry in headers "
+                     "`X-Presentation-Id`, `X-Expires-At`.")
+    @rate_limited("present", capacity=30, per_seconds=60, by="person")
+    async def license_present(request: Request, license_id: str) -> HTTPResponse:
+        query = parse_query(request, PresentQuery)
+        body = parse_body(request, PresentIn)
+        made = await request.app.ctx.presentations.present(person_id=request.ctx.auth.subject,
+                                                           license_id=license_id, fields=body.fields)
+        expires = present.when(made.expires_at)
+        if query.format != "json":
+            image, media = qr_image(made.token, query.format, query.scale)
+            return raw(image, status=201, content_type=media,
+                       headers={**NO_STORE, "X-Presentation-Id": made.id, "X-Expires-At": expires})
+        seconds = int((made.expires_at - request.app.ctx.clock.now()).total_seconds())
+        return json({"id": made.id, "token": made.token, "expires_at": expires, "expires_in": max(0, seconds),
+                     "fields": list(made.fields), "bytes": len(made.token.encode())},
+                    status=201, ensure_ascii=False, headers=NO_STORE)
+
+    @bp.get("/license-access-log")
+    @doc("用证记录 Who read my licenses", tag=tag, ok=(200, AccessList), errors={**WALLET, 400: ["invalid_input"]},
+         description="Every read — by a department, a verifier, the hub or yourself — newest first, with "
+                     "its place in the hash chain.")
+    async def license_access_log(request: Request) -> HTTPResponse:
+        query = parse_query(request, AccessQuery)
+        items = await request.app.ctx.licenses.access_log(person_id=request.ctx.auth.subject, limit=query.limit,
+                                                          before=query.before)
+        more = len(items) == query.limit and items[-1].seq > 1
+        return json({"items": [present.access(i) for i in items], "next_before": items[-1].seq if more else None},
+                    ensure_ascii=False)
+
+    @bp.get("/license-consents")
+    @doc("证照授权 My consents and departments' requests", tag=tag, ok=(200, ConsentList), errors=WALLET)
+    async def license_consents(request: Request) -> HTTPResponse:
+        items = await request.app.ctx.license_exchange.consents(person_id=request.ctx.auth.subject)
+        return json({"items": [present.consent(i) for i in items]}, ensure_ascii=False)
+
+    @bp.post("/license-consents")
+    @doc("授权部门用证 Grant a consent", tag=tag, body=ConsentGrantIn, ok=(201, ConsentOut),
+         errors={**WALLET, 400: ["invalid_input", "malformed_json", "license_invalid"],
+                 404: ["consent_not_found", "node_not_found"], 409: ["consent_state_conflict"]},
+         description="Grant a department's filed request (`consent_id`), or give a department a consent for a "
+                     "license type: `once` (the next request) or `standing` (until `days` pass or you revoke).")
+    async def license_consent_grant(request: Request) -> HTTPResponse:
+        body = parse_body(request, ConsentGrantIn)
+        given = await request.app.ctx.license_exchange.grant(
+            person_id=request.ctx.auth.subject, consent_id=body.consent_id, department=body.department,
+            type_code=body.type, purpose=body.purpose, kind=body.kind, days=body.days)
+        return json(present.consent(given), status=201, ensure_ascii=False)
+
+    @bp.delete("/license-consents/<consent_id:str>")
+    @doc("撤销授权 Revoke a consent", tag=tag, ok=(200, ConsentOut),
+         errors={**WALLET, 404: ["consent_not_found"], 409: ["consent_state_conflict"]})
+    async def license_consent_revoke(request: Request, consent_id: str) -> HTTPResponse:
+        revoked = await request.app.ctx.license_exchange.revoke(person_id=request.ctx.auth.subject,
+                                                                consent_id=consent_id)
+        return json(present.consent(revoked), ensure_ascii=False)
+
+
+def qr_image(token: str, kind: str, scale: int) -> tuple[bytes, str]:
+    """The token as a QR code, error correction M (a phone screen scanned at a counter)."""
+    code = segno.make(token, error="m", micro=False, boost_error=False)
+    out = io.BytesIO()
+    code.save(out, kind=kind, scale=scale, border=4)
+    return out.getvalue(), "image/png" if kind == "png" else "image/svg+xml"
+
+
+def _require_l3(request: Request) -> None:
+    auth = request.ctx.auth
+    if auth.assurance < 3:
+        raise AssuranceRequired("查看完整证照信息需要人脸核验", required="L3", current=token_rules.acr_of(auth.assurance),
+                                face_verification=f"/{ROUTE_PREFIX[auth.channel]}/v1/me/face-verifications")
