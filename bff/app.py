@@ -119,12 +119,104 @@ async def build_resources(settings: Settings) -> Resources:
     resources.services["identity"] = _identity_service(settings, resources, clock, vault)
     # --- end identity ---
     # --- delivery (outbox and relay to nodes and notification channels) ---
+    from adapters.departments.node_sender import NodeSender  # local: see the nodes block
+    from domain.delivery.rules import NODE_KINDS
+    from domain.delivery.service import DeliveryService
+
+    node_sender = NodeSender(nodes=resources.services["nodes"],
+                             client_factory=resources.services["node_client_factory"])
+    # senders: kind -> Sender; a kind without one is parked by the relay, never dropped. The
+    # notification senders join this dict: resources.services["delivery"].senders[kind] = sender
+    resources.services["delivery"] = DeliveryService(clock=clock,
+                                                     senders={kind: node_sender for kind in NODE_KINDS})
     # --- end delivery ---
     # --- applications (submission, state machine, instant approval) ---
+    from adapters.storage.local import LocalMaterialStore  # local: see the nodes block
+    from domain.applications.service import ApplicationService
+
+    applications = ApplicationService(
+        clock=clock, vault=vault, catalog=resources.services["catalog"], nodes=resources.services["nodes"],
+        identity=resources.services["identity"], delivery=resources.services["delivery"],
+        store=LocalMaterialStore(settings.storage_dir), upload_max_bytes=settings.upload_max_bytes)
+    # seams: the e-license wallet is plugged in after the licenses block (below); instant
+    # approval: applications.use_approval(...); notifications: applications.add_listener(...)
+    resources.services["applications"] = applications
+    resources.services["home"].count_open_items_with(applications.open_count)
     # --- end applications ---
     # --- seals and licenses (registry, wallet, presentations, exchange) ---
+    from domain.licenses.exchange import ExchangeService  # local: see the nodes block
+    from domain.licenses.holders import IdentityHolders
+    from domain.licenses.presentations import PresentationService
+    from domain.licenses.service import LicenseService
+    from domain.seals.service import SealService
+
+    seals = SealService(vault=vault, clock=clock)
+    licenses = LicenseService(vault=vault, clock=clock, seals=seals,
+                              holders=IdentityHolders(resources.services["identity"]))
+    resources.services.update(
+        seals=seals, licenses=licenses,
+        presentations=PresentationService(licenses=licenses, seals=seals, clock=clock),
+        # an application that names a license as a material releases it to the handling node
+        license_exchange=ExchangeService(licenses=licenses, nodes=resources.services["nodes"],
+                                         applications=resources.services["applications"], clock=clock),
+    )
     # --- end seals and licenses ---
+    # --- applications: e-licenses as materials (after the licenses block builds the wallet) ---
+    from domain.applications.wallet import LicenseServiceWallet  # local: see the nodes block
+
+    resources.services["applications"].use_wallet(LicenseServiceWallet(resources.services["licenses"]))
+    # --- end applications: e-licenses as materials ---
+    # --- instant approval and notifications (docs/instant-approval.md, docs/notifications.md) ---
+    _wire_instant_approval(settings, resources, clock)
+    # --- end instant approval and notifications ---
     return resources
+
+
+# --- instant approval and notifications: wiring ---
+def _wire_instant_approval(settings: Settings, resources: Resources, clock: Clock) -> None:
+    """秒批 of sole-proprietor registration: the step submit consults (domain/applications/instant_step.py).
+    The credit system is the offline stub in development; production has no credit client yet, so
+    every registration there goes to an examiner (never a silent approval)."""
+    from adapters.departments.credit_stub import CreditNotConfigured, StubCreditRecords
+    from domain.applications.instant_step import SoleProprietorInstantApproval
+
+    services = resources.services
+    credit = CreditNotConfigured() if settings.is_production else StubCreditRecords()
+    services["instant_approval"] = SoleProprietorInstantApproval(
+        clock=clock, identity=services["identity"], regions=services["regions"], seals=services["seals"],
+        licenses=services["licenses"], credit=credit)
+    services["applications"].use_approval(services["instant_approval"])
+    _wire_notifications(settings, resources, clock)
+
+
+def _wire_notifications(settings: Settings, resources: Resources, clock: Clock) -> None:
+    """Every status change tells the notification service (in its transaction); the relay sends the
+    ``notify.*`` deliveries through these channel clients (docs/notifications.md)."""
+    from adapters.notify.alipay import AlipayTemplateMessages
+    from adapters.notify.push import PushNotConfigured, RecordingPushStub
+    from adapters.notify.recipients import IdentityRecipients
+    from adapters.notify.sms import HttpSmsNotifier
+    from adapters.notify.wechat import WeChatSubscribeMessages
+    from domain.notifications.senders import senders
+    from domain.notifications.service import NotificationService
+
+    services = resources.services
+    recipients = IdentityRecipients(services["vault"])
+    notifications = NotificationService(clock=clock, vault=services["vault"], delivery=services["delivery"],
+                                        recipients=recipients)
+    services.update(notifications=notifications,
+                    push=PushNotConfigured() if settings.is_production else RecordingPushStub())
+    services["applications"].add_listener(notifications)
+    wechat = WeChatSubscribeMessages(base_url=settings.wechat_url, appid=settings.wechat_appid,
+                                     secret=settings.wechat_secret,
+                                     session_storage=RedisSessionStorage(resources.redis.sync))
+    alipay = AlipayTemplateMessages(gateway_url=settings.alipay_url, app_id=settings.alipay_app_id,
+                                    app_private_key_pem=Path(settings.alipay_app_private_key_path).read_bytes(),
+                                    alipay_public_key_pem=Path(settings.alipay_public_key_path).read_bytes())
+    services["delivery"].senders.update(senders(
+        notifications, wechat=wechat, alipay=alipay, push=services["push"],
+        sms=HttpSmsNotifier(base_url=settings.sms_url), recipients=recipients))
+# --- end instant approval and notifications: wiring ---
 
 
 def _identity_service(settings: Settings, resources: Resources, clock: Clock, vault: Vault) -> IdentityService:
@@ -152,6 +244,10 @@ def _face_verifier(settings: Settings):
 
 
 async def close_resources(resources: Resources) -> None:
+    delivery = resources.services.get("delivery")
+    for sender in {*delivery.senders.values()} if delivery else ():
+        if hasattr(sender, "aclose"):  # HTTP connection pools
+            await sender.aclose()
     await resources.redis.close()
     await database.disconnect()
 
@@ -203,6 +299,9 @@ def create_app(settings: Settings, *, resources: Resources | None = None, name: 
     # --- blueprints: applications ---
     # --- end blueprints: applications ---
     # --- blueprints: seals and licenses ---
+    from bff.public import verify as public_verify  # here, not at the top: see the nodes block
+
+    app.blueprint(public_verify.bp)
     # --- end blueprints: seals and licenses ---
     app.blueprint(regions.bp)
     app.add_route(_openapi_json, "/openapi.json", name="openapi_json", ctx_public=True)
@@ -214,8 +313,11 @@ JOBS = [
     Job("adapters.scheduler.jobs:flush_popularity", seconds=60),
     Job("adapters.scheduler.jobs:announce_topic_boundaries", seconds=5),
     # --- jobs: delivery ---
+    Job("adapters.scheduler.jobs:relay_deliveries", seconds=5),
+    Job("adapters.scheduler.jobs:delivery_daily_summary", seconds=3600),  # takes one a day
     # --- end jobs: delivery ---
     # --- jobs: applications ---
+    Job("adapters.scheduler.jobs:flag_overdue_applications", seconds=600),
     # --- end jobs: applications ---
     # --- jobs: seals and licenses ---
     # --- end jobs: seals and licenses ---
@@ -289,6 +391,9 @@ def _install_request_context(app: Sanic) -> None:
         request.ctx.started = time.perf_counter()
         logs.request_id_var.set(str(request.id))
         # Sanic's own server enforces REQUEST_MAX_SIZE while reading; under ASGI it does not.
+        # A streaming route that reads and limits its own body (uploads) is exempt.
+        if getattr(request.route.ctx, "own_body_limit", False) if request.route else False:
+            return
         declared = request.headers.get("content-length", "")
         too_big = declared.isdigit() and int(declared) > app.config.REQUEST_MAX_SIZE
         if too_big or len(request.body or b"") > app.config.REQUEST_MAX_SIZE:

@@ -33,8 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--name", required=True)
     add.add_argument("--region", required=True, help="12-digit region code")
     add.add_argument("--public-key", required=True, type=Path, help="PEM file, EC P-256")
+    add.add_argument("--endpoint", help="where the hub delivers to the node (docs/delivery.md)")
     for verb in ("disable", "enable"):
         node_cmd.add_parser(verb).add_argument("code")
+    set_endpoint = node_cmd.add_parser("set-endpoint", help="where the hub delivers to a node ('' clears it)")
+    set_endpoint.add_argument("code")
+    set_endpoint.add_argument("url")
     node_cmd.add_parser("list")
     keys = sub.add_parser("keys", help="token signing keys")
     keys.add_subparsers(dest="key_command", required=True).add_parser("rotate")
@@ -46,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
                                 help="progress bar (default: when standard error is a terminal)")
     _add_catalog_parser(sub)
     _add_admin_parser(sub)
+    _add_seals_parser(sub)  # --- seals and licenses ---
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -91,17 +96,25 @@ def _run(settings: Settings, args=None) -> int:
     if settings.seed_demo:
         _seed(settings)
     mock = _start_mock(settings) if settings.mock_enabled else None
+    # --- delivery: the department stub beside the mock servers ---
+    stub = _start_department_stub(settings) if settings.mock_enabled else None
+    # --- end delivery ---
     print(f"\n  govhub hub:        http://{settings.host}:{settings.port}")
     print(f"  API docs:          http://{settings.host}:{settings.port}/docs  (OpenAPI: /openapi.json)")
     if mock:
         print(f"  mock WeChat/Alipay: {settings.mock_url}  (try: python -m miniprogram_mock journey login --channel wechat)")
+    # --- delivery: where the stub listens ---
+    if stub:
+        print(f"  department stub:   {_department_stub_url(settings)}  (received: /_stub/deliveries)")
+    # --- end delivery ---
     print(flush=True)
     try:
         return _serve(settings)
     finally:
-        if mock:
-            mock.terminate()
-            mock.wait(timeout=10)
+        for process in (mock, stub):
+            if process:
+                process.terminate()
+                process.wait(timeout=10)
 
 
 def _start_mock(settings: Settings) -> subprocess.Popen:
@@ -119,21 +132,66 @@ def _start_mock(settings: Settings) -> subprocess.Popen:
     return process
 
 
+# --- delivery: the department stub (adapters/departments/stub, docs/delivery.md) ---
+def _department_stub_url(settings: Settings) -> str:
+    from adapters.departments.stub import stub_url
+
+    return stub_url(settings.mock_host, settings.stub_port)
+
+
+def _start_department_stub(settings: Settings) -> subprocess.Popen | None:
+    """The stub plays every demo node's department (``govhub seed`` points them at it) and calls
+    the hub back. A process like the mock; it fetches the hub's key from the hub. What it
+    received is kept in a file beside the embedded database, so a restart still dedupes."""
+    url = _department_stub_url(settings)
+    db = (str(Path(database.sqlite_path(settings.database_url)).parent / "department_stub.sqlite3")
+          if settings.database_url.startswith("sqlite://") else ":memory:")
+    process = subprocess.Popen([sys.executable, "-m", "adapters.departments.stub", "--host", settings.mock_host,
+                                "--port", url.rsplit(":", 1)[1], "--hub-url",
+                                f"http://{settings.host}:{settings.port}", "--db", db])
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/_stub/health", timeout=1)
+            return process
+        except OSError:
+            if process.poll() is not None:
+                print(f"govhub: the department stub did not start at {url} (port taken?); deliveries "
+                      "will wait and retry", file=sys.stderr)
+                return None
+            time.sleep(0.2)
+    return process
+# --- end delivery ---
+
+
 def _nodes(settings: Settings, args) -> int:
     async def act(resources):
         registry = resources.services["nodes"]
         if args.node_command == "add":
             node = await registry.register(code=args.code, kind=args.kind, name=args.name,
-                                           region_code=args.region, public_key_pem=args.public_key.read_text())
+                                           region_code=args.region, public_key_pem=args.public_key.read_text(),
+                                           endpoint_url=args.endpoint)
             print(f"registered {node.code}")
+        elif args.node_command == "set-endpoint":
+            node = await registry.set_endpoint(code=args.code, endpoint_url=args.url or None)
+            print(f"{node.code} delivers to {node.endpoint_url or '(nowhere)'}")
         elif args.node_command in ("disable", "enable"):
             await registry.set_status(code=args.code, status="disabled" if args.node_command == "disable" else "active")
             print(f"{args.code}: {args.node_command}d")
         else:
             for node in await registry.list():
-                print(f"{node.code}\t{node.kind}\t{node.region_code}\t{node.status}\t{node.name}")
+                print(f"{node.code}\t{node.kind}\t{node.region_code}\t{node.status}\t{node.name}"
+                      f"\t{node.endpoint_url or '-'}")
 
-    asyncio.run(_with_resources(settings, act))
+    from domain.shared.errors import DomainError
+
+    try:
+        asyncio.run(_with_resources(settings, act))
+    except DomainError as exc:  # a bad URL, an unknown code: said plainly, not as a traceback
+        print(f"govhub: {exc.detail}", file=sys.stderr)
+        for problem in exc.extra.get("errors", []):
+            print(f"  {problem['field']}: {problem['message']}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -248,6 +306,54 @@ COMMANDS = {"run": _run, "serve": _serve, "migrate": _migrate, "seed": _seed, "n
             "regions": _regions}
 COMMANDS["catalog"] = _catalog
 COMMANDS["admin"] = _admin
+
+
+# --- seals and licenses: the seal registry (docs/seals.md) ---
+def _add_seals_parser(sub) -> None:
+    seals = sub.add_parser("seals", help="departments' electronic seals (docs/seals.md)")
+    seal_cmd = seals.add_subparsers(dest="seal_command", required=True)
+    create = seal_cmd.add_parser("create", help="make a seal's key pair (the private key stays sealed in the hub)")
+    create.add_argument("--code", required=True)
+    create.add_argument("--department", required=True, help="department code, e.g. 110000-public_security")
+    create.add_argument("--node", required=True, help="the node that may seal with it")
+    create.add_argument("--name", required=True)
+    create.add_argument("--algorithm", default="SM2-SM3", choices=["SM2-SM3", "ES256"])
+    create.add_argument("--valid-days", type=int, default=365 * 5)
+    seal_cmd.add_parser("revoke").add_argument("code")
+    seal_cmd.add_parser("list")
+
+
+def _seals(settings: Settings, args) -> int:
+    async def act(resources):
+        seals = resources.services["seals"]
+        if args.seal_command == "create":
+            department = await resources.services["regions"].department(args.department)
+            seal = await seals.create(code=args.code, department_code=department.code,
+                                      department_kind=department.kind, node_code=args.node, name=args.name,
+                                      algorithm=args.algorithm, valid_days=args.valid_days)
+            print(f"created {seal.code} ({seal.algorithm}, key id {seal.key_id})")
+        elif args.seal_command == "revoke":
+            seal = await seals.revoke(code=args.code)
+            print(f"revoked {seal.code} at {seal.revoked_at.isoformat()}")
+        else:
+            for seal in await seals.list():
+                print(f"{seal.code}\t{seal.department_code}\t{seal.node_code}\t{seal.algorithm}\t{seal.key_id}"
+                      f"\t{seal.status}")
+
+    from domain.shared.errors import DomainError
+
+    try:
+        asyncio.run(_with_resources(settings, act))
+    except DomainError as exc:
+        print(f"govhub: {exc.detail}", file=sys.stderr)
+        for problem in exc.extra.get("errors", []):
+            print(f"  {problem['field']}: {problem['message']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+COMMANDS["seals"] = _seals
+# --- end seals and licenses ---
 
 if __name__ == "__main__":
     raise SystemExit(main())

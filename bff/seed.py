@@ -30,3 +30,49 @@ async def seed_demo(resources) -> None:
     if not resources.settings.is_production:
         print(f"demo admin accounts: {await seed_admin_accounts(resources.services['admin_accounts'])}")
     print(f"service topics: {await seed_topics(resources.services['topics'])}")
+    # --- delivery: demo provincial platforms, delivering to the department stub ---
+    if not resources.settings.is_production:
+        print(f"demo delivery nodes: {await _seed_delivery_nodes(resources)}")
+    # --- end delivery ---
+    # --- seals and licenses: demo seals and the test identities' licenses (docs/licenses.md) ---
+    if not resources.settings.is_production:
+        from domain.licenses.demo import seed_demo_licenses
+
+        print(f"demo seals and licenses: "
+              f"{await seed_demo_licenses(resources.services['seals'], resources.services['licenses'])}")
+    # --- end seals and licenses ---
+
+
+# --- delivery: demo provincial platforms (docs/delivery.md) ---
+# The seven demo provinces' platforms, all played by the department stub that `govhub run` starts
+# (adapters/departments/stub), with dev keys from devkeys/. bj-psb and zj-platform exist above.
+DELIVERY_NODES = [
+    ("beijing-platform", "北京市政务服务网", "110000000000", "demo_node_beijing_public.pem"),
+    ("tianjin-platform", "天津市政务服务网", "120000000000", "demo_node_tianjin_public.pem"),
+    ("hebei-platform", "河北政务服务网", "130000000000", "demo_node_hebei_public.pem"),
+    ("shanghai-platform", "上海市一网通办", "310000000000", "demo_node_shanghai_public.pem"),
+    ("jiangsu-platform", "江苏政务服务网", "320000000000", "demo_node_jiangsu_public.pem"),
+    ("anhui-platform", "安徽政务服务网", "340000000000", "demo_node_anhui_public.pem"),
+]
+
+
+async def _seed_delivery_nodes(resources) -> dict:
+    from adapters.departments.stub import node_endpoint, stub_url
+
+    settings = resources.settings
+    registry, base = resources.services["nodes"], stub_url(settings.mock_host, settings.stub_port)
+    known = {node.code: node for node in await registry.list()}
+    added = endpoints = 0
+    for code, name, region, key_file in DELIVERY_NODES:
+        if code not in known:
+            await registry.register(code=code, kind="province", name=name, region_code=region,
+                                    public_key_pem=(DEVKEYS / key_file).read_text(),
+                                    endpoint_url=node_endpoint(base, code))
+            added += 1
+    for code in ("zj-platform", "bj-psb", *(node[0] for node in DELIVERY_NODES)):
+        node = known.get(code) or await registry.get(code)
+        if node.endpoint_url is None:  # an endpoint an operator set is theirs: left alone
+            await registry.set_endpoint(code=code, endpoint_url=node_endpoint(base, code))
+            endpoints += 1
+    return {"nodes_added": added, "endpoints_set": endpoints}
+# --- end delivery ---

@@ -44,6 +44,7 @@ class Settings:
     mock_enabled: bool = True
     mock_host: str = "127.0.0.1"
     mock_port: int = 8001
+    stub_port: int = 8002  # the department stub `govhub run` starts (adapters/departments/stub)
     wechat_base_url: str = ""
     wechat_appid: str = "wxdev0000000000001"
     wechat_secret: str = "dev-wechat-secret"
@@ -66,6 +67,12 @@ class Settings:
 
     scheduler_enabled: bool = True
     seed_demo: bool = True
+
+    # --- applications (uploaded materials) ---
+    storage_dir: str = str(ROOT / "var" / "materials")  # the local-directory material store
+    # an upload's limit; a request is also bounded by max_body_bytes (the whole multipart body)
+    upload_max_bytes: int = 10 * 1024 * 1024
+    # --- end applications ---
 
     extra: dict = field(default_factory=dict)
 

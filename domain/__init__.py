@@ -12,4 +12,8 @@ MODEL_MODULES = [
     "domain.applications.models",
     "domain.seals.models",
     "domain.licenses.models",
+    # --- instant approval and notifications ---
+    "domain.applications.business_names",
+    "domain.notifications.models",
+    # --- end instant approval and notifications ---
 ]

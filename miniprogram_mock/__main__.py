@@ -14,8 +14,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8001)
     journey = commands.add_parser("journey", help="walk a scripted citizen journey against the hub")
-    journey.add_argument("name", choices=["login"])
-    journey.add_argument("--channel", choices=["wechat", "alipay", "app"], required=True)
+    journey.add_argument("name", choices=["login", "licenses"])
+    journey.add_argument("--channel", choices=["wechat", "alipay", "app"], default="wechat")
     journey.add_argument("--base-url", default="http://127.0.0.1:8000", help="the hub")
     journey.add_argument("--mock-url", default="http://127.0.0.1:8001", help="this mock")
     journey.add_argument("--user", default="alice")
@@ -34,7 +34,12 @@ def journey(args: argparse.Namespace) -> int:
     from miniprogram_mock.journey import JourneyFailed, run_login_journey
 
     try:
-        run_login_journey(args.channel, args.base_url, args.mock_url, user=args.user)
+        if args.name == "licenses":  # --- seals and licenses: issue -> wallet -> show -> verify offline ---
+            from miniprogram_mock.license_journey import run_license_journey
+
+            run_license_journey(args.base_url, args.mock_url, user=args.user)
+        else:
+            run_login_journey(args.channel, args.base_url, args.mock_url, user=args.user)
     except JourneyFailed as failed:
         print(f"FAILED at step {failed.step} ({failed.what}): HTTP {failed.status}", file=sys.stderr)
         print(json.dumps(failed.problem, ensure_ascii=False, indent=2), file=sys.stderr)

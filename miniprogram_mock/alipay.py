@@ -19,6 +19,10 @@ from miniprogram_mock import alipay_sign, users
 from miniprogram_mock.state import MockState
 
 OAUTH_METHOD = "alipay.system.oauth.token"
+# --- notifications: the template-message method (miniprogram_mock/messages.py) ---
+TEMPLATE_MESSAGE_METHOD = "alipay.open.app.mini.templatemessage.send"
+METHODS = (OAUTH_METHOD, TEMPLATE_MESSAGE_METHOD)
+# --- end notifications ---
 SHANGHAI = timezone(timedelta(hours=8))  # China has no daylight saving time
 TIMESTAMP_TOLERANCE = 15 * 60
 # required parameter -> the gateway's sub_code when it is missing
@@ -80,7 +84,7 @@ def check_envelope(request: Request, params: dict[str, str]) -> None:
         raise invalid("isv.invalid-app-id", "无效的AppID参数")
     if params["sign_type"] != "RSA2":
         raise invalid("isv.invalid-signature-type", "无效的签名类型")
-    if params["method"] != OAUTH_METHOD:
+    if params["method"] not in METHODS:  # notifications: the template-message method too
         raise invalid("isv.invalid-method", "不存在的方法名")
     check_timestamp(params["timestamp"])
     content = alipay_sign.request_sign_content(params)
@@ -98,9 +102,9 @@ def check_timestamp(value: str) -> None:
         raise invalid("isv.invalid-timestamp", "非法的时间戳参数")
 
 
-def injected(state: MockState):
+def injected(state: MockState, method: str = OAUTH_METHOD):
     """(error to raise, corrupt the signature?) from a test's fault, if any."""
-    fault = state.take_fault(OAUTH_METHOD)
+    fault = state.take_fault(method)
     if fault is None or fault.http_status:
         return fault, None, False
     if fault.corrupt_sign:
@@ -150,11 +154,19 @@ def gateway() -> Blueprint:
         corrupt = False
         try:
             check_envelope(request, params)
-            fault, error, corrupt = injected(request.app.ctx.state)
+            fault, error, corrupt = injected(request.app.ctx.state, params["method"])
             if fault and fault.http_status:
                 return HTTPResponse("gateway fault injected", status=fault.http_status)
             if error:
                 raise error
+            # --- notifications: template messages (miniprogram_mock/messages.py) ---
+            if params["method"] == TEMPLATE_MESSAGE_METHOD:
+                from miniprogram_mock.messages import alipay_template_message
+
+                inner = alipay_template_message(request, params)
+                key = TEMPLATE_MESSAGE_METHOD.replace(".", "_") + "_response"
+                return signed_response(request, key, inner, corrupt=corrupt)
+            # --- end notifications ---
             inner = oauth_token(request, params)
         except GatewayError as exc:
             return signed_response(request, "error_response", exc.body, corrupt=corrupt)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sanic import Blueprint, Request, Sanic, json
 
-from miniprogram_mock import alipay, alipay_sign, sms, users, wechat
+from miniprogram_mock import alipay, alipay_sign, messages, sms, users, wechat
 from miniprogram_mock.state import Fault, MockState
 
 DEFAULT_KEYS_DIR = Path(__file__).resolve().parent.parent / "devkeys"
@@ -22,6 +22,7 @@ FAULTABLE_APIS = (
     "subscribe_send",
     alipay.OAUTH_METHOD,
     "sms",
+    alipay.TEMPLATE_MESSAGE_METHOD,  # notifications
 )
 _app_numbers = itertools.count(1)
 
@@ -52,6 +53,7 @@ def create_mock_app(
         alipay.gateway(),
         alipay.device(),
         sms.sink(),
+        messages.device(),  # notifications: messages received, for tests and journeys
         controls(),
     ):
         app.blueprint(blueprint)

@@ -47,6 +47,7 @@ class MockState:
     sms: dict[str, list[dict]] = field(default_factory=lambda: defaultdict(list))
     messages: list[dict] = field(default_factory=list)
     alipay_refresh_tokens: dict[str, str] = field(default_factory=dict)  # refresh token -> user
+    alipay_messages: list[dict] = field(default_factory=list)  # notifications: template messages received
 
     def now(self) -> float:
         return time.time() + self.clock_offset

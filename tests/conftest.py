@@ -58,10 +58,11 @@ def redis_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url, redis_url, mock_url) -> Settings:
+def settings(database_url, redis_url, mock_url, tmp_path_factory) -> Settings:
     host, port = mock_url.removeprefix("http://").split(":")
     return Settings(env="test", database_url=database_url, redis_url=redis_url, mock_host=host,
-                    mock_port=int(port), scheduler_enabled=False, seed_demo=False, log_level="WARNING")
+                    mock_port=int(port), scheduler_enabled=False, seed_demo=False, log_level="WARNING",
+                    storage_dir=str(tmp_path_factory.mktemp("materials")))
 
 
 @pytest.fixture(scope="session")

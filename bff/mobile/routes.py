@@ -67,3 +67,18 @@ async def login(request: Request) -> HTTPResponse:
 add_account_routes(bp, channel="app", present=presenters.person_full)
 add_catalog_routes(bp, channel="app", summary=summary_full, detail=detail_full)
 add_home_route(bp, channel="app", present=home_full, etag=True)
+# --- applications ---
+from bff.common import application_presenters, application_routes  # noqa: E402  (the whole wiring)
+
+application_routes.add_application_routes(bp, channel="app", **application_presenters.FULL)
+# --- end applications ---
+# --- notifications ---
+from bff.common.notification_routes import add_notification_routes  # noqa: E402  (the whole wiring)
+
+add_notification_routes(bp, channel="app")
+# --- end notifications ---
+# --- seals and licenses ---
+from bff.common import license_presenters, wallet_routes  # noqa: E402  (the whole wiring)
+
+wallet_routes.add_wallet_routes(bp, summary=license_presenters.license_summary)
+# --- end seals and licenses ---

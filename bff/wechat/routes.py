@@ -56,3 +56,18 @@ async def bind_phone(request: Request) -> HTTPResponse:
 add_account_routes(bp, channel="wechat", present=presenters.person_compact)
 add_catalog_routes(bp, channel="wechat", summary=summary_compact, detail=detail_compact)
 add_home_route(bp, channel="wechat", present=home_compact, etag=False)
+# --- applications ---
+from bff.common import application_presenters, application_routes  # noqa: E402  (the whole wiring)
+
+application_routes.add_application_routes(bp, channel="wechat", **application_presenters.COMPACT)
+# --- end applications ---
+# --- notifications ---
+from bff.common.notification_routes import add_notification_routes  # noqa: E402  (the whole wiring)
+
+add_notification_routes(bp, channel="wechat")
+# --- end notifications ---
+# --- seals and licenses ---
+from bff.common import license_presenters, wallet_routes  # noqa: E402  (the whole wiring)
+
+wallet_routes.add_wallet_routes(bp, summary=license_presenters.license_compact)
+# --- end seals and licenses ---

@@ -1,0 +1,1 @@
+"""Channel senders of notifications: WeChat subscribe messages, Alipay template messages, app push, SMS."""

@@ -1,0 +1,150 @@
+"""Notification settings and messages on every citizen channel (docs/notifications.md):
+preferences (which channels may message me, SMS fallback), the mini-programs' report of a
+subscribe-message consent, and the message list. One line per channel's routes file adds them.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+
+from bff.common.docs import doc
+from bff.common.limits import rate_limited
+from bff.common.parsing import parse_body, parse_query
+from bff.common.schemas import Body
+from domain.notifications import rules
+from domain.notifications.service import NotificationView, PreferencesView
+from domain.shared.clock import SHANGHAI
+
+AUTH = {401: ["token_invalid"]}
+
+
+class ChannelsIn(Body):
+    wechat: bool
+    alipay: bool
+    app: bool
+
+
+class PreferencesIn(Body):
+    channels: ChannelsIn = Field(description="every channel, on or off: may it carry my messages?")
+    sms_fallback: bool = Field(description="send an SMS when the channel I applied from cannot carry a message")
+
+
+class SubscriptionsIn(Body):
+    results: dict[str, Literal["accept", "reject", "ban", "filter"]] = Field(
+        min_length=1, max_length=3,
+        description="what wx.requestSubscribeMessage (my.requestSubscribeMessage) answered: template id -> "
+                    "accept | reject | ban | filter")
+
+
+class SubscriptionOut(BaseModel):
+    template_id: str
+    remaining: int | None = Field(None, description="messages still allowed; null for a long-term template")
+
+
+class PreferencesOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    channels: dict[str, bool]
+    sms_fallback: bool
+    subscribe_template_id: str | None = Field(None, description="the template to ask consent for (mini-programs)")
+    subscriptions: list[SubscriptionOut] = []
+
+
+class MessagesQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    before: int | None = Field(None, ge=1, description="the last id of the previous page")
+    limit: int = Field(20, ge=1, le=50)
+
+
+class MessageOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    number: str
+    status_name: str
+    text: str
+    at: str
+
+
+class MessageListOut(BaseModel):
+    items: list[MessageOut]
+    next_before: int | None = None
+
+
+def add_notification_routes(bp: Blueprint, *, channel: str) -> None:
+    tag = bp.name
+
+    def present(view: PreferencesView, request: Request) -> dict:
+        template = request.app.ctx.notifications.templates.of(channel)
+        body = {"channels": view.channels, "sms_fallback": view.sms_fallback,
+                "subscribe_template_id": template.id if template else None,
+                "subscriptions": [{"template_id": s.template_id, "remaining": s.remaining}
+                                  for s in view.subscriptions if s.channel == channel]}
+        if channel == rules.APP:  # the app registers its devices with the push vendor under it
+            body["push_alias"] = view.push_alias
+        return body
+
+    @bp.get("/me/notification-preferences")
+    @doc("通知设置 My notification preferences", tag=tag, ok=(200, PreferencesOut), errors=AUTH,
+         description="Which channels may carry my application messages, whether an SMS stands in, the "
+                     "template the mini-program asks consent for, and the consents left.")
+    async def get_preferences(request: Request) -> HTTPResponse:
+        view = await request.app.ctx.notifications.preferences(person_id=request.ctx.auth.subject)
+        return json(present(view, request), ensure_ascii=False)
+
+    @bp.put("/me/notification-preferences")
+    @doc("修改通知设置 Set my notification preferences", tag=tag, body=PreferencesIn, ok=(200, PreferencesOut),
+         errors={400: ["invalid_input", "malformed_json", "notification_preferences_invalid"], **AUTH,
+                 429: ["rate_limited"]},
+         description="Replaces the preferences: every channel named, on or off. Idempotent.")
+    @rate_limited("notification_preferences", capacity=30, per_seconds=60, by="person")
+    async def put_preferences(request: Request) -> HTTPResponse:
+        body = parse_body(request, PreferencesIn)
+        view = await request.app.ctx.notifications.set_preferences(
+            person_id=request.ctx.auth.subject, channels=body.channels.model_dump(), sms_fallback=body.sms_fallback)
+        return json(present(view, request), ensure_ascii=False)
+
+    @bp.get("/me/notifications")
+    @doc("我的消息 My messages about my applications", tag=tag, ok=(200, MessageListOut),
+         errors={400: ["invalid_input"], **AUTH},
+         description="Newest first, one per status change (the changes of one instant share one); each says "
+                     "where it was sent, or why it was not.")
+    async def list_messages(request: Request) -> HTTPResponse:
+        query = parse_query(request, MessagesQuery)
+        items = await request.app.ctx.notifications.messages(person_id=request.ctx.auth.subject,
+                                                             before=query.before, limit=query.limit)
+        more = len(items) == query.limit
+        return json({"items": [_message(m, channel) for m in items],
+                     "next_before": items[-1].id if items and more else None}, ensure_ascii=False)
+
+    if channel not in rules.MINI_PROGRAMS:
+        return
+
+    @bp.post("/me/subscriptions")
+    @doc("订阅消息授权 Report a subscribe-message consent", tag=tag, body=SubscriptionsIn, ok=(200, PreferencesOut),
+         errors={400: ["invalid_input", "malformed_json", "subscription_template_unknown"], **AUTH,
+                 429: ["rate_limited"]},
+         description="Call after wx.requestSubscribeMessage (my.requestSubscribeMessage) with what it answered. "
+                     "Each `accept` allows one message (a one-time subscription); `ban` withdraws what is left.")
+    @rate_limited("subscriptions", capacity=30, per_seconds=60, by="person")
+    async def subscribe(request: Request) -> HTTPResponse:
+        body = parse_body(request, SubscriptionsIn)
+        view = await request.app.ctx.notifications.grant(person_id=request.ctx.auth.subject, channel=channel,
+                                                         results=body.results)
+        return json(present(view, request), ensure_ascii=False)
+
+
+def _message(m: NotificationView, channel: str) -> dict:
+    body = {"id": m.id, "number": m.number, "matter_name": m.matter_name, "status": m.status,
+            "status_name": m.status_name, "text": m.text, "at": m.at.astimezone(SHANGHAI).isoformat(),
+            "sent_via": m.channel, "note": m.note}
+    if channel == rules.APP:
+        body |= {"outcome": m.outcome, "link": rules.APP_LINK.format(number=m.number),
+                 "sent_at": m.sent_at.astimezone(SHANGHAI).isoformat() if m.sent_at else None}
+    else:
+        body["page"] = rules.MINI_PAGE.format(number=m.number)
+    return body
