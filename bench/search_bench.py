@@ -2,11 +2,13 @@
 queries drawn from the catalog's names, each with a county region filter.
 
     python -m bench.generate_catalog --load postgres://postgres@127.0.0.1:5432/govhub_bench   # once
-    python -m bench.search_bench [--database-url URL] [--queries 300] [--http] [--explain 社保]
+    python -m bench.search_bench [--database-url URL] [--queries 300] [--http] [--explain 社保] [--steps 4]
 
 ``CatalogService.search`` is timed in-process (one query at a time); ``--http`` also times
 ``GET /wx/v1/matters?q=..&region=..`` on a real hub process over the same database. ``--explain Q``
-prints PostgreSQL's plan (EXPLAIN ANALYZE, BUFFERS) of the query the service sends. Target: p95 ≤ 30 ms.
+prints PostgreSQL's plan (EXPLAIN ANALYZE, BUFFERS) of each step the service sends; ``--steps N``
+times every step of N-character queries and prints the slowest searches and how many steps they
+took (docs/catalog.md: a search walks band × tier steps). Target: p95 ≤ 30 ms.
 """
 from __future__ import annotations
 
@@ -113,6 +115,38 @@ async def explain(database_url: str, q: str, region: str) -> str:
     return "\n\n".join(plans)
 
 
+async def step_profile(database_url: str, pairs: list[tuple[str, str]], limit: int = 20) -> str:
+    """Per-step milliseconds of each search, walked as search_index.search walks them."""
+    from tortoise import Tortoise
+
+    from bff import database
+    from domain.catalog import search_index
+    from domain.catalog import search_rules as sr
+    from domain.catalog.service import SearchFilters, _facet_query
+
+    await database.connect(database_url)
+    try:
+        conn, profiles = Tortoise.get_connection("default"), []
+        for q, region in pairs:
+            text = sr.text_query(q)
+            facets = _facet_query(SearchFilters(region_code=region), text)
+            steps_ms, found = [], 0
+            for number, step in enumerate(sr.steps(text)):
+                started = time.perf_counter()
+                found += len(await search_index._search_step(conn, number, step, text, facets, None,
+                                                             limit + 1 - found))
+                steps_ms.append(round((time.perf_counter() - started) * 1000, 1))
+                if found > limit:
+                    break
+            profiles.append((round(sum(steps_ms), 1), q, region, steps_ms))
+    finally:
+        await database.disconnect()
+    profiles.sort(reverse=True)
+    used = {n: sum(1 for p in profiles if len(p[3]) == n) for n in range(1, 10) if any(len(p[3]) == n for p in profiles)}
+    lines = [f"{total:6.1f} ms  {q}  {region}  steps {steps}" for total, q, region, steps in profiles[:12]]
+    return "\n".join(lines + [f"searches by number of steps run: {used}"])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=DEFAULT_DATABASE)
@@ -122,9 +156,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--http", action="store_true", help="also time the HTTP route on a real hub process")
     parser.add_argument("--explain", metavar="Q", help="print the plan of one search and stop")
     parser.add_argument("--region", default="330106000000", help="region of --explain")
+    parser.add_argument("--steps", type=int, metavar="N", help="profile the steps of N-character queries and stop")
     args = parser.parse_args(argv)
     if args.explain:
         print(asyncio.run(explain(args.database_url, args.explain, args.region)))
+        return 0
+    if args.steps:
+        print(asyncio.run(step_profile(args.database_url, queries(args.steps, args.queries, args.seed))))
         return 0
     workload = {length: queries(length, args.queries, args.seed) for length in LENGTHS}
     results = asyncio.run(service_latencies(args.database_url, workload))
