@@ -1,0 +1,2 @@
+"""Tables of bundles (the schema itself is owned by Alembic)."""
+from __future__ import annotations
