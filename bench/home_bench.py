@@ -37,11 +37,14 @@ DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/govhub_home_bench"  # cre
 TARGET_RATIO = 0.6
 
 
-def wrk(url: str, *, seconds: int, connections: int, server_pid: int) -> dict:
-    """One wrk run: requests/s, latency percentiles, and the CPU share wrk and the server used."""
+def wrk(url: str, *, seconds: int, connections: int, server_pid: int, script: str | None = None,
+        script_args: tuple[str, ...] = ()) -> dict:
+    """One wrk run: requests/s, latency percentiles, and the CPU share wrk and the server used.
+    ``script``: a wrk Lua script shaping each request (``script_args`` reach its ``init``)."""
     before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_before, started = cpu_seconds(server_pid), time.perf_counter()
-    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"] + (["-s", script] if script else [])
+    out = subprocess.run(command + [url] + (["--", *script_args] if script_args else []),
                          capture_output=True, text=True, check=True).stdout
     elapsed = time.perf_counter() - started
     after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -64,32 +67,36 @@ def check(url: str) -> None:
         raise SystemExit(f"{url} answered {status}: is the route there (pass its PATH)?")
 
 
-def rounds(targets: list[tuple[str, str, int]], args) -> list[dict]:
+def rounds(targets: list[tuple], args) -> list[dict]:
     """Runs alternate between the servers, round after round, so a burst of other load on the
     machine hits both alike; each server's median run counts, and the ratio is the median of the
-    rounds' ratios."""
-    for _, url, pid in targets:
-        check(url)
-        wrk(url, seconds=2, connections=args.connections, server_pid=pid)  # warm-up
+    rounds' ratios. A target is (name, url, pid) or (name, url, pid, run options for ``wrk``)."""
+    def run(target: tuple, seconds: int) -> dict:
+        _, url, pid, *options = target
+        return wrk(url, seconds=seconds, connections=args.connections, server_pid=pid, **(options[0] if options else {}))
+
+    for target in targets:
+        if len(target) == 3:
+            check(target[1])
+        run(target, 2)  # warm-up
     runs: list[list[dict]] = [[] for _ in targets]
     for _ in range(args.runs):
-        for i, (_, url, pid) in enumerate(targets):
-            runs[i].append(wrk(url, seconds=args.seconds, connections=args.connections, server_pid=pid))
+        for i, target in enumerate(targets):
+            runs[i].append(run(target, args.seconds))
     out = []
-    for (name, url, _), own in zip(targets, runs):
+    for (name, url, *_), own in zip(targets, runs):
         median = sorted(own, key=lambda r: r["requests_per_s"])[len(own) // 2]
         print(f"  {name}: {[round(r['requests_per_s']) for r in own]} req/s", flush=True)
         out.append({"name": name, "url": url, **median, "runs": own})
     return out
 
 
-def seed(database_url: str, redis_url: str) -> None:
-    """The demo regions, topics and catalog, so the home page has what a real one shows."""
+def seed(database_url: str, redis_url: str, extra_env: dict[str, str] | None = None) -> None:
+    """The demo regions, topics, catalog and nodes, so the hub has what a real one shows."""
     ensure_database(database_url)
-    subprocess.run([sys.executable, "-m", "bff.cli", "migrate"], cwd=ROOT, env=hub_env(database_url, redis_url),
-                   check=True, capture_output=True)
-    subprocess.run([sys.executable, "-m", "bff.cli", "seed"], cwd=ROOT, env=hub_env(database_url, redis_url),
-                   check=True, capture_output=True)
+    env = {**hub_env(database_url, redis_url), **(extra_env or {})}
+    for command in ("migrate", "seed"):
+        subprocess.run([sys.executable, "-m", "bff.cli", command], cwd=ROOT, env=env, check=True, capture_output=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ from adapters.alipay.client import AlipayLoginClient
 from adapters.cache import redis as redis_adapter
 from adapters.cache.catalog import RedisJsonCache, RedisPopularityCounter
 from adapters.cache.ratelimit import TokenBucketLimiter
-from adapters.departments.public_security import StubRealNameVerifier
+from adapters.departments.public_security import StubRealNameVerifier, load_register
 from adapters.face.stub import StubFaceVerifier
 from adapters.scheduler import runner as scheduler
 from adapters.scheduler.runner import Job
@@ -169,6 +169,10 @@ async def build_resources(settings: Settings) -> Resources:
     # --- instant approval and notifications (docs/instant-approval.md, docs/notifications.md) ---
     _wire_instant_approval(settings, resources, clock)
     # --- end instant approval and notifications ---
+    # --- housing fund (accounts, withdrawals, payouts) ---
+    # --- end housing fund ---
+    # --- bundles (one-thing bundles across departments) ---
+    # --- end bundles ---
     return resources
 
 
@@ -233,7 +237,7 @@ def _identity_service(settings: Settings, resources: Resources, clock: Clock, va
 
 def _realname_verifier(settings: Settings):
     if settings.realname_provider == "stub":
-        return StubRealNameVerifier()
+        return StubRealNameVerifier(register=load_register(settings.stub_register_file))
     raise SettingsError(f"unknown GOVHUB_REALNAME_PROVIDER {settings.realname_provider!r}")
 
 
@@ -303,6 +307,10 @@ def create_app(settings: Settings, *, resources: Resources | None = None, name: 
 
     app.blueprint(public_verify.bp)
     # --- end blueprints: seals and licenses ---
+    # --- blueprints: housing fund ---
+    # --- end blueprints: housing fund ---
+    # --- blueprints: bundles ---
+    # --- end blueprints: bundles ---
     app.blueprint(regions.bp)
     app.add_route(_openapi_json, "/openapi.json", name="openapi_json", ctx_public=True)
     return app
@@ -321,6 +329,10 @@ JOBS = [
     # --- end jobs: applications ---
     # --- jobs: seals and licenses ---
     # --- end jobs: seals and licenses ---
+    # --- jobs: housing fund ---
+    # --- end jobs: housing fund ---
+    # --- jobs: bundles ---
+    # --- end jobs: bundles ---
 ]
 
 

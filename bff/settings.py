@@ -57,6 +57,7 @@ class Settings:
     # public-security and face verification: "stub" runs offline with documented test identities
     realname_provider: str = "stub"
     face_provider: str = "stub"
+    stub_register_file: str = ""  # CSV id_number,name added to the stub's register (benchmarks' citizens)
 
     # tokens
     access_token_ttl: int = 900

@@ -16,4 +16,6 @@ MODEL_MODULES = [
     "domain.applications.business_names",
     "domain.notifications.models",
     # --- end instant approval and notifications ---
+    "domain.housing_fund.models",
+    "domain.bundles.models",
 ]
