@@ -5,8 +5,10 @@ payloads); the app gets every entry and an ETag so it can keep the page for offl
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json as jsonlib
+import logging
 import time
 from typing import Callable
 
@@ -18,6 +20,7 @@ from bff.common.auth import optional_auth
 from bff.common.docs import doc
 from bff.common.parsing import parse_query
 
+log = logging.getLogger("govhub.home")
 NATIONWIDE = "000000000000"
 RENDERED_SECONDS = 1.0
 
@@ -37,14 +40,10 @@ class HomeOut(BaseModel):
 
 def add_home_route(bp: Blueprint, *, channel: str, present: Callable, etag: bool) -> None:
     rendered: dict[str, tuple[float, int, bytes, str]] = {}  # region -> (at, topics generation, body, etag)
+    refreshing: dict[str, asyncio.Task] = {}  # region -> the one render under way for it
 
-    async def render(request: Request, region: str, person_id: str | None) -> tuple[bytes, str]:
-        """The body and its ETag. Everyone logged out in a region gets the same page: it is kept
-        for a second, and dropped at once when the topics change (their generation moves on)."""
-        generation = request.app.ctx.topics.generation
-        if person_id is None and (kept := rendered.get(region)) and kept[1] == generation \
-                and time.monotonic() - kept[0] < RENDERED_SECONDS:
-            return kept[2], kept[3]
+    async def fresh(request: Request, region: str, person_id: str | None) -> tuple[bytes, str]:
+        generation = request.app.ctx.topics.generation  # before the reads: a change during them re-renders
         view = await request.app.ctx.home.home(channel=channel, region_code=region, person_id=person_id)
         body = jsonlib.dumps(present(view), ensure_ascii=False, separators=(",", ":")).encode()
         tag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
@@ -53,6 +52,28 @@ def add_home_route(bp: Blueprint, *, channel: str, present: Callable, etag: bool
                 rendered.clear()
             rendered[region] = (time.monotonic(), generation, body, tag)
         return body, tag
+
+    def refresh(request: Request, region: str) -> asyncio.Task:
+        """One render per region at a time, whoever asks: when a kept page expires under load,
+        64 requests re-rendering it at once stalled them all (p99 over 200 ms in bench/home_bench)."""
+        task = refreshing.get(region)
+        if task is None:
+            task = refreshing[region] = asyncio.create_task(fresh(request, region, None))
+            task.add_done_callback(lambda done: _settled(refreshing, region, done))
+        return task
+
+    async def render(request: Request, region: str, person_id: str | None) -> tuple[bytes, str]:
+        """The body and its ETag. Everyone logged out in a region gets the same page: it is kept
+        for a second, then served while one request renders its successor; it is never served
+        once the topics changed (their generation moved on: a switched topic shows within 1 s)."""
+        if person_id is not None:
+            return await fresh(request, region, person_id)
+        kept = rendered.get(region)
+        if kept is None or kept[1] != request.app.ctx.topics.generation:
+            return await asyncio.shield(refresh(request, region))
+        if time.monotonic() - kept[0] >= RENDERED_SECONDS:
+            refresh(request, region)  # its failure leaves the kept page; the next request tries again
+        return kept[2], kept[3]
 
     @bp.get("/home", ctx_public=True)
     @doc("首页 Home: topics, hot list, my open items", tag=bp.name, ok=(200, HomeOut), secured=False,
@@ -69,3 +90,9 @@ def add_home_route(bp: Blueprint, *, channel: str, present: Callable, etag: bool
             if request.headers.get("If-None-Match") == tag:
                 return empty(status=304, headers=headers)
         return raw(body, content_type="application/json", headers=headers)
+
+
+def _settled(refreshing: dict, region: str, task: asyncio.Task) -> None:
+    refreshing.pop(region, None)
+    if not task.cancelled() and task.exception() is not None:  # a background refresh nobody awaited
+        log.warning("home page of %s not refreshed: %r", region, task.exception())

@@ -78,3 +78,22 @@ async def test_nationwide_home(client, published):
 async def test_entries_naming_a_national_catalog_item_show_its_name(client, resources, published):
     names = await resources.services["catalog"].names_of(["NAT-T001", "T-0002", "NOPE"])
     assert names == {"NAT-T001": "住房公积金提取（租房）", "T-0002": "住房公积金个人账户转移"}
+
+
+async def test_a_page_is_rendered_once_however_many_ask_at_once(client, resources, published, monkeypatch):
+    """Under load a kept page expires while dozens of requests wait for it: one of them renders."""
+    import asyncio
+
+    home, renders = resources.services["home"], []
+    original = home.home
+
+    async def counted(**kwargs):
+        renders.append(kwargs["region_code"])
+        await asyncio.sleep(0.05)  # a render that takes a while, so the requests overlap
+        return await original(**kwargs)
+
+    monkeypatch.setattr(home, "home", counted)
+    region = "330108000000"  # 滨江区: no page kept for it yet
+    responses = await asyncio.gather(*(client.get("/wx/v1/home", params={"region": region}) for _ in range(30)))
+    assert {r.status_code for r in responses} == {200} and len({r.content for r in responses}) == 1
+    assert renders == [region]
