@@ -53,6 +53,10 @@ class Settings:
     alipay_app_private_key_path: str = str(DEVKEYS / "alipay_app_private.pem")
     alipay_public_key_path: str = str(DEVKEYS / "alipay_platform_public.pem")
     sms_base_url: str = ""
+    # the message templates registered on each mini-program platform (办件进度通知); dev ids here
+    wechat_template_id: str = "TMPL-GOVHUB-APPLICATION-PROGRESS-DEV"
+    alipay_template_id: str = "ALIPAY-TMPL-GOVHUB-APPLICATION-PROGRESS-DEV"
+    template_long_term: bool = False  # a long-term subscription (public-service category): never used up
 
     # public-security and face verification: "stub" runs offline with documented test identities
     realname_provider: str = "stub"
@@ -131,6 +135,8 @@ class Settings:
             problems.append("WeChat must be configured (GOVHUB_WECHAT_BASE_URL, GOVHUB_WECHAT_SECRET)")
         if not self.alipay_gateway_url or not self.sms_base_url:
             problems.append("GOVHUB_ALIPAY_GATEWAY_URL and GOVHUB_SMS_BASE_URL must be set")
+        if self.wechat_template_id.endswith("-DEV") or self.alipay_template_id.endswith("-DEV"):
+            problems.append("GOVHUB_WECHAT_TEMPLATE_ID and GOVHUB_ALIPAY_TEMPLATE_ID must name registered templates")
         dev_keys = {p.read_bytes() for p in DEVKEYS.glob("*.pem")}
         for path in (self.alipay_app_private_key_path, self.alipay_public_key_path, self.node_key_path):
             key = Path(path)

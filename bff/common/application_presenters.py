@@ -61,16 +61,36 @@ def _checks(a: ApplicationView) -> list[dict] | None:
     return a.decision.get("checks") if a.decision else None
 
 
+# --- instant approval: what the automatic review found, in plain Chinese (docs/instant-approval.md) ---
+RESULT_NAMES = {"passed": "通过", "failed": "未通过", "undecided": "待人工核实"}
+
+
+def _instant_approval(a: ApplicationView) -> dict | None:
+    """Which rules passed and which did not; the credit code and license when approved at once."""
+    if not a.decision or "checks" not in a.decision:
+        return None
+    results = a.decision.get("results") or {}
+    return {"outcome": "approved" if a.decision.get("approved") else "manual_review",
+            "summary": results.get("summary"),
+            "checks": [{"rule": c.get("rule"), "title": c.get("title"), "result": c.get("result"),
+                        "result_name": RESULT_NAMES.get(c.get("result"), c.get("result")),
+                        "message": c.get("message")} for c in a.decision["checks"]],
+            "credit_code": results.get("credit_code"), "license_id": results.get("license_id")}
+# --- end instant approval ---
+
+
 def detail_compact(a: ApplicationView) -> dict:
     return {**summary_compact(a), "node_name": a.node_name, "allowed_actions": list(a.allowed_actions),
             "timeline": [_step_compact(t) for t in a.timeline],
-            "materials": [_material_compact(m) for m in a.materials], "form": a.form, "checks": _checks(a)}
+            "materials": [_material_compact(m) for m in a.materials], "form": a.form, "checks": _checks(a),
+            "instant_approval": _instant_approval(a)}  # instant approval
 
 
 def detail_full(a: ApplicationView) -> dict:
     return {**summary_full(a), "node_name": a.node_name, "department_reference": a.department_reference,
             "version": a.version, "timeline": [_step_full(t) for t in a.timeline],
-            "materials": [material(m) for m in a.materials], "form": a.form, "decision": a.decision}
+            "materials": [material(m) for m in a.materials], "form": a.form, "decision": a.decision,
+            "instant_approval": _instant_approval(a)}  # instant approval
 
 
 COMPACT = {"summary": summary_compact, "detail": detail_compact, "material": material}  # mini-programs

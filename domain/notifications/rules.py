@@ -166,10 +166,10 @@ def alipay_data(m: Message) -> dict:
 
 def push_content(m: Message) -> tuple[str, str, str]:
     """(title, body, link) of an app push."""
-    return ("办件进度通知", f"您申请的“{clip(m.matter_name, THING_MAX)}”{m.status_name}：{hint(m)}",
+    return ("办件进度通知", f"您申请的“{clip(m.matter_name, THING_MAX)}”{hint(m)}",
             APP_LINK.format(number=m.number))
 
 
 def sms_text(m: Message) -> str:
-    return (f"{SMS_SIGNATURE}您申请的“{clip(m.matter_name, THING_MAX)}”（办件编号{m.number}）"
-            f"{m.status_name}。{hint(m)}。详情请登录国家政务服务平台查看。")
+    return (f"{SMS_SIGNATURE}您申请的“{clip(m.matter_name, THING_MAX)}”（办件编号{m.number}）{hint(m)}。"
+            "详情请登录国家政务服务平台查看。")

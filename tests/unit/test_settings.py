@@ -28,7 +28,8 @@ def test_production_refuses_every_embedded_part_at_once():
     with pytest.raises(SettingsError) as refused:
         Settings.from_env({"GOVHUB_ENV": "production"})
     message = str(refused.value)
-    for part in ("PostgreSQL", "Redis", "MOCK_ENABLED", "DATA_KEY", "WeChat", "dev key", "stub", "https"):
+    for part in ("PostgreSQL", "Redis", "MOCK_ENABLED", "DATA_KEY", "WeChat", "dev key", "stub", "https",
+                 "TEMPLATE_ID"):
         assert part in message
 
 
@@ -46,6 +47,7 @@ def test_production_starts_with_real_parts(tmp_path):
         "GOVHUB_ALIPAY_PUBLIC_KEY_PATH": str(key), "GOVHUB_NODE_KEY_PATH": str(key),
         "GOVHUB_REALNAME_PROVIDER": "mps", "GOVHUB_FACE_PROVIDER": "vendor",
         "GOVHUB_PUBLIC_URL": "https://hub.gov.cn",
+        "GOVHUB_WECHAT_TEMPLATE_ID": "Kq3f8-applicationprogress", "GOVHUB_ALIPAY_TEMPLATE_ID": "2021001",
     }
     assert Settings.from_env(env).is_production
 
