@@ -8,7 +8,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -60,6 +60,15 @@ class FaceResult:
     reason: str
     person: PersonView
     session: IssuedSession | None  # an L3 session when the face scan passed
+
+
+# --- housing fund: a face session's outcome ---
+@dataclass(frozen=True)
+class FaceSessionOutcome:
+    passed: bool  # False until read, and when the scan failed
+    read_at: datetime | None  # when the verdict was read (the moment of verification)
+    created_at: datetime
+# --- end housing fund ---
 
 
 class IdentityService:
@@ -272,6 +281,20 @@ class IdentityService:
             session = await self._issue(person, channel, device_id=device_id)
         return FaceResult(passed=outcome.passed, reason=outcome.reason,
                           person=await people.view(person, self.vault, now), session=session)
+
+    # --- housing fund: a face session's outcome, for a use case that bound it to itself ---
+    async def face_session_outcome(self, *, person_id: str, session_id: str) -> FaceSessionOutcome | None:
+        """How this person's face session ended (None if it is not theirs or does not exist).
+
+        A use case that needs a face scan bound to one act (a fund withdrawal) starts its own
+        session with ``start_face``, keeps the id, and asks here: passed, and when the verdict was
+        read (``face_result`` reads it once). docs/housing-fund.md."""
+        person = await people.resolve(person_id)
+        face = await FaceSession.get_or_none(id=session_id, person_id=person.id)
+        if face is None:
+            return None
+        return FaceSessionOutcome(passed=bool(face.passed), read_at=face.read_at, created_at=face.created_at)
+    # --- end housing fund ---
 
     # --- helpers ----------------------------------------------------------------------------
 
