@@ -1,0 +1,177 @@
+"""The stub department issues the e-license a matter produces, through the hub's /gov/v1 issuance
+(``POST /gov/v1/licenses``, signed as the node), between ``approved`` and ``completed``: when the
+hub hears "completed", the license is already in the wallet (docs/bundles.md).
+
+Which matters issue what is the table ``ISSUES`` (by catalog code: the demo bundles' step
+matters, ``BDL-…``). The data comes from the application's form, as a department fills a license
+from the case it decided. Numbers a department would assign — a child's citizen ID number, a
+company's unified social credit code, card and account numbers — are derived from the
+application number, so a repeat of the same application gives the same license (and the hub's
+409 ``license_exists`` on a repeat is taken as done).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+import httpx
+from stdnum.cn import ric, uscc
+
+from domain.applications.instant_approval import organisation_code
+
+log = logging.getLogger("govhub.stub")
+
+ISSUE = "issue_license"  # the review script's pseudo-event: issue, then go on
+BEIJING = timezone(timedelta(hours=8))
+
+
+def _serial(number: str, space: int) -> int:
+    return int(hashlib.sha256(number.encode()).hexdigest(), 16) % space
+
+
+def child_id_number(region6: str, birth_date: str, certificate_number: str, sex: str) -> str:
+    """The citizen ID number public security gives a newborn: region, birth date, a sequence
+    whose last digit is odd for boys and even for girls, and the ISO 7064 check digit."""
+    sequence = _serial(certificate_number, 500) * 2 + (1 if sex == "男" else 0)
+    first17 = f"{region6}{birth_date.replace('-', '')}{sequence:03d}"
+    return first17 + ric.calc_check_digit(first17)
+
+
+def company_credit_code(region6: str, number: str) -> str:
+    """A company's unified social credit code (authority 9, type 1 = enterprise)."""
+    first17 = "91" + region6 + organisation_code(_serial(number, 10**7))
+    return uscc.validate(first17 + uscc.calc_check_digit(first17))
+
+
+def _today() -> str:
+    return datetime.now(BEIJING).date().isoformat()
+
+
+def _child(form: dict, number: str) -> str:
+    return child_id_number(number[:6], form["birth_date"], form["certificate_number"], form.get("child_sex", "男"))
+
+
+def _birth_certificate(form: dict, number: str) -> tuple[str, str, dict]:
+    data = {"child_name": form["child_name"], "sex": form["child_sex"], "birth_date": form["birth_date"],
+            "birth_place": form["birth_place"], "mother_name": form["mother_name"],
+            "mother_id_number": form["mother_id_number"], "certificate_number": form["certificate_number"]}
+    if form.get("father_name") and form.get("father_id_number"):
+        data.update(father_name=form["father_name"], father_id_number=form["father_id_number"])
+    return "birth_medical_certificate", form["certificate_number"], data
+
+
+def _household_entry(form: dict, number: str) -> tuple[str, str, dict]:
+    return "household_register", f"HR-{number}", {
+        "name": form["child_name"], "id_number": _child(form, number),
+        "household_number": f"HH{number[:6]}{_serial(form['household_address'], 10**6):06d}",
+        "relation_to_head": "子" if form["child_sex"] == "男" else "女", "address": form["household_address"],
+        "registered_on": _today()}
+
+
+def _social_security_card(form: dict, number: str) -> tuple[str, str, dict]:
+    return "social_security_card", f"SSC-{number}", {
+        "name": form["child_name"], "id_number": _child(form, number),
+        "card_number": f"A{_serial(number, 10**8):08d}", "bank": "中国工商银行", "issued_on": _today(),
+        "region": number[:6]}
+
+
+def _medical_insurance(form: dict, number: str) -> tuple[str, str, dict]:
+    return "medical_insurance_certificate", f"MI-{number}", {
+        "name": form["child_name"], "id_number": _child(form, number), "insured_region": number[:6],
+        "insurance_type": "城乡居民"}
+
+
+def _vaccination(form: dict, number: str) -> tuple[str, str, dict]:
+    return "vaccination_certificate", f"VAC-{number}", {
+        "child_name": form["child_name"], "birth_date": form["birth_date"], "guardian_name": form["guardian_name"],
+        "guardian_id_number": form["guardian_id_number"],
+        "doses": [{"vaccine": "乙肝疫苗（第1剂）", "date": form["birth_date"]},
+                  {"vaccine": "卡介苗", "date": form["birth_date"]}]}
+
+
+def _business_license(form: dict, number: str) -> tuple[str, str, dict]:
+    return "business_license", f"BL-{number}", {
+        "credit_code": company_credit_code(number[:6], number), "company_name": form["company_name"],
+        "company_type": form["company_type"], "legal_representative": form["legal_representative"],
+        "legal_representative_id_number": form["legal_representative_id_number"],
+        "registered_capital_fen": form["registered_capital_fen"], "established_on": _today(),
+        "operating_period_end": "长期", "address": form["address"], "business_scope": form["business_scope"]}
+
+
+def _social_insurance_registration(form: dict, number: str) -> tuple[str, str, dict]:
+    return "social_insurance_registration", f"SIR-{number}", {
+        "credit_code": form["credit_code"], "unit_name": form["company_name"],
+        "legal_representative_id_number": form["legal_representative_id_number"],
+        "registration_number": f"SB{_serial(number, 10**10):010d}", "registered_on": _today()}
+
+
+def _housing_fund_unit(form: dict, number: str) -> tuple[str, str, dict]:
+    return "housing_fund_unit_registration", f"HFU-{number}", {
+        "credit_code": form["credit_code"], "unit_name": form["company_name"],
+        "legal_representative_id_number": form["legal_representative_id_number"],
+        "unit_account": f"GJJ{_serial(number, 10**9):09d}", "deposit_rate_percent": form["deposit_rate_percent"]}
+
+
+# catalog code -> what its approval issues: (license type, number, data) from (form, application number).
+# A newborn's household entry, card and insurance are the child's own: their holder is the ID
+# number birth registration gives, which each department derives alike from the birth certificate
+# (they share the registration behind the hub; the hub's forms need not carry it).
+ISSUES: dict[str, Callable[[dict, str], tuple[str, str, dict]]] = {
+    "BDL-0001": _birth_certificate,
+    "BDL-0002": _household_entry,
+    "BDL-0003": _social_security_card,
+    "BDL-0004": _medical_insurance,
+    "BDL-0005": _vaccination,
+    "BDL-0101": _business_license,
+    "BDL-0104": _social_insurance_registration,
+    "BDL-0105": _housing_fund_unit,
+}
+
+
+def license_request(payload: dict[str, Any]) -> dict | None:
+    """What approving this application issues, as the body of ``POST /gov/v1/licenses``; None if
+    nothing (or the form lacks what the license needs: the application is still decided)."""
+    matter_code, form, number = payload.get("matter_code"), payload.get("form"), payload.get("number")
+    if not (isinstance(matter_code, str) and isinstance(form, dict) and isinstance(number, str)):
+        return None
+    build = ISSUES.get(matter_code.split("-", 1)[-1])
+    if build is None:
+        return None
+    try:
+        type_code, license_number, data = build(form, number)
+    except (KeyError, ValueError) as exc:
+        log.warning("stub: %s approved without a license (%s missing)", number, exc)
+        return None
+    return {"type": type_code, "number": license_number, "data": data}
+
+
+def with_issuance(events: list[tuple[str, str | None]], payload: dict) -> list[tuple[str, str | None]]:
+    """The review script with the issuance placed just before ``completed`` when it approves."""
+    names = [name for name, _ in events]
+    if "approved" not in names or "completed" not in names:
+        return events
+    request = license_request(payload)
+    if request is None:
+        return events
+    at = names.index("completed")
+    return [*events[:at], (ISSUE, json.dumps(request, ensure_ascii=False)), *events[at:]]
+
+
+async def send(http: httpx.AsyncClient, client, callback: dict) -> tuple[str, int | None, str]:
+    """Issue one license; ``("sent" | "retry" | "refused", status, text)``. A repeat (409
+    license_exists) counts as sent: the first try was answered after all."""
+    body = callback["reason"].encode()
+    try:
+        answer = await http.send(client.build("POST", "gov/v1/licenses", body))
+    except httpx.TransportError as exc:
+        return "retry", None, type(exc).__name__
+    if answer.status_code in (200, 201) or (answer.status_code == 409 and "license_exists" in answer.text):
+        return "sent", answer.status_code, answer.text
+    if answer.status_code == 429 or answer.status_code >= 500:
+        return "retry", answer.status_code, f"http {answer.status_code}"
+    log.warning("stub: license for %s refused by the hub: %s %s", callback["number"], answer.status_code,
+                answer.text[:300])
+    return "refused", answer.status_code, answer.text

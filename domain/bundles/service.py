@@ -1,0 +1,822 @@
+"""Bundle use cases: declarations for product teams, the one form for citizens, and the runner
+that turns a bundle into applications and follows them to the end (docs/bundles.md).
+
+Guarantees, and what makes them hold:
+- **One submission, one bundle.** ``submit`` inserts the run under a unique (person, Idempotency-Key)
+  row; a concurrent duplicate fails on it and answers the first run.
+- **Never a step done twice.** A step's application is submitted through ``ApplicationService.submit``
+  with the Idempotency-Key ``bundle:<run>:<step>:<attempt>``: a runner that crashed after submitting
+  and before recording gets the same application back. A retry raises the attempt only of steps
+  that failed, were blocked or were undone.
+- **One runner at a time per run**: a lease (``lease_until``) taken by a conditional update, like
+  the outbox relay's, so the listener-driven job, a request and a second host never interleave.
+- **Driven by application transitions.** ``on_transition`` (an ApplicationService listener, inside
+  the transition's own transaction) only sets ``needs_advance``; the job advances flagged runs, and
+  sweeps open runs now and then so nothing depends on a flag alone.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from domain.applications import rules as application_rules
+from domain.applications.errors import IdempotencyKeyRequired, IdempotencyKeyReused
+from domain.audit.service import SEED, Actor, AuditLog
+from domain.bundles import rules
+from domain.bundles.errors import (
+    BundleExists,
+    BundleFormInvalid,
+    BundleInvalid,
+    BundleNotFound,
+    BundleNotPublished,
+    BundleNotRetryable,
+    BundleRunNotFound,
+    BundleVersionConflict,
+    ConfirmationClosed,
+    ConfirmationNotAllowed,
+    ConfirmationNotFound,
+)
+from domain.bundles.models import Bundle, BundleEvent, BundleRun, BundleStep
+from domain.catalog.errors import MatterNotFound
+from domain.identity.errors import AssuranceRequired
+from domain.shared.clock import SHANGHAI, Clock
+from domain.shared.errors import DomainError
+from domain.shared.values import mask_id_number, mask_name
+from domain.shared.vault import Vault
+
+log = logging.getLogger("govhub.bundles")
+alert = logging.getLogger("govhub.bundles.alert")
+
+FORM_CONTEXT = "bundle.form"
+CONFIRMER_CONTEXT = "bundle.confirmer"
+REQUIRED_ASSURANCE = 2
+LEASE = timedelta(seconds=120)
+SWEEP_AFTER = timedelta(seconds=60)  # an open run untouched this long is looked at again
+MAX_PASSES = 6
+TRANSIENT = ("unavailable", "rate_limited")  # a step's submission waits and is tried again
+
+
+# --- what the use cases return ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BundleView:
+    code: str
+    name: str
+    status: str
+    version: int
+    published_version: int | None
+    draft: dict
+    published: dict | None
+    updated_at: datetime
+    published_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PrefilledForm:
+    bundle: dict  # the published declaration, as citizens see it
+    values: dict[str, Any]  # pre-filled answers (identity ones masked: the hub fills them itself)
+    sources: dict[str, str]  # field -> where its value came from
+    locked: tuple[str, ...]  # fields the citizen cannot change
+
+
+@dataclass(frozen=True)
+class StepView:
+    key: str
+    title: str
+    matter_code: str
+    optional: bool
+    after: tuple[str, ...]
+    status: str
+    attempt: int
+    application_number: str | None
+    application_status: str | None
+    outputs: dict
+    failure: dict | None
+    last_error: str | None
+    compensation_number: str | None
+    history: list
+    submitted_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def status_name(self) -> str:
+        return rules.STEP_NAMES.get(self.status, self.status)
+
+
+@dataclass(frozen=True)
+class EventView:
+    at: datetime
+    step_key: str | None
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RunView:
+    number: str
+    bundle_code: str
+    bundle_name: str
+    bundle_version: int
+    channel: str
+    status: str
+    confirmation: str | None
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    deadline_at: datetime
+    stuck: bool
+    steps: tuple[StepView, ...] = ()
+    events: tuple[EventView, ...] = ()
+    form: dict | None = None  # detail only: the citizen's own answers
+    failed_steps: tuple[str, ...] = ()
+    allowed_actions: tuple[str, ...] = ()
+
+    @property
+    def status_name(self) -> str:
+        return rules.RUN_NAMES.get(self.status, self.status)
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    run: RunView
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class ConfirmationView:
+    number: str
+    bundle_name: str
+    title: str
+    applicant_name_masked: str | None
+    facts: dict[str, Any]  # what the second party confirms (declared by the bundle)
+    status: str
+    created_at: datetime
+
+
+@dataclass
+class _Pass:
+    changed: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+class BundleService:
+    def __init__(self, *, clock: Clock, vault: Vault, catalog, applications, identity, licenses) -> None:
+        """``catalog``, ``applications``, ``identity``, ``licenses``: those modules' services."""
+        self.clock, self.vault = clock, vault
+        self.catalog, self.applications, self.identity, self.licenses = catalog, applications, identity, licenses
+
+    # === declarations (product teams, /admin/v1) ==============================================
+
+    async def list(self) -> list[BundleView]:
+        return [_bundle_view(b) for b in await Bundle.all().order_by("code")]
+
+    async def get(self, code: str) -> BundleView:
+        return _bundle_view(await self._bundle(code))
+
+    async def save(self, *, actor: Actor, code: str, definition: dict, version: int | None = None,
+                   request_id: str | None = None) -> BundleView:
+        """Create the bundle (``version`` None) or change its draft (``version`` = the one read).
+        The shape is checked now; matters, cycles and coverage when validating or publishing."""
+        definition = {**definition, "code": code}
+        problems = rules.structure_problems(definition)
+        if problems:
+            raise BundleInvalid("请检查以下配置：" + "、".join(p["field"] for p in problems), errors=problems)
+        now = self.clock.now()
+        async with in_transaction():
+            existing = await Bundle.select_for_update().get_or_none(code=code)
+            if existing is None:
+                if version is not None:
+                    raise BundleNotFound(f"“一件事” {code} 不存在")
+                try:
+                    row = await Bundle.create(code=code, name=definition["name"], status="draft", draft=definition,
+                                              version=1, created_at=now, updated_at=now)
+                except IntegrityError as exc:
+                    raise BundleExists(f"“一件事” {code} 已存在") from exc
+                before = None
+            else:
+                if version is None:
+                    raise BundleExists(f"“一件事” {code} 已存在；修改请带上当前版本号")
+                if version != existing.version:
+                    raise BundleVersionConflict(f"当前版本为 {existing.version}", current_version=existing.version)
+                before = {"version": existing.version, "draft": existing.draft}
+                existing.draft, existing.name = definition, definition["name"]
+                existing.version, existing.updated_at = existing.version + 1, now
+                await existing.save(update_fields=["draft", "name", "version", "updated_at"])
+                row = existing
+            await AuditLog.record(actor=actor, action="bundle.save", target_type="bundle", target_id=code,
+                                  before=before, after={"version": row.version, "draft": definition},
+                                  request_id=request_id, at=now)
+        return _bundle_view(row)
+
+    async def validate(self, *, code: str) -> list[dict[str, str]]:
+        """The draft's problems (empty: publishable)."""
+        return await self._problems((await self._bundle(code)).draft)
+
+    async def publish(self, *, actor: Actor, code: str, version: int, request_id: str | None = None) -> BundleView:
+        row = await self._bundle(code)
+        if version != row.version:
+            raise BundleVersionConflict(f"当前版本为 {row.version}", current_version=row.version)
+        problems = await self._problems(row.draft)
+        if problems:
+            raise BundleInvalid("校验未通过，不能发布：" + "；".join(p["message"] for p in problems[:3]),
+                                errors=problems)
+        now = self.clock.now()
+        async with in_transaction():
+            updated = await Bundle.filter(id=row.id, version=version).update(
+                published=row.draft, published_version=version, status="published", published_at=now,
+                updated_at=now)
+            if not updated:
+                raise BundleVersionConflict("配置已被他人修改，请刷新后重试")
+            await AuditLog.record(actor=actor, action="bundle.publish", target_type="bundle", target_id=code,
+                                  before={"published_version": row.published_version},
+                                  after={"published_version": version}, request_id=request_id, at=now)
+        return _bundle_view(await Bundle.get(id=row.id))
+
+    async def seed(self, definitions: list[dict]) -> dict[str, int]:
+        """Declare and publish the demo bundles (idempotent: an unchanged one is left alone)."""
+        report = {"created": 0, "changed": 0, "unchanged": 0}
+        for definition in definitions:
+            existing = await Bundle.get_or_none(code=definition["code"])
+            if existing is not None and existing.published == definition:
+                report["unchanged"] += 1
+                continue
+            view = await self.save(actor=SEED, code=definition["code"], definition=definition,
+                                   version=existing.version if existing else None)
+            await self.publish(actor=SEED, code=view.code, version=view.version)
+            report["changed" if existing else "created"] += 1
+        return report
+
+    async def _problems(self, definition: dict) -> list[dict[str, str]]:
+        found = rules.structure_problems(definition)
+        if found:
+            return found
+        codes = {s["matter_code"] for s in definition["steps"]}
+        codes |= {s["compensation"]["matter_code"] for s in definition["steps"] if s.get("compensation")}
+        matters = {code: await self._matter_facts(code) for code in codes}
+        licenses = {t.code: rules.LicenseFacts(fields=frozenset(t.fields), sensitive=frozenset(t.sensitive))
+                    for t in self.licenses.types()}
+        return rules.problems(definition, matters, licenses)
+
+    async def _matter_facts(self, code: str) -> rules.MatterFacts | None:
+        try:
+            matter = await self.catalog.matter(code=code)
+        except MatterNotFound:
+            return None
+        if not application_rules.may_apply_online(matter.online_depth):
+            return None
+        required = tuple(m["name"] for m in matter.materials or () if m.get("required"))
+        return rules.MatterFacts(code=matter.code, form_schema=matter.form_schema or {}, required_materials=required)
+
+    async def _bundle(self, code: str) -> Bundle:
+        row = await Bundle.get_or_none(code=code) if isinstance(code, str) else None
+        if row is None:
+            raise BundleNotFound(f"未找到“一件事” {code}")
+        return row
+
+    # === citizens: what there is, the one form ================================================
+
+    async def published(self) -> list[dict]:
+        rows = await Bundle.filter(status="published").order_by("code")
+        return [row.published for row in rows]
+
+    async def describe(self, *, code: str) -> dict:
+        return await self._published(code)
+
+    async def prefilled(self, *, person_id: str, code: str) -> PrefilledForm:
+        """The one form, with every answer the hub already knows ("once only"): identity fields
+        from the real-name record, others from the newest valid license in the wallet."""
+        raw = await self._published(code)
+        bundle = rules.parse(raw)
+        identity = await self._real_name(person_id)
+        values, sources = {}, {}
+        for name, source in rules.locked_fields(bundle).items():
+            clear = identity["name" if source == "identity.name" else "id_number"]
+            values[name] = mask_name(clear) if source == "identity.name" else mask_id_number(clear)
+            sources[name] = source
+        wallet = await self._wallet_data(person_id, {t for t, _ in rules.license_prefill(bundle).values()})
+        for name, (license_type, field_name) in rules.license_prefill(bundle).items():
+            value = wallet.get(license_type, {}).get(field_name)
+            if value is not None:
+                values[name], sources[name] = value, f"license.{license_type}.{field_name}"
+        return PrefilledForm(bundle=raw, values=values, sources=sources, locked=tuple(rules.locked_fields(bundle)))
+
+    async def _published(self, code: str) -> dict:
+        row = await self._bundle(code)
+        if row.published is None or row.status != "published":
+            raise BundleNotPublished(f"“{row.name}”尚未上线")
+        return row.published
+
+    async def _real_name(self, person_id: str) -> dict:
+        person = await self.identity.me(person_id=person_id)
+        if person.assurance < REQUIRED_ASSURANCE:
+            raise AssuranceRequired("办理“一件事”前请先完成实名认证", required="L2", current=f"L{person.assurance}")
+        return await self.identity.reveal(person_id=person_id)
+
+    async def _wallet_data(self, person_id: str, types: set[str]) -> dict[str, dict]:
+        """The newest valid license of each type, its data as the wallet shows it (masked
+        sensitive fields; reading it is logged in the citizen's access log)."""
+        if not types:
+            return {}
+        found = {}
+        for summary in await self.licenses.wallet(person_id=person_id):  # newest first
+            if summary.type_code in types and summary.type_code not in found and summary.status == "valid":
+                detail = await self.licenses.detail(person_id=person_id, license_id=summary.id)
+                found[summary.type_code] = {"license_id": summary.id, **detail.data}
+        return found
+
+    # === citizens: submit, follow, retry ======================================================
+
+    async def submit(self, *, person_id: str, channel: str, code: str, form: dict, optional_steps: list[str],
+                     idempotency_key: str | None) -> SubmitResult:
+        if not idempotency_key:
+            raise IdempotencyKeyRequired("提交须带 Idempotency-Key 请求头（每次新申请一个新值，重试时不变）")
+        request_hash = application_rules.fingerprint({"code": code, "form": form,
+                                                      "optional_steps": sorted(optional_steps)})
+        if (replayed := await self._replay(person_id, idempotency_key, request_hash)) is not None:
+            return SubmitResult(await self.run(person_id=person_id, number=replayed), replayed=True)
+        raw = await self._published(code)
+        bundle = rules.parse(raw)
+        identity = await self._real_name(person_id)
+        answers = self._complete_form(bundle, form, identity)
+        problems = rules.optional_problems(bundle, optional_steps)
+        if problems:
+            raise BundleFormInvalid("可选步骤有误", errors=problems)
+        confirmer = self._confirmer_hash(bundle, answers, identity)
+        now = self.clock.now()
+        try:
+            async with in_transaction() as conn:
+                run = await BundleRun.create(
+                    number=_number(bundle.region_code, now), person_id=person_id, bundle_code=bundle.code,
+                    bundle_version=(await self._bundle(code)).published_version, bundle_name=bundle.name,
+                    definition=raw, channel=channel, status=rules.RUNNING, form_sealed=self._seal(answers),
+                    chosen_optional=sorted(set(optional_steps)), idempotency_key=idempotency_key,
+                    request_hash=request_hash, confirmer_hash=confirmer, needs_advance=True,
+                    deadline_at=now + timedelta(days=bundle.deadline_days), created_at=now, updated_at=now,
+                    using_db=conn)
+                for step in bundle.steps:
+                    skipped = step.optional and step.key not in optional_steps
+                    await BundleStep.create(run=run, key=step.key, status=rules.SKIPPED if skipped else rules.PENDING,
+                                            outputs={}, history=[], updated_at=now, using_db=conn)
+                await BundleEvent.create(run=run, at=now, kind="submitted", message=f"已提交“{bundle.name}”",
+                                         using_db=conn)
+        except IntegrityError:  # the same key committed meanwhile by a concurrent duplicate
+            if (replayed := await self._replay(person_id, idempotency_key, request_hash)) is not None:
+                return SubmitResult(await self.run(person_id=person_id, number=replayed), replayed=True)
+            raise
+        log.info("bundle %s submitted: %s", run.number, bundle.code)
+        await self.advance(run.id)
+        return SubmitResult(await self.run(person_id=person_id, number=run.number), replayed=False)
+
+    def _complete_form(self, bundle: rules.BundleDef, form: Any, identity: dict) -> dict:
+        """The citizen's answers with the locked identity fields set by the hub; validated."""
+        if not isinstance(form, dict):
+            raise BundleFormInvalid("表单应为对象", errors=[{"field": "form", "message": "应为对象"}])
+        answers = dict(form)
+        for name, source in rules.locked_fields(bundle).items():
+            answers[name] = identity["name" if source == "identity.name" else "id_number"]
+        problems = rules.form_errors(bundle, answers)
+        if problems:
+            raise BundleFormInvalid("请检查以下字段：" + "、".join(p["field"] for p in problems), errors=problems)
+        return answers
+
+    def _confirmer_hash(self, bundle: rules.BundleDef, answers: dict, identity: dict) -> str | None:
+        """Whose confirmation the bundle waits for, as a keyed hash of their ID number."""
+        if bundle.confirmation is None:
+            return None
+        parties = bundle.confirmation["parties"]
+        try:
+            other = rules.confirmer_number(bundle, answers, identity["id_number"])
+        except ValueError:
+            raise BundleFormInvalid("申请人应为其中一方", errors=[
+                {"field": f"form.{name}", "message": "其中之一应为申请人本人的身份证号码"} for name in parties]) from None
+        if other is None:
+            raise BundleFormInvalid("另一方不能是申请人本人", errors=[
+                {"field": f"form.{name}", "message": "应分别填写双方的身份证号码"} for name in parties])
+        return self.vault.lookup_hash(other, context=CONFIRMER_CONTEXT)
+
+    async def _replay(self, person_id: str, key: str, request_hash: str) -> str | None:
+        run = await BundleRun.get_or_none(person_id=person_id, idempotency_key=key)
+        if run is None:
+            return None
+        if run.request_hash != request_hash:
+            raise IdempotencyKeyReused("同一 Idempotency-Key 只能用于同一请求；新的请求请使用新的值")
+        return run.number
+
+    async def runs(self, *, person_id: str, limit: int = 20) -> list[RunView]:
+        rows = await BundleRun.filter(person_id=person_id).order_by("-id").limit(max(1, min(limit, 50)))
+        return [self._run_view(r) for r in rows]
+
+    async def run(self, *, person_id: str, number: str) -> RunView:
+        return await self._detail(await self._own(person_id, number))
+
+    async def retry(self, *, person_id: str, number: str, form_changes: dict | None = None) -> RunView:
+        """Redo only what did not succeed: failed, blocked and undone steps get a new attempt
+        (and a new application); done and running steps are left alone. ``form_changes`` corrects
+        answers first (the locked identity fields stay the hub's)."""
+        run = await self._own(person_id, number)
+        steps = await BundleStep.filter(run_id=run.id)
+        targets = rules.retry_targets({s.key: s.status for s in steps})
+        if not targets and run.confirmation != "declined":
+            raise BundleNotRetryable("没有未通过的步骤需要重试", current_status=run.status)
+        bundle = rules.parse(run.definition)
+        answers = self._open(run.form_sealed)
+        if form_changes:
+            answers = self._complete_form(bundle, {**answers, **form_changes}, await self._real_name(person_id))
+        confirmer = run.confirmer_hash
+        if form_changes and bundle.confirmation:  # the other party's number may be the correction
+            confirmer = self._confirmer_hash(bundle, answers, await self._real_name(person_id))
+        now = self.clock.now()
+        async with in_transaction() as conn:
+            updated = await BundleRun.filter(id=run.id, version=run.version).using_db(conn).update(
+                status=rules.RUNNING, form_sealed=self._seal(answers), needs_advance=True, updated_at=now,
+                version=run.version + 1, confirmer_hash=confirmer,
+                confirmation=None if run.confirmation == "declined" else run.confirmation)
+            if not updated:
+                raise BundleNotRetryable("该“一件事”正在被处理，请刷新后重试")
+            for step in steps:
+                if step.key in targets:
+                    await _reset_for_retry(conn, step, now)
+            await BundleEvent.create(run_id=run.id, at=now, kind="retried", using_db=conn,
+                                     message="重试未通过的步骤：" + "、".join(bundle.step(k).title for k in targets))
+        await self.advance(run.id)
+        return await self.run(person_id=person_id, number=number)
+
+    async def _own(self, person_id: str, number: str) -> BundleRun:
+        run = await BundleRun.get_or_none(number=number, person_id=person_id) if isinstance(number, str) else None
+        if run is None:  # another person's bundle looks exactly like one that does not exist
+            raise BundleRunNotFound(f"未找到“一件事”办件 {number}")
+        return run
+
+    # === the second party's confirmation ======================================================
+
+    async def confirmations(self, *, person_id: str) -> list[ConfirmationView]:
+        """Bundles waiting for this person's confirmation (found by their real-name ID number)."""
+        mine = await self._confirmer_of(person_id)
+        rows = await BundleRun.filter(confirmer_hash=mine, confirmation=None,
+                                      status__in=rules.OPEN_RUN).exclude(person_id=person_id).order_by("-id")
+        return [await self._confirmation_view(r) for r in rows]
+
+    async def confirm(self, *, person_id: str, number: str, decision: str) -> ConfirmationView:
+        mine = await self._confirmer_of(person_id)
+        run = await BundleRun.get_or_none(number=number, confirmer_hash=mine) if isinstance(number, str) else None
+        if run is None:
+            raise ConfirmationNotFound(f"没有需要您确认的办件 {number}")
+        if run.person_id == person_id:
+            raise ConfirmationNotAllowed()
+        if run.confirmation is not None:
+            raise ConfirmationClosed(f"已{'确认' if run.confirmation == 'confirmed' else '拒绝'}", decision=run.confirmation)
+        now = self.clock.now()
+        bundle = rules.parse(run.definition)
+        async with in_transaction() as conn:
+            updated = await BundleRun.filter(id=run.id, confirmation=None).using_db(conn).update(
+                confirmation=decision, confirmed_at=now, confirmer_id=person_id, needs_advance=True, updated_at=now)
+            if not updated:
+                raise ConfirmationClosed("已确认或已拒绝")
+            title = bundle.confirmation["title"] if bundle.confirmation else "确认"
+            await BundleEvent.create(run_id=run.id, at=now, kind=f"confirmation_{decision}", using_db=conn,
+                                     message=f"{title}：{'已确认' if decision == 'confirmed' else '已拒绝'}")
+            if decision == "declined":
+                await BundleStep.filter(run_id=run.id, key__in=sorted(bundle.confirmation_before),
+                                        status__in=(rules.PENDING, rules.WAITING_CONFIRMATION)).using_db(conn).update(
+                    status=rules.FAILED, failure=rules.DECLINED, finished_at=now, updated_at=now)
+        await self.advance(run.id)
+        return await self._confirmation_view(await BundleRun.get(id=run.id))
+
+    async def _confirmer_of(self, person_id: str) -> str:
+        identity = await self._real_name(person_id)
+        return self.vault.lookup_hash(identity["id_number"].upper(), context=CONFIRMER_CONTEXT)
+
+    async def _confirmation_view(self, run: BundleRun) -> ConfirmationView:
+        bundle = rules.parse(run.definition)
+        answers = self._open(run.form_sealed)
+        shown = bundle.confirmation.get("show", []) if bundle.confirmation else []
+        applicant = await self.identity.me(person_id=run.person_id)
+        return ConfirmationView(number=run.number, bundle_name=run.bundle_name,
+                                title=bundle.confirmation["title"] if bundle.confirmation else "",
+                                applicant_name_masked=applicant.name_masked,
+                                facts={name: answers.get(name) for name in shown},
+                                status=run.confirmation or "waiting", created_at=run.created_at)
+
+    # === the runner ===========================================================================
+
+    async def on_transition(self, notice, *, connection) -> None:
+        """ApplicationService listener: a step's application moved, so its run needs a look.
+        Inside the transition's transaction: the flag commits (or rolls back) with it."""
+        run_ids = await BundleStep.filter(application_number=notice.number).using_db(connection).values_list(
+            "run_id", flat=True)
+        if run_ids:
+            await BundleRun.filter(id__in=list(run_ids)).using_db(connection).update(needs_advance=True)
+
+    async def advance_due(self, *, limit: int = 50) -> dict[str, int]:
+        """The job: runs flagged by a transition, and open runs nobody looked at for a while."""
+        now = self.clock.now()
+        flagged = await BundleRun.filter(needs_advance=True).order_by("updated_at").limit(limit).values_list(
+            "id", flat=True)
+        quiet = await BundleRun.filter(status__in=(*rules.OPEN_RUN, rules.FAILED_RUN),
+                                       updated_at__lt=now - SWEEP_AFTER).order_by("updated_at").limit(
+            limit).values_list("id", flat=True)
+        advanced = 0
+        for run_id in dict.fromkeys([*flagged, *quiet]):
+            advanced += await self.advance(run_id)
+        return {"advanced": advanced}
+
+    async def advance(self, run_id: int) -> bool:
+        """Move one run as far as it goes now. False when another runner holds it."""
+        now = self.clock.now()
+        claimed = await BundleRun.filter(Q(lease_until=None) | Q(lease_until__lt=now), id=run_id).update(
+            lease_until=now + LEASE, needs_advance=False)
+        if not claimed:
+            return False
+        try:
+            for _ in range(MAX_PASSES):  # a pass's submissions may finish at once (instant approval)
+                if not await self._pass(run_id):
+                    break
+        finally:
+            await BundleRun.filter(id=run_id).update(lease_until=None, updated_at=self.clock.now())
+        return True
+
+    async def _pass(self, run_id: int) -> bool:
+        run = await BundleRun.get(id=run_id)
+        bundle = rules.parse(run.definition)
+        steps = {s.key: s for s in await BundleStep.filter(run_id=run.id)}
+        changed = False
+        for step in steps.values():
+            if step.status == rules.IN_PROGRESS:
+                changed |= await self._reconcile(run, bundle, step)
+        ordered = rules.order(bundle.steps)
+        plan = rules.plan([rules.StepState(
+            key=s.key, status=steps[s.key].status, after=s.after, optional=s.optional,
+            needs_confirmation=s.key in bundle.confirmation_before, compensable=s.compensation is not None)
+            for s in ordered], confirmation=run.confirmation)
+        for key in plan.block:
+            changed |= await self._set(run, steps[key], rules.BLOCKED, "因前序步骤未通过，本步骤暂停")
+        for key in plan.wait_confirmation:
+            if steps[key].status != rules.WAITING_CONFIRMATION:
+                await self._set(run, steps[key], rules.WAITING_CONFIRMATION,
+                                f"等待{bundle.confirmation['title']}" if bundle.confirmation else "等待确认")
+        answers = self._open(run.form_sealed) if plan.submit or plan.compensate else {}
+        outputs = {k: s.outputs for k, s in steps.items() if s.status in (rules.DONE, rules.COMPENSATED)}
+        for key in plan.submit:
+            changed |= await self._submit_step(run, bundle, bundle.step(key), steps[key], answers, outputs)
+        for key in plan.compensate:
+            changed |= await self._compensate(run, bundle.step(key), steps[key], answers, outputs)
+        if plan.status != run.status:
+            await self._status(run, plan.status)
+            changed = True
+        return changed
+
+    async def _reconcile(self, run: BundleRun, bundle: rules.BundleDef, step: BundleStep) -> bool:
+        """The step's application as it is now: done (outputs collected), failed (why), or still
+        with the department."""
+        view = await self.applications.detail(person_id=run.person_id, number=step.application_number)
+        outcome = rules.application_outcome(view.status, [t.name for t in view.timeline])
+        now = self.clock.now()
+        if outcome == rules.IN_PROGRESS:
+            if view.status == step.application_status:
+                return False
+            await BundleStep.filter(id=step.id).update(application_status=view.status, updated_at=now)
+            step.application_status = view.status
+            return False  # the bundle's plan does not change while a department works
+        definition = bundle.step(step.key)
+        if outcome == rules.DONE:
+            step.outputs = await self._outputs(run, bundle, definition, step, view)
+            await self._set(run, step, rules.DONE, f"{definition.title}：已办结", application_status=view.status,
+                            outputs=step.outputs, finished_at=now)
+        else:
+            decisive = [t for t in view.timeline if t.name in ("reject", "refuse", "withdraw")]
+            failure = rules.failure_advice(view.status if view.status != "completed" else "refused",
+                                           decisive[-1].reason if decisive else None)
+            await self._set(run, step, rules.FAILED, f"{definition.title}：{failure['reason']}",
+                            application_status=view.status, failure=failure, finished_at=now)
+        return True
+
+    async def _outputs(self, run: BundleRun, bundle: rules.BundleDef, definition: rules.StepDef, step: BundleStep,
+                       view) -> dict:
+        """What the step gave: the department's reference, the application number, and the
+        licenses it issued into the applicant's wallet (only the fields later steps read)."""
+        found: dict[str, Any] = {"number": view.number, "reference": view.department_reference, "licenses": {}}
+        wanted = rules.license_fields_read(bundle, step.key)
+        # looked for in the applicant's wallet whatever the declared owner: a birth certificate is
+        # the mother's, and the mother may be the applicant; a child's own licenses are not there
+        mine = [p["license_type"] for p in definition.produces]
+        if not mine:
+            return found
+        since = step.submitted_at or run.created_at
+        for summary in await self.licenses.wallet(person_id=run.person_id):  # newest first
+            if summary.type_code in mine and summary.type_code not in found["licenses"] and summary.issued_at >= since:
+                entry = {"license_id": summary.id, "number": summary.number, "type_name": summary.type_name}
+                if wanted.get(summary.type_code):
+                    data = (await self.licenses.detail(person_id=run.person_id, license_id=summary.id)).data
+                    entry["data"] = {k: data.get(k) for k in wanted[summary.type_code]}
+                found["licenses"][summary.type_code] = entry
+        return found
+
+    async def _submit_step(self, run: BundleRun, bundle: rules.BundleDef, definition: rules.StepDef,
+                           step: BundleStep, answers: dict, outputs: dict) -> bool:
+        """The step's application, through the applications service and its outbox. The key
+        makes a repeat (a crashed runner, a second host) answer the same application."""
+        form = rules.step_form(definition.fields, answers, outputs)
+        key = f"bundle:{run.number}:{step.key}:{step.attempt}"
+        now = self.clock.now()
+        try:
+            result = await self.applications.submit(person_id=run.person_id, channel=run.channel,
+                                                    matter_code=definition.matter_code, form=form, materials=[],
+                                                    idempotency_key=key)
+        except DomainError as error:
+            if error.kind in TRANSIENT:  # e.g. no node handles the matter yet: tried again later
+                if step.last_error != error.detail:
+                    await BundleStep.filter(id=step.id).update(last_error=error.detail, updated_at=now)
+                    await self._event(run, step.key, "waiting", f"{definition.title}：暂时无法提交（{error.title}），稍后自动重试")
+                    step.last_error = error.detail
+                return False
+            failure = rules.submit_failure(error.title, error.detail)
+            await self._set(run, step, rules.FAILED, f"{definition.title}：{failure['reason']}", failure=failure,
+                            finished_at=now)
+            return True
+        application = result.application
+        await self._set(run, step, rules.IN_PROGRESS, f"{definition.title}：已提交至{application.node_name or application.node_code}，"
+                        f"办件编号 {application.number}", application_number=application.number,
+                        application_status=application.status, submitted_at=application.submitted_at,
+                        last_error=None)
+        step.submitted_at = application.submitted_at
+        # a decision taken inside submit (instant approval) is seen at once
+        await self._reconcile(run, bundle, step)
+        return True
+
+    async def _compensate(self, run: BundleRun, definition: rules.StepDef, step: BundleStep, answers: dict,
+                          outputs: dict) -> bool:
+        """Undo a step after another failed: a step still with its department is withdrawn; a
+        finished one gets its declared undoing matter (e.g. the appointment cancelled)."""
+        now = self.clock.now()
+        if step.status == rules.IN_PROGRESS:
+            try:
+                await self.applications.withdraw(
+                    person_id=run.person_id, number=step.application_number,
+                    reason="“一件事”中其他步骤未通过，自动撤回",
+                    idempotency_key=f"bundle:{run.number}:{step.key}:{step.attempt}:withdraw")
+            except DomainError as error:  # decided meanwhile: undone once it is done
+                log.info("bundle %s: %s not withdrawn (%s); undone when it finishes", run.number, step.key, error.code)
+                return False
+            await self._set(run, step, rules.COMPENSATED, f"{definition.title}：已自动撤回")
+            return True
+        undo = definition.compensation
+        form = rules.step_form(undo.get("fields", {}), answers, {**outputs, step.key: step.outputs})
+        try:
+            result = await self.applications.submit(
+                person_id=run.person_id, channel=run.channel, matter_code=undo["matter_code"], form=form,
+                materials=[], idempotency_key=f"bundle:{run.number}:{step.key}:{step.attempt}:undo")
+        except DomainError as error:
+            if step.last_error != error.detail:
+                await BundleStep.filter(id=step.id).update(last_error=error.detail, updated_at=now)
+                await self._event(run, step.key, "compensation_failed",
+                                  f"{definition.title}：撤销未能提交（{error.title}），稍后自动重试")
+                step.last_error = error.detail
+            return False
+        number = result.application.number
+        await self._set(run, step, rules.COMPENSATED,
+                        f"{definition.title}：已自动申请撤销（{result.application.matter_name}，办件编号 {number}）",
+                        compensation_number=number)
+        return True
+
+    async def _set(self, run: BundleRun, step: BundleStep, status: str, message: str, **changes: Any) -> bool:
+        now = self.clock.now()
+        async with in_transaction() as conn:
+            await BundleStep.filter(id=step.id).using_db(conn).update(status=status, updated_at=now, **changes)
+            await BundleEvent.create(run_id=run.id, step_key=step.key, at=now, kind=status, message=message,
+                                     using_db=conn)
+        step.status = status
+        for name, value in changes.items():
+            setattr(step, name, value)
+        return True
+
+    async def _status(self, run: BundleRun, status: str) -> None:
+        now = self.clock.now()
+        changes: dict[str, Any] = {"status": status, "updated_at": now}
+        if status == rules.COMPLETED:
+            changes["completed_at"] = now
+        await BundleRun.filter(id=run.id).update(**changes)
+        await self._event(run, None, f"run_{status}", f"“{run.bundle_name}”：{rules.RUN_NAMES[status]}")
+        run.status = status
+        log.info("bundle %s is now %s", run.number, status)
+
+    async def _event(self, run: BundleRun, step_key: str | None, kind: str, message: str) -> None:
+        await BundleEvent.create(run_id=run.id, step_key=step_key, at=self.clock.now(), kind=kind, message=message)
+
+    # === operators ============================================================================
+
+    async def flag_stuck(self) -> dict[str, int]:
+        """The job: open runs past their deadline are flagged once and alerted (a log line the
+        alerting picks up); operators list them with ``operator_runs(stuck=True)``."""
+        now = self.clock.now()
+        rows = await BundleRun.filter(status__in=(*rules.OPEN_RUN, rules.FAILED_RUN), deadline_at__lt=now,
+                                      stuck_at=None)
+        for run in rows:
+            if await BundleRun.filter(id=run.id, stuck_at=None).update(stuck_at=now):
+                steps = await BundleStep.filter(run_id=run.id).exclude(status__in=(rules.DONE, rules.SKIPPED))
+                alert.warning("bundle %s (%s) past its deadline", run.number, run.bundle_code, extra={
+                    "code": "bundle_stuck", "number": run.number, "bundle": run.bundle_code, "status": run.status,
+                    "open_steps": {s.key: s.status for s in steps}})
+                await self._event(run, None, "stuck", "已超过办理期限，已提醒运营人员跟进")
+        return {"flagged": len(rows)}
+
+    async def operator_runs(self, *, status: str | None = None, stuck: bool | None = None,
+                            bundle_code: str | None = None, limit: int = 50) -> list[RunView]:
+        query = BundleRun.all()
+        if status:
+            query = query.filter(status=status)
+        if stuck is not None:
+            query = query.filter(stuck_at__isnull=not stuck)
+        if bundle_code:
+            query = query.filter(bundle_code=bundle_code)
+        rows = await query.order_by("-id").limit(max(1, min(limit, 200)))
+        return [await self._detail(r, with_form=False) for r in rows]
+
+    async def operator_run(self, *, number: str) -> RunView:
+        run = await BundleRun.get_or_none(number=number) if isinstance(number, str) else None
+        if run is None:
+            raise BundleRunNotFound(f"未找到“一件事”办件 {number}")
+        return await self._detail(run, with_form=False)
+
+    # === views ================================================================================
+
+    def _run_view(self, run: BundleRun) -> RunView:
+        return RunView(number=run.number, bundle_code=run.bundle_code, bundle_name=run.bundle_name,
+                       bundle_version=run.bundle_version, channel=run.channel, status=run.status,
+                       confirmation=run.confirmation, created_at=run.created_at, updated_at=run.updated_at,
+                       completed_at=run.completed_at, deadline_at=run.deadline_at, stuck=run.stuck_at is not None)
+
+    async def _detail(self, run: BundleRun, *, with_form: bool = True) -> RunView:
+        bundle = rules.parse(run.definition)
+        rows = {s.key: s for s in await BundleStep.filter(run_id=run.id)}
+        steps = tuple(_step_view(d, rows[d.key]) for d in rules.order(bundle.steps) if d.key in rows)
+        events = tuple(EventView(at=e.at, step_key=e.step_key, kind=e.kind, message=e.message)
+                       for e in await BundleEvent.filter(run_id=run.id).order_by("id"))
+        failed = tuple(s.key for s in steps if s.status == rules.FAILED)
+        retryable = rules.retry_targets({s.key: s.status for s in steps}) or run.confirmation == "declined"
+        view = self._run_view(run)
+        return RunView(**{**view.__dict__, "steps": steps, "events": events, "failed_steps": failed,
+                          "form": self._masked_form(bundle, self._open(run.form_sealed)) if with_form else None,
+                          "allowed_actions": ("retry",) if retryable else ()})
+
+    def _masked_form(self, bundle: rules.BundleDef, answers: dict) -> dict:
+        """The citizen's answers, ID numbers masked (the page shows, it never needs them clear)."""
+        shown = dict(answers)
+        for name, source in rules.locked_fields(bundle).items():
+            if source == "identity.id_number" and isinstance(shown.get(name), str):
+                shown[name] = mask_id_number(shown[name])
+        for name in bundle.confirmation["parties"] if bundle.confirmation else ():
+            if isinstance(shown.get(name), str):
+                shown[name] = mask_id_number(shown[name])
+        return shown
+
+    def _seal(self, answers: dict) -> str:
+        return self.vault.seal(application_rules.canonical_json(answers), context=FORM_CONTEXT)
+
+    def _open(self, sealed: str) -> dict:
+        return json.loads(self.vault.open(sealed, context=FORM_CONTEXT))
+
+
+# --- module helpers ---------------------------------------------------------------------------
+
+
+async def _reset_for_retry(conn, step: BundleStep, now: datetime) -> None:
+    """A new attempt of a step that did not succeed; the earlier one stays in its history."""
+    history = list(step.history or [])
+    attempt = step.attempt
+    if step.application_number or step.failure:
+        history.append({"attempt": step.attempt, "number": step.application_number, "status": step.status,
+                        "failure": step.failure, "compensation_number": step.compensation_number})
+        attempt += 1
+    await BundleStep.filter(id=step.id).using_db(conn).update(
+        status=rules.PENDING, attempt=attempt, application_number=None, application_status=None, failure=None,
+        last_error=None, compensation_number=None, outputs={}, history=history, submitted_at=None,
+        finished_at=None, updated_at=now)
+
+
+def _number(region_code: str, now: datetime) -> str:
+    """``B<region6>-<yyyymmdd>-<8 hex>``: readable, and not a counter another citizen could walk."""
+    return f"B{region_code[:6]}-{now.astimezone(SHANGHAI):%Y%m%d}-{secrets.token_hex(4).upper()}"
+
+
+def _bundle_view(row: Bundle) -> BundleView:
+    return BundleView(code=row.code, name=row.name, status=row.status, version=row.version,
+                      published_version=row.published_version, draft=row.draft, published=row.published,
+                      updated_at=row.updated_at, published_at=row.published_at)
+
+
+def _step_view(definition: rules.StepDef, row: BundleStep) -> StepView:
+    return StepView(key=row.key, title=definition.title, matter_code=definition.matter_code,
+                    optional=definition.optional, after=definition.after, status=row.status, attempt=row.attempt,
+                    application_number=row.application_number, application_status=row.application_status,
+                    outputs=row.outputs or {}, failure=row.failure, last_error=row.last_error,
+                    compensation_number=row.compensation_number, history=row.history or [],
+                    submitted_at=row.submitted_at, finished_at=row.finished_at)
