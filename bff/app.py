@@ -170,8 +170,27 @@ async def build_resources(settings: Settings) -> Resources:
     _wire_instant_approval(settings, resources, clock)
     # --- end instant approval and notifications ---
     # --- housing fund (accounts, withdrawals, payouts) ---
+    from adapters.departments.bank_card_stub import BankCardsNotConfigured, StubBankCards  # local: see the nodes block
+    from adapters.departments.fund_centre_client import HttpFundCentres
+    from domain.housing_fund.service import HousingFundService
+
+    services = resources.services
+    services["housing_fund"] = HousingFundService(
+        clock=clock, vault=vault, identity=services["identity"], nodes=services["nodes"],
+        applications=services["applications"], wallet=services["applications"].wallet,
+        centres=HttpFundCentres(nodes=services["nodes"], client_factory=services["node_client_factory"]),
+        # no card-verification client exists for production yet: there every check is "unavailable"
+        cards=BankCardsNotConfigured() if settings.is_production else StubBankCards(),
+        cache=RedisJsonCache(resources.redis.aio, prefix="govhub:fund:"))
     # --- end housing fund ---
     # --- bundles (one-thing bundles across departments) ---
+    from domain.bundles.service import BundleService  # local: see the nodes block
+
+    bundles = BundleService(clock=clock, vault=vault, catalog=resources.services["catalog"],
+                            applications=resources.services["applications"],
+                            identity=resources.services["identity"], licenses=resources.services["licenses"])
+    resources.services["bundles"] = bundles
+    resources.services["applications"].add_listener(bundles)  # a step's transition wakes its bundle
     # --- end bundles ---
     return resources
 
@@ -202,12 +221,14 @@ def _wire_notifications(settings: Settings, resources: Resources, clock: Clock) 
     from adapters.notify.sms import HttpSmsNotifier
     from adapters.notify.wechat import WeChatSubscribeMessages
     from domain.notifications.senders import senders
-    from domain.notifications.service import NotificationService
+    from domain.notifications.service import NotificationService, Template, Templates
 
     services = resources.services
     recipients = IdentityRecipients(services["vault"])
+    templates = Templates(wechat=Template(settings.wechat_template_id, settings.template_long_term),
+                          alipay=Template(settings.alipay_template_id, settings.template_long_term))
     notifications = NotificationService(clock=clock, vault=services["vault"], delivery=services["delivery"],
-                                        recipients=recipients)
+                                        recipients=recipients, templates=templates)
     services.update(notifications=notifications,
                     push=PushNotConfigured() if settings.is_production else RecordingPushStub())
     services["applications"].add_listener(notifications)
@@ -308,6 +329,9 @@ def create_app(settings: Settings, *, resources: Resources | None = None, name: 
     app.blueprint(public_verify.bp)
     # --- end blueprints: seals and licenses ---
     # --- blueprints: housing fund ---
+    from bff.gov.housing_fund import bp as gov_housing_fund  # here, not at the top: see the nodes block
+
+    app.blueprint(gov_housing_fund)
     # --- end blueprints: housing fund ---
     # --- blueprints: bundles ---
     # --- end blueprints: bundles ---
@@ -332,6 +356,8 @@ JOBS = [
     # --- jobs: housing fund ---
     # --- end jobs: housing fund ---
     # --- jobs: bundles ---
+    Job("adapters.scheduler.jobs:advance_bundles", seconds=2),
+    Job("adapters.scheduler.jobs:flag_stuck_bundles", seconds=600),
     # --- end jobs: bundles ---
 ]
 

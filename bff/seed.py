@@ -41,6 +41,23 @@ async def seed_demo(resources) -> None:
         print(f"demo seals and licenses: "
               f"{await seed_demo_licenses(resources.services['seals'], resources.services['licenses'])}")
     # --- end seals and licenses ---
+    # --- instant approval: the name registry, and the market-supervision seals that sign business
+    # licenses where the demo seed has none (docs/instant-approval.md) ---
+    if not resources.settings.is_production:
+        print(f"instant approval: {await _seed_instant_approval(resources)}")
+    # --- end instant approval ---
+    # --- housing fund: the demo fund centres (nodes played by the stub) and their withdrawal matters ---
+    if not resources.settings.is_production:
+        print(f"housing fund: {await _seed_housing_fund(resources)}")
+    # --- end housing fund ---
+    # --- bundles: the newborn / company opening / company closing bundles, their step matters, and
+    # the Zhejiang platform's seals for the licenses their steps issue (docs/bundles.md) ---
+    if not resources.settings.is_production:
+        from domain.bundles.demo import seed_bundles
+
+        services = resources.services
+        print(f"bundles: {await seed_bundles(services['bundles'], services['catalog'], services['seals'])}")
+    # --- end bundles ---
 
 
 # --- delivery: demo provincial platforms (docs/delivery.md) ---
@@ -76,3 +93,58 @@ async def _seed_delivery_nodes(resources) -> dict:
             endpoints += 1
     return {"nodes_added": added, "endpoints_set": endpoints}
 # --- end delivery ---
+
+
+# --- instant approval: demo data ---
+# The provincial platforms that handle the demo catalog's sole-proprietor registrations and have
+# no market-supervision seal of their own yet (zj-platform has seal-zj-market, licenses block).
+INSTANT_SEALS = [
+    ("seal-bj-market", "110000-market_supervision", "beijing-platform", "北京市市场监督管理局电子印章"),
+    ("seal-sh-market", "310000-market_supervision", "shanghai-platform", "上海市市场监督管理局电子印章"),
+]
+
+
+async def _seed_instant_approval(resources) -> dict:
+    from domain.applications.instant_step import seed_demo_names
+    from domain.seals import crypto
+    from domain.seals.errors import SealExists
+
+    services = resources.services
+    made = 0
+    for code, department, node, name in INSTANT_SEALS:
+        try:
+            await services["seals"].create(code=code, department_code=department, department_kind="market_supervision",
+                                           node_code=node, name=name, algorithm=crypto.SM2)
+            made += 1
+        except SealExists:
+            pass
+    names = await seed_demo_names(services["regions"], services["clock"].now())
+    return {"seals": made, **names}
+# --- end instant approval: demo data ---
+
+
+# --- housing fund: demo data (docs/housing-fund.md) ---
+HOUSING_FUND_KEYS = {"110000-housing_fund": "demo_node_beijing_fund_public.pem",
+                     "330100-housing_fund": "demo_node_hangzhou_fund_public.pem",
+                     "340100-housing_fund": "demo_node_hefei_fund_public.pem"}
+
+
+async def _seed_housing_fund(resources) -> dict:
+    """The demo centres as department nodes delivering to the department stub (which plays them,
+    accounts included), and each centre's six withdrawal matters in the catalog."""
+    from adapters.departments.stub import node_endpoint, stub_url
+    from domain.housing_fund.matters import DEMO_CENTRES, offer_withdrawals
+
+    settings, registry = resources.settings, resources.services["nodes"]
+    known = {node.code for node in await registry.list()}
+    added = 0
+    for centre in DEMO_CENTRES:
+        if centre.code not in known:
+            await registry.register(code=centre.code, kind="department", name=centre.name,
+                                    region_code=centre.region_code,
+                                    public_key_pem=(DEVKEYS / HOUSING_FUND_KEYS[centre.code]).read_text(),
+                                    endpoint_url=node_endpoint(stub_url(settings.mock_host, settings.stub_port),
+                                                               centre.code))
+            added += 1
+    return {"centres_added": added, "matters": await offer_withdrawals(resources.services["catalog"])}
+# --- end housing fund: demo data ---

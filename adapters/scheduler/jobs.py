@@ -64,3 +64,15 @@ async def delivery_daily_summary(resources) -> dict:
                        ensure_ascii=False), extra={"code": "delivery_alert"})
     return {"taken": True, "parked_total": summary["parked_total"], "stuck_pending": summary["stuck_pending"]}
 # --- end delivery ---
+
+
+# --- jobs: bundles (docs/bundles.md) ---
+async def advance_bundles(resources) -> dict:
+    """Runs woken by a step's transition, and open runs not looked at for a while."""
+    return await resources.services["bundles"].advance_due()
+
+
+async def flag_stuck_bundles(resources) -> dict:
+    """Open runs past their deadline: flagged once and alerted (logger govhub.bundles.alert)."""
+    return await resources.services["bundles"].flag_stuck()
+# --- end jobs: bundles ---

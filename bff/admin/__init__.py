@@ -16,6 +16,11 @@ from bff.admin import deliveries  # noqa: E402  (its own line, so this block is 
 
 BLUEPRINTS.append(deliveries.bp)
 # --- end delivery ---
+# --- bundles: declarations (catalog_admin) and runs (operator) ---
+from bff.admin import bundles  # noqa: E402  (its own line, so this block is the whole wiring)
+
+BLUEPRINTS.append(bundles.bp)
+# --- end bundles ---
 
 
 def install(app: Sanic) -> None:

@@ -1,7 +1,10 @@
 """Shapes of request and response bodies, for validation and for the OpenAPI document."""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 
 class Body(BaseModel):
@@ -76,3 +79,20 @@ class FaceResultOut(BaseModel):
 class IdentityOut(BaseModel):
     name: str
     id_number: str
+
+
+def _aware_iso(value):
+    """JSON has no datetime: read ISO-8601 text here (bodies are validated strictly), with a zone."""
+    if not isinstance(value, str):
+        raise ValueError("应为带时区的 ISO-8601 时间")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("应为带时区的 ISO-8601 时间，如 2026-11-27T10:00:00+08:00") from None
+    if parsed.tzinfo is None:
+        raise ValueError("时间须带时区，如 +08:00 或 Z")
+    return parsed
+
+
+# A time a node reports (event times): ISO-8601 text with a time zone, nothing else.
+AwareTime = Annotated[datetime, BeforeValidator(_aware_iso), Field(description="ISO-8601 with a time zone")]

@@ -5,17 +5,16 @@ handles an application may touch it — any other node gets 404, as for a number
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 from sanic import Request
 from sanic.response import HTTPResponse, json, raw
 from sanic_ext import openapi
 
 from bff.common.docs import doc
 from bff.common.parsing import parse_body
-from bff.common.schemas import Body
+from bff.common.schemas import AwareTime, Body
 from bff.gov.auth import SECURITY_SCHEME
 from bff.gov.routes import bp
 from domain.applications import rules
@@ -28,24 +27,11 @@ class EventIn(Body):
     event_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
                           description="unique per node; a repeat answers the first result")
     type: Literal[rules.EVENT_TYPES]  # type: ignore[valid-type]
-    occurred_at: datetime = Field(description="ISO-8601 with a time zone")
+    occurred_at: AwareTime
     reason: str | None = Field(None, max_length=1000, description="shown to the citizen (补正、不予受理的理由)")
     department_reference: str | None = Field(None, max_length=64,
                                              description="the department's own case number")
 
-    @field_validator("occurred_at", mode="before")
-    @classmethod
-    def _aware(cls, value):
-        """JSON has no datetime: read the ISO-8601 text here (bodies are validated strictly)."""
-        if not isinstance(value, str):
-            raise ValueError("应为带时区的 ISO-8601 时间")
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise ValueError("应为带时区的 ISO-8601 时间，如 2026-11-27T10:00:00+08:00") from None
-        if parsed.tzinfo is None:
-            raise ValueError("时间须带时区，如 +08:00 或 Z")
-        return parsed
 
 
 class EventOut(BaseModel):

@@ -71,3 +71,14 @@ from bff.common import license_presenters, wallet_routes  # noqa: E402  (the who
 
 wallet_routes.add_wallet_routes(bp, summary=license_presenters.license_compact)
 # --- end seals and licenses ---
+# --- housing fund ---
+from bff.common import housing_fund_presenters, housing_fund_routes  # noqa: E402  (the whole wiring)
+
+housing_fund_routes.add_housing_fund_routes(bp, channel="wechat", **housing_fund_presenters.COMPACT)
+# --- end housing fund ---
+
+# --- bundles ---
+from bff.common import bundle_presenters, bundle_routes  # noqa: E402  (the whole wiring)
+
+bundle_routes.add_bundle_routes(bp, channel="wechat", **bundle_presenters.COMPACT)
+# --- end bundles ---

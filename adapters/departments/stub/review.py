@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.departments.stub import licenses
+
 REJECT, CORRECTION, REFUSE = "DEMO-REJECT", "DEMO-CORRECTION", "DEMO-REFUSE"
 REASONS = {
     "rejected": "材料不齐全，不予受理（演示）",
@@ -38,6 +40,13 @@ def _has(form: Any, marker: str) -> bool:
 
 def steps(kind: str, payload: dict[str, Any]) -> list[tuple[str, str | None]]:
     """(event type, reason) in order, for one delivery."""
+    events = _steps(kind, payload)
+    # --- bundles: an approval that issues an e-license issues it before "completed" ---
+    return licenses.with_issuance(events, payload) if kind == "node.application.submitted" else events
+    # --- end bundles ---
+
+
+def _steps(kind: str, payload: dict[str, Any]) -> list[tuple[str, str | None]]:
     form = payload.get("form") or {}
     if kind == "node.application.submitted":
         if _has(form, REJECT):

@@ -17,7 +17,8 @@ from sanic import Blueprint, Request, Sanic, json
 from sanic.response import HTTPResponse
 
 from adapters.departments.node_client import SignedNodeClient
-from adapters.departments.stub import review
+from adapters.departments.stub import fund_centre, review  # fund_centre: --- housing fund ---
+from adapters.departments.stub import licenses as stub_licenses  # --- bundles ---
 from adapters.departments.stub.store import StubStore
 from domain.nodes import rules as node_rules
 from domain.nodes import signatures
@@ -78,8 +79,10 @@ DEMO_NODE_KEYS = {
 
 def demo_nodes() -> dict[str, bytes]:
     """The demo nodes of ``govhub seed`` with their dev keys (devkeys/README.md)."""
-    return {code: (DEVKEYS / name).read_bytes() for code, name in DEMO_NODE_KEYS.items()
-            if (DEVKEYS / name).is_file()}
+    nodes = {code: (DEVKEYS / name).read_bytes() for code, name in DEMO_NODE_KEYS.items()
+             if (DEVKEYS / name).is_file()}
+    nodes.update(fund_centre.demo_nodes())  # --- housing fund: the demo fund centres --- (one line)
+    return nodes
 
 
 def create_stub_app(config: StubConfig) -> Sanic:
@@ -95,6 +98,7 @@ def create_stub_app(config: StubConfig) -> Sanic:
                        if config.hub_key_path else None)
     app.blueprint(_deliveries())
     app.blueprint(_controls())
+    fund_centre.install(app)  # --- housing fund: the fund-centre role (stub/fund_centre.py) --- (one line)
 
     @app.after_server_start
     async def start_callbacks(app: Sanic) -> None:
@@ -222,6 +226,8 @@ def _start_review(app: Sanic, node: str, delivery_id: str, kind: str, payload: d
     if not isinstance(number, str) or not app.ctx.config.review:
         return
     store: StubStore = app.ctx.store
+    if fund_centre.handle_delivery(app, node, kind, delivery_id, payload):  # --- housing fund --- (one line)
+        return
     if kind == "node.application.withdrawn":
         store.cancel(node=node, number=number)
         return
@@ -251,6 +257,11 @@ async def _send_callback(app: Sanic, callback: dict) -> None:
         client = app.ctx.signers[node] = SignedNodeClient(
             base_url=app.ctx.config.hub_url, hub_node_code=node, private_key_pem=app.ctx.config.nodes[node],
             http=app.ctx.http, retry_delays=())
+    # --- bundles: the review script's license issuance (stub/licenses.py) ---
+    if callback["type"] == stub_licenses.ISSUE:
+        await _issue_license(app, client, callback)
+        return
+    # --- end bundles ---
     body = jsonlib.dumps({"event_id": callback["event_id"], "type": callback["type"],
                           "occurred_at": datetime.now(UTC).isoformat(), "reason": callback["reason"],
                           "department_reference": f"{node}:{callback['number']}"},
@@ -271,6 +282,20 @@ async def _send_callback(app: Sanic, callback: dict) -> None:
         store.callback_refused(callback["id"], status=answer.status_code, answer=answer.text)
     else:
         store.callback_sent(callback["id"], status=answer.status_code, answer=answer.text)
+
+
+# --- bundles: issuing a license as the node ---
+async def _issue_license(app: Sanic, client: SignedNodeClient, callback: dict) -> None:
+    store: StubStore = app.ctx.store
+    outcome, status, text = await stub_licenses.send(app.ctx.http, client, callback)
+    if outcome == "sent":
+        store.callback_sent(callback["id"], status=status or 0, answer=text)
+    elif outcome == "retry":
+        store.callback_failed(callback["id"], error=text, status=status,
+                              retry_in=min(CALLBACK_RETRY_CAP, 0.5 * 2 ** callback["attempts"]))
+    else:
+        store.callback_refused(callback["id"], status=status or 0, answer=text)
+# --- end bundles ---
 
 
 # --- controls --------------------------------------------------------------------------------
