@@ -37,7 +37,8 @@ def child_id_number(region6: str, birth_date: str, certificate_number: str, sex:
     whose last digit is odd for boys and even for girls, and the ISO 7064 check digit."""
     sequence = _serial(certificate_number, 500) * 2 + (1 if sex == "男" else 0)
     first17 = f"{region6}{birth_date.replace('-', '')}{sequence:03d}"
-    return first17 + ric.calc_check_digit(first17)
+    # stdnum's calc_check_digit drops the last character: it expects the 18-character number
+    return ric.validate(first17 + ric.calc_check_digit(first17 + "X"))
 
 
 def company_credit_code(region6: str, number: str) -> str:
@@ -101,6 +102,17 @@ def _business_license(form: dict, number: str) -> tuple[str, str, dict]:
         "operating_period_end": "长期", "address": form["address"], "business_scope": form["business_scope"]}
 
 
+def _company_seal_filing(form: dict, number: str) -> tuple[str, str, dict]:
+    """Public security files the seals it allowed to be engraved, each with its 13-digit seal code."""
+    kinds = [kind for kind in form["seal_set"].replace("，", "、").split("、") if kind]
+    base = number[:6] + f"{_serial(number, 10**6):06d}"
+    return "company_seal_filing", f"YZ-{number}", {
+        "credit_code": form["credit_code"], "unit_name": form["company_name"],
+        "legal_representative_id_number": form["legal_representative_id_number"],
+        "filing_number": f"YZBA-{base}", "filed_on": _today(),
+        "seals": [{"kind": kind, "seal_code": f"{base}{n}"} for n, kind in enumerate(kinds)]}
+
+
 def _social_insurance_registration(form: dict, number: str) -> tuple[str, str, dict]:
     return "social_insurance_registration", f"SIR-{number}", {
         "credit_code": form["credit_code"], "unit_name": form["company_name"],
@@ -126,6 +138,7 @@ ISSUES: dict[str, Callable[[dict, str], tuple[str, str, dict]]] = {
     "BDL-0004": _medical_insurance,
     "BDL-0005": _vaccination,
     "BDL-0101": _business_license,
+    "BDL-0102": _company_seal_filing,
     "BDL-0104": _social_insurance_registration,
     "BDL-0105": _housing_fund_unit,
 }
