@@ -110,8 +110,8 @@ async def test_company_opening_runs_branches_in_parallel_and_fills_the_credit_co
     # the three branches after the license started together, not one after another
     first_wave = [by_key[k].submitted_at for k in ("company_seal", "social_security_account", "bank_appointment")]
     assert max(first_wave) < by_key["company_seal"].finished_at
-    assert {"business_license", "social_insurance_registration", "housing_fund_unit_registration"} <= \
-        await wallet_types(resources, person)
+    assert {"business_license", "company_seal_filing", "social_insurance_registration",
+            "housing_fund_unit_registration"} <= await wallet_types(resources, person)
     assert await Application.filter(person_id=person).count() == 6
 
 
