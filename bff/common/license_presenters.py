@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Callable
 
 from domain.licenses.exchange import ConsentView, Release
 from domain.licenses.presentations import Verification
-from domain.licenses.service import AccessView, LicenseDetail, LicenseEventView, LicenseSummary
+from domain.licenses.service import AccessView, GuardedLicense, LicenseDetail, LicenseEventView, LicenseSummary
 from domain.shared.clock import SHANGHAI
 
 
@@ -24,6 +25,12 @@ def license_compact(item: LicenseSummary) -> dict:
     """Mini-programs: what a wallet card shows."""
     return {key: value for key, value in license_summary(item).items()
             if key in ("id", "type", "type_name", "status", "status_code", "valid_until", "issuer")}
+
+
+def guarded(item: GuardedLicense, summary: Callable[[LicenseSummary], dict]) -> dict:
+    """A child's license in the guardian's wallet, in the channel's card shape, marked as the child's."""
+    return {**summary(item.summary), "held_by": "minor",
+            "holder": {"name": item.holder_name, "id_number": item.holder_id_number}}
 
 
 def license_detail(detail: LicenseDetail) -> dict:

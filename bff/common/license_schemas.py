@@ -22,8 +22,19 @@ class LicenseOut(BaseModel):
     issued_at: str
 
 
+class MinorHolderOut(BaseModel):
+    name: str | None = Field(None, description="the child's name, masked", examples=["**明"])
+    id_number: str = Field(description="the child's ID number, masked", examples=["330106********0012"])
+
+
+class WalletItemOut(LicenseOut):
+    held_by: str = Field("self", description="self | minor: a license of a child you are the guardian of "
+                                             "(read-only: not presentable, not released to departments)")
+    holder: MinorHolderOut | None = Field(None, description="the child, for held_by=minor")
+
+
 class LicenseList(BaseModel):
-    items: list[LicenseOut]
+    items: list[WalletItemOut]
 
 
 class LicenseDetailOut(LicenseOut):
@@ -63,7 +74,7 @@ class AccessOut(BaseModel):
     at: str
     license_id: str
     type: str
-    actor_kind: str = Field(description="department | verifier | hub | holder")
+    actor_kind: str = Field(description="department | verifier | hub | holder | guardian")
     actor: str
     action: str = Field(description="view | view_full | present | verify | exchange")
     purpose: str

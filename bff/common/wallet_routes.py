@@ -63,10 +63,17 @@ def add_wallet_routes(bp: Blueprint, *, summary: Callable) -> None:
 
     @bp.get("/licenses")
     @doc("我的证照 My licenses (wallet)", tag=tag, ok=(200, LicenseList), errors=WALLET,
-         description="Needs real name (L2). Status is the GB/T 36901 status now (expired included).")
+         description="Needs real name (L2). Status is the GB/T 36901 status now (expired included). Also lists "
+                     "the licenses of minors you are a guardian of (by their birth medical certificate), "
+                     "`held_by: minor` with the child masked, read-only; each such read is in the child's "
+                     "access log.")
     async def license_wallet(request: Request) -> HTTPResponse:
-        items = await request.app.ctx.licenses.wallet(person_id=request.ctx.auth.subject)
-        return json({"items": [summary(item) for item in items]}, ensure_ascii=False, headers=NO_STORE)
+        person = request.ctx.auth.subject
+        own = await request.app.ctx.licenses.wallet(person_id=person)
+        minors = await request.app.ctx.licenses.guarded(person_id=person)
+        items = [{**summary(item), "held_by": "self"} for item in own]
+        items += [present.guarded(item, summary) for item in minors]
+        return json({"items": items}, ensure_ascii=False, headers=NO_STORE)
 
     @bp.get("/licenses/<license_id:str>")
     @doc("证照详情 A license's data (masked)", tag=tag, ok=(200, LicenseDetailOut),

@@ -126,3 +126,23 @@ class LicenseAccessHead(models.Model):
 
     class Meta:
         table = "license_access_head"
+
+
+class LicenseGuardian(models.Model):
+    """A guardian of a child, as an authoritative license names them (domain/licenses/guardianship.py):
+    a parent on a birth medical certificate (出生医学证明, ``basis``), or a guardian named in the child's
+    own license. ``minor_hash`` is the child's holder hash once a license of the child's own links the
+    certificate to their ID number; the guardian's wallet shows the child's licenses until ``adult_at``."""
+
+    id = fields.BigIntField(primary_key=True)
+    basis = fields.ForeignKeyField("models.License", related_name="guardians", on_delete=fields.RESTRICT)
+    child_key = fields.CharField(max_length=64, db_index=True)  # lookup hash of name|birth date|sex
+    guardian_hash = fields.CharField(max_length=64, db_index=True)
+    role = fields.CharField(max_length=16)  # mother | father | guardian
+    minor_hash = fields.CharField(max_length=64, null=True, db_index=True)
+    adult_at = fields.DatetimeField()  # the 18th birthday, 00:00 Beijing time
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "license_guardians"
+        unique_together = (("basis", "guardian_hash"),)

@@ -17,7 +17,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from domain.identity.errors import AssuranceRequired
-from domain.licenses import access_log, disclosure, rules
+from domain.licenses import access_log, disclosure, guardians, rules
 from domain.licenses.catalog import LicenseType, license_type, license_types
 from domain.licenses.errors import (
     IssuerNotAllowed,
@@ -41,6 +41,7 @@ log = logging.getLogger("govhub.licenses")
 HOLDER = "license.holder"  # vault lookup-hash context of holders' and wallet owners' numbers
 DATA = "license.data"
 DISCLOSURES = "license.disclosures"
+CHILD = "license.child"  # lookup-hash context of a child's name, birth date and sex (guardians.py)
 HUB = "govhub"
 
 
@@ -57,6 +58,15 @@ class LicenseSummary:
     valid_from: datetime
     valid_until: datetime | None
     issued_at: datetime
+
+
+@dataclass(frozen=True)
+class GuardedLicense:
+    """A minor's license as their guardian's wallet shows it: read-only, the holder masked."""
+
+    summary: LicenseSummary
+    holder_name: str | None  # masked
+    holder_id_number: str  # masked
 
 
 @dataclass(frozen=True)
@@ -142,6 +152,8 @@ class LicenseService:
                     document=document.decode(), stamp=stamp, status="valid", valid_from=now,
                     valid_until=valid_until, issued_at=now, status_changed_at=now)
                 await LicenseEvent.create(license=row, at=now, action="issued", status_to="valid", actor=node)
+                await guardians.record(row, kind, data, holder, now, hash_of=self._hash,
+                                       child_hash=lambda text: self._vault.lookup_hash(text, context=CHILD))
         except IntegrityError as exc:
             raise LicenseExists(f"{kind.name} {number} 已签发") from exc
         log.info("license issued: %s %s by %s", type_code, public_id, node)
@@ -181,6 +193,25 @@ class LicenseService:
         owner = await self.wallet_hash(person_id)
         rows = await License.filter(wallet_hash=owner).order_by("-issued_at", "-id")
         return [self.summary(row) for row in rows]
+
+    async def guarded(self, *, person_id: str) -> list[GuardedLicense]:
+        """The licenses of the minors this person is a guardian of (guardians.py), each read logged
+        in the child's access log. Shown only: a guardian cannot present or release them."""
+        me = await self.wallet_hash(person_id)
+        minors = await guardians.minors_of(me, self._clock.now())
+        if not minors:
+            return []
+        rows = await License.filter(holder_hash__in=minors, wallet_hash__in=minors).order_by("-issued_at", "-id")
+        shown = []
+        for row in rows:
+            kind, data = _type(row.type_code), self.data_of(row)
+            await self.log(row, actor_kind="guardian", actor=me, action="view", purpose="监护人查看",
+                           outcome="shown")
+            name = guardians.holder_name(kind, data)
+            shown.append(GuardedLicense(summary=self.summary(row),
+                                        holder_name=rules.mask("name", name) if name else None,
+                                        holder_id_number=rules.mask("id_number", data[kind.holder_field])))
+        return shown
 
     async def detail(self, *, person_id: str, license_id: str, full: bool = False) -> LicenseDetail:
         """The data, masked unless ``full`` (the route asks for a fresh face scan first). Logged."""
