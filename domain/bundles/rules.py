@@ -19,7 +19,8 @@ department's reference of an earlier step), ``step.<key>.number`` (its applicati
 ``step.<key>.license.<type>.<field>`` (a field of the license it produced), ``value.<text>``.
 Sources of a pre-filled form field: ``identity.name``, ``identity.id_number`` (locked: the hub
 fills them from the real-name record, whatever the client sends) and ``license.<type>.<field>``
-(the newest valid license of that type in the applicant's wallet; the citizen may change it).
+(the newest valid license of that type in the applicant's wallet; the citizen may change it;
+``license.<type>.license_id`` is that license's own id).
 """
 from __future__ import annotations
 
@@ -303,6 +304,11 @@ def problems(raw: Any, matters: Mapping[str, MatterFacts | None],
     return found
 
 
+# Besides its data fields, a wallet license prefills its own id: a later step can name the very
+# license it ends (the business license a company's deregistration cancels).
+LICENSE_ID = "license_id"
+
+
 def _prefill_problem(source: str, licenses: Mapping[str, LicenseFacts]) -> str | None:
     if source in IDENTITY_SOURCES:
         return None
@@ -311,7 +317,7 @@ def _prefill_problem(source: str, licenses: Mapping[str, LicenseFacts]) -> str |
         kind = licenses.get(parts[1])
         if kind is None:
             return f"未知证照类型 {parts[1]}"
-        if parts[2] not in kind.fields:
+        if parts[2] not in kind.fields and parts[2] != LICENSE_ID:
             return f"证照 {parts[1]} 没有字段 {parts[2]}"
         if parts[2] in kind.sensitive:
             return f"{parts[2]} 是敏感字段，证照夹中为掩码，不能用于预填"

@@ -22,7 +22,8 @@ async def test_the_mothers_wallet_lists_the_newborns_licenses_as_the_childs(clie
             "mother_name": ALICE["name"], "mother_id_number": ALICE["id_number"], "certificate_number": "N3301060001",
             "household_address": "浙江省杭州市西湖区文三路1号"}
     for step, dept in departments.items():
-        body = license_request({"matter_code": f"330106-{step}", "form": form, "number": f"330106-20261127-1-{step}"})
+        body = license_request({"matter_code": f"330106-{step}", "form": form,
+                                "number": f"330106-20261127-1-{step}"})["body"]
         issued = await signed(client, dept, "POST", "/gov/v1/licenses", body)
         assert issued.status_code == 201, issued.text
     mother = await login_wechat(client, mock_url)

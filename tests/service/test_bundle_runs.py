@@ -123,7 +123,9 @@ async def test_company_closing_is_prefilled_from_the_wallet_and_runs_in_order(re
     assert form.sources["credit_code"] == "license.business_license.credit_code"
     assert form.values["company_name"] == OPENING_FORM["company_name"]
     assert form.values["legal_representative_id_number"] == "110105********0017"  # masked; the hub fills it
-    answers = {**CLOSING_FORM, "credit_code": form.values["credit_code"], "company_name": form.values["company_name"]}
+    assert form.sources["business_license_id"] == "license.business_license.license_id"
+    answers = {**CLOSING_FORM, **{name: form.values[name] for name in ("credit_code", "company_name",
+                                                                        "business_license_id")}}
     run = await submit(bundles, person, "company_closing", answers, key="close")
     run = await drive(resources, person, run.number, until=lambda r: r.status == rules.COMPLETED)
     by_key = {s.key: s for s in run.steps}
@@ -131,6 +133,10 @@ async def test_company_closing_is_prefilled_from_the_wallet_and_runs_in_order(re
                                                       by_key["housing_fund_closure"].submitted_at)
     assert max(by_key["social_security_closure"].finished_at,
                by_key["housing_fund_closure"].finished_at) <= by_key["license_cancellation"].submitted_at
+    # the market regulator cancelled the business license on approving the deregistration
+    license_id = form.values["business_license_id"]
+    detail = await resources.services["licenses"].detail(person_id=person, license_id=license_id)
+    assert detail.summary.status == "cancelled"
 
 
 async def test_a_department_down_mid_bundle_waits_and_resumes_with_nothing_twice(resources, bundles, stub):

@@ -1,6 +1,7 @@
 """The stub department issues the e-license a matter produces, through the hub's /gov/v1 issuance
 (``POST /gov/v1/licenses``, signed as the node), between ``approved`` and ``completed``: when the
-hub hears "completed", the license is already in the wallet (docs/bundles.md).
+hub hears "completed", the license is already in the wallet (docs/bundles.md). A matter that ends
+a license (a company's deregistration) changes its status the same way.
 
 Which matters issue what is the table ``ISSUES`` (by catalog code: the demo bundles' step
 matters, ``BDL-…``). The data comes from the application's form, as a department fills a license
@@ -16,6 +17,7 @@ import json
 import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
+from urllib.parse import quote
 
 import httpx
 from stdnum.cn import ric, uscc
@@ -144,21 +146,32 @@ ISSUES: dict[str, Callable[[dict, str], tuple[str, str, dict]]] = {
 }
 
 
+# catalog code -> the license its approval ends: (license id, status body) from (form, number).
+CHANGES: dict[str, Callable[[dict, str], tuple[str, dict]]] = {
+    "BDL-0204": lambda form, number: (form["business_license_id"],
+                                      {"status": "cancelled", "reason": f"企业注销登记（办件 {number}）"}),
+}
+
+
 def license_request(payload: dict[str, Any]) -> dict | None:
-    """What approving this application issues, as the body of ``POST /gov/v1/licenses``; None if
-    nothing (or the form lacks what the license needs: the application is still decided)."""
+    """What approving this application does to licenses, as a signed call to the hub: issuing one
+    (``POST /gov/v1/licenses``) or ending one (``POST /gov/v1/licenses/{id}/status``, e.g. a
+    company's business license cancelled when it is closed); None if nothing (or the form lacks
+    what it needs: the application is still decided)."""
     matter_code, form, number = payload.get("matter_code"), payload.get("form"), payload.get("number")
     if not (isinstance(matter_code, str) and isinstance(form, dict) and isinstance(number, str)):
         return None
-    build = ISSUES.get(matter_code.split("-", 1)[-1])
-    if build is None:
-        return None
+    catalog_code = matter_code.split("-", 1)[-1]
     try:
-        type_code, license_number, data = build(form, number)
+        if (change := CHANGES.get(catalog_code)) is not None:
+            license_id, body = change(form, number)
+            return {"path": f"gov/v1/licenses/{quote(license_id, safe='')}/status", "body": body}
+        if (build := ISSUES.get(catalog_code)) is not None:
+            type_code, license_number, data = build(form, number)
+            return {"path": "gov/v1/licenses", "body": {"type": type_code, "number": license_number, "data": data}}
     except (KeyError, ValueError) as exc:
-        log.warning("stub: %s approved without a license (%s missing)", number, exc)
-        return None
-    return {"type": type_code, "number": license_number, "data": data}
+        log.warning("stub: %s approved without its license call (%s missing)", number, exc)
+    return None
 
 
 def with_issuance(events: list[tuple[str, str | None]], payload: dict) -> list[tuple[str, str | None]]:
@@ -173,18 +186,22 @@ def with_issuance(events: list[tuple[str, str | None]], payload: dict) -> list[t
     return [*events[:at], (ISSUE, json.dumps(request, ensure_ascii=False)), *events[at:]]
 
 
+# A repeat of a call whose first try was answered after all: the license exists, or is already final.
+DONE_ALREADY = ("license_exists", "license_status_change_refused")
+
+
 async def send(http: httpx.AsyncClient, client, callback: dict) -> tuple[str, int | None, str]:
-    """Issue one license; ``("sent" | "retry" | "refused", status, text)``. A repeat (409
-    license_exists) counts as sent: the first try was answered after all."""
-    body = callback["reason"].encode()
+    """Make one license call; ``("sent" | "retry" | "refused", status, text)``."""
+    request = json.loads(callback["reason"])
+    body = json.dumps(request["body"], ensure_ascii=False).encode()
     try:
-        answer = await http.send(client.build("POST", "gov/v1/licenses", body))
+        answer = await http.send(client.build("POST", request["path"], body))
     except httpx.TransportError as exc:
         return "retry", None, type(exc).__name__
-    if answer.status_code in (200, 201) or (answer.status_code == 409 and "license_exists" in answer.text):
+    if answer.status_code in (200, 201) or (answer.status_code == 409 and any(c in answer.text for c in DONE_ALREADY)):
         return "sent", answer.status_code, answer.text
     if answer.status_code == 429 or answer.status_code >= 500:
         return "retry", answer.status_code, f"http {answer.status_code}"
-    log.warning("stub: license for %s refused by the hub: %s %s", callback["number"], answer.status_code,
+    log.warning("stub: license call for %s refused by the hub: %s %s", callback["number"], answer.status_code,
                 answer.text[:300])
     return "refused", answer.status_code, answer.text
