@@ -8,6 +8,7 @@ never stored in the outbox in clear.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 
 from domain.delivery.ports import Outgoing as Delivery, SendResult
 from domain.notifications import rules
@@ -20,7 +21,7 @@ log = logging.getLogger("govhub.notifications.send")
 RATE_LIMITED_WAIT = 60.0  # seconds, when a platform says "too many" without saying how long
 
 
-class _Sender:
+class _Sender(ABC):
     channel = ""
 
     def __init__(self, notifications: NotificationService) -> None:
@@ -42,8 +43,9 @@ class _Sender:
         await self.notifications.mark_sent(outgoing.notification_id)
         return SendResult.delivered()
 
+    @abstractmethod
     async def _send(self, outgoing: Outgoing, payload: dict) -> None:
-        raise NotImplementedError
+        """Hand the message to the channel; raise the adapters' Upstream* errors on failure."""
 
 
 class WeChatSender(_Sender):

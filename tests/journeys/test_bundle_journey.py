@@ -4,33 +4,21 @@ answering as zj-platform and issuing the licenses, the mock WeChat/SMS server. T
 on WeChat, the father confirms on the app, every step ends done, the certificates are in the wallet."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import pytest
 
 from tests.support.department_stub import running_stub
-from tests.support.live_hub import REPO_ROOT, fresh_database, running_hub
-
-
-def _govhub(env: dict, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "bff.cli", *args], cwd=REPO_ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
+from tests.support.live_hub import REPO_ROOT, seeded_hub_with_stub
 
 
 @pytest.fixture(scope="module")
 def hub_url(database_url, redis_url, mock_url):
-    with fresh_database(os.environ.get("GOVHUB_DATABASE_URL", "") or database_url) as url:
-        env = {**os.environ, "GOVHUB_DATABASE_URL": url, "GOVHUB_REDIS_URL": redis_url, "GOVHUB_LOG_LEVEL": "WARNING"}
-        assert "bundles:" in _govhub(env, "seed")
-        with running_hub(database_url=url, redis_url=redis_url, mock_url=mock_url,
-                         extra_env={"GOVHUB_SCHEDULER_ENABLED": "true"}) as hub, \
-                running_stub(hub_url=hub, delay=0.1) as stub:
-            _govhub(env, "nodes", "set-endpoint", "zj-platform", stub.endpoint("zj-platform"))
-            yield hub
+    with seeded_hub_with_stub(database_url=database_url, redis_url=redis_url, mock_url=mock_url,
+                              seeded="bundles:", stub=lambda hub: running_stub(hub_url=hub, delay=0.1),
+                              nodes=("zj-platform",)) as (hub, stub):
+        yield hub
 
 
 def test_newborn_with_both_parents_from_the_command_line(hub_url, mock_url):

@@ -4,7 +4,6 @@ log in → real name → face → withdraw → paid; and the centre down when th
 request is kept, delivered when the centre is back, and paid once."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -14,26 +13,15 @@ import pytest
 
 from miniprogram_mock.fund_journey import run_fund_journey
 from tests.support.housing_fund import ALICE_BJ, BJ, BOB_HF, HF, HZ, fund_stub, payouts, stub_accounts
-from tests.support.live_hub import REPO_ROOT, fresh_database, running_hub
-
-
-def _govhub(env: dict, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "bff.cli", *args], cwd=REPO_ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
+from tests.support.live_hub import REPO_ROOT, seeded_hub_with_stub
 
 
 @pytest.fixture(scope="module")
 def live(database_url, redis_url, mock_url):
-    with fresh_database(os.environ.get("GOVHUB_DATABASE_URL", "") or database_url) as url:
-        env = {**os.environ, "GOVHUB_DATABASE_URL": url, "GOVHUB_REDIS_URL": redis_url, "GOVHUB_LOG_LEVEL": "WARNING"}
-        assert "housing fund" in _govhub(env, "seed")
-        with running_hub(database_url=url, redis_url=redis_url, mock_url=mock_url,
-                         extra_env={"GOVHUB_SCHEDULER_ENABLED": "true"}) as hub, fund_stub(hub_url=hub, delay=0.2) as stub:
-            for centre in (BJ, HZ, HF):
-                _govhub(env, "nodes", "set-endpoint", centre, stub.endpoint(centre))
-            yield hub, stub
+    with seeded_hub_with_stub(database_url=database_url, redis_url=redis_url, mock_url=mock_url,
+                              seeded="housing fund", stub=lambda hub: fund_stub(hub_url=hub, delay=0.2),
+                              nodes=(BJ, HZ, HF)) as (hub, stub):
+        yield hub, stub
 
 
 def test_withdraw_with_a_face_scan_and_the_money_is_paid(live, mock_url):

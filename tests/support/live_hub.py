@@ -60,3 +60,26 @@ def running_hub(*, database_url: str, redis_url: str, mock_url: str, extra_env: 
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def govhub_cli(env: dict, *args: str) -> str:
+    """Run a ``govhub`` command in the repository; its output, after asserting it succeeded."""
+    done = subprocess.run([sys.executable, "-m", "bff.cli", *args], cwd=REPO_ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@contextlib.contextmanager
+def seeded_hub_with_stub(*, database_url: str, redis_url: str, mock_url: str, seeded: str, stub, nodes: tuple[str, ...]):
+    """Every part a real process: a fresh database seeded by ``govhub seed`` (its output names
+    ``seeded``), ``govhub serve`` with its scheduler (the outbox relay), a department stub
+    (``stub(hub_url)``: a context manager) and ``nodes`` pointed at it. Yields (hub URL, stub)."""
+    with fresh_database(os.environ.get("GOVHUB_DATABASE_URL", "") or database_url) as url:
+        env = {**os.environ, "GOVHUB_DATABASE_URL": url, "GOVHUB_REDIS_URL": redis_url, "GOVHUB_LOG_LEVEL": "WARNING"}
+        assert seeded in govhub_cli(env, "seed")
+        with running_hub(database_url=url, redis_url=redis_url, mock_url=mock_url,
+                         extra_env={"GOVHUB_SCHEDULER_ENABLED": "true"}) as hub, stub(hub) as running:
+            for node in nodes:
+                govhub_cli(env, "nodes", "set-endpoint", node, running.endpoint(node))
+            yield hub, running
