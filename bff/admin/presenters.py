@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sanic import Request
 
@@ -22,7 +22,8 @@ def when(moment: datetime | None) -> str | None:
 
 
 def parse_time(value: str | None, field: str) -> datetime | None:
-    """ISO 8601; without an offset it is Beijing time (what product teams plan by)."""
+    """ISO 8601; without an offset it is Beijing time (what product teams plan by). Returned in UTC,
+    the zone rows store, so it can bound a query (see domain.shared.clock.beijing_day_start)."""
     if value is None:
         return None
     try:
@@ -30,7 +31,7 @@ def parse_time(value: str | None, field: str) -> datetime | None:
     except ValueError:
         raise InvalidInput(f"{field} 应为ISO 8601时间",
                            errors=[{"field": field, "message": "应为ISO 8601时间"}]) from None
-    return moment.replace(tzinfo=SHANGHAI) if moment.tzinfo is None else moment
+    return (moment.replace(tzinfo=SHANGHAI) if moment.tzinfo is None else moment).astimezone(timezone.utc)
 
 
 def version_of(request: Request, body_version: int | None) -> int | None:

@@ -22,7 +22,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from hashlib import sha256
 from typing import Any
 
@@ -57,7 +57,7 @@ from domain.applications.ports import (
 from domain.catalog.errors import InvalidCursor
 from domain.identity.errors import AssuranceRequired
 from domain.nodes.errors import NodeNotFound
-from domain.shared.clock import SHANGHAI, Clock
+from domain.shared.clock import SHANGHAI, Clock, beijing_day_start
 from domain.shared.errors import DomainError
 from domain.shared.vault import Vault
 
@@ -341,9 +341,9 @@ class ApplicationService:
         if filters.matter_code:
             query = query.filter(matter_code=filters.matter_code)
         if filters.submitted_from:
-            query = query.filter(submitted_at__gte=_day_start(filters.submitted_from))
+            query = query.filter(submitted_at__gte=beijing_day_start(filters.submitted_from))
         if filters.submitted_until:
-            query = query.filter(submitted_at__lt=_day_start(filters.submitted_until + timedelta(days=1)))
+            query = query.filter(submitted_at__lt=beijing_day_start(filters.submitted_until + timedelta(days=1)))
         if cursor:
             query = query.filter(id__lt=_read_cursor(cursor))
         limit = max(1, min(limit, MAX_PAGE))
@@ -752,10 +752,6 @@ def _material_payload(m: Material, number: str) -> dict:
     return {"name": m.slot, "kind": "upload", "id": m.public_id, "filename": m.filename,
             "content_type": m.content_type, "size": m.size, "sha256": m.sha256,
             "download": f"/gov/v1/applications/{number}/materials/{m.public_id}"}
-
-
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=SHANGHAI)
 
 
 def _write_cursor(last_id: int) -> str:

@@ -24,7 +24,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time as day_time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from tortoise import connections
@@ -38,7 +38,7 @@ from domain.delivery import rules
 from domain.delivery.errors import DeliveryInvalid, DeliveryNotFound, DeliveryNotResendable, DeliveryQueryInvalid
 from domain.delivery.models import Delivery, DeliveryAttempt, DeliverySummary
 from domain.delivery.ports import Outgoing, Sender, SendResult
-from domain.shared.clock import SHANGHAI, Clock
+from domain.shared.clock import Clock, beijing_day_start
 
 log = logging.getLogger("govhub.delivery")
 
@@ -421,7 +421,7 @@ class DeliveryService:
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     """A calendar day in Beijing time, as the UTC-aware range operators mean by "that day"."""
-    start = datetime.combine(day, day_time(0), tzinfo=SHANGHAI)
+    start = beijing_day_start(day)
     return start, start + timedelta(days=1)
 
 

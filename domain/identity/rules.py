@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from domain.shared.clock import SHANGHAI
+from domain.shared.clock import SHANGHAI, beijing_day_start
 
 CHANNELS = ("wechat", "alipay", "app")
 
@@ -50,9 +50,8 @@ def decide_sms_send(*, last_sent_at: datetime | None, sent_today: int, now: date
 
 
 def start_of_day(now: datetime) -> datetime:
-    """Midnight in Beijing of the day ``now`` falls on, as an aware datetime."""
-    local = now.astimezone(SHANGHAI)
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+    """Midnight in Beijing of the day ``now`` falls on, in UTC (a query bound: see beijing_day_start)."""
+    return beijing_day_start(now.astimezone(SHANGHAI).date())
 
 
 @dataclass(frozen=True)

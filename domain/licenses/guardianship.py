@@ -16,10 +16,10 @@ at 00:00 Beijing time by the hub's clock; one born on 29 February comes of age o
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
-from domain.shared.clock import SHANGHAI
+from domain.shared.clock import beijing_day_start
 from domain.shared.values import IdNumber
 
 ADULT_AGE = 18
@@ -43,7 +43,7 @@ def adult_at(birth: date) -> datetime:
         day = birth.replace(year=birth.year + ADULT_AGE)
     except ValueError:  # born on 29 February, the year of age has none
         day = date(birth.year + ADULT_AGE, 3, 1)
-    return datetime.combine(day, time(), tzinfo=SHANGHAI)
+    return beijing_day_start(day)
 
 
 def is_minor(id_number: str, now: datetime) -> bool:

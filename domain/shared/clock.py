@@ -1,10 +1,16 @@
 """One clock for the domain, so tests can move time instead of sleeping."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def beijing_day_start(day: date) -> datetime:
+    """00:00 of a Beijing calendar day, in UTC — the zone rows store. A bound must be UTC to compare
+    with stored times: SQLite compares their text, and "…+08:00" sorts against "…+00:00" by characters."""
+    return datetime.combine(day, time.min, tzinfo=SHANGHAI).astimezone(timezone.utc)
 
 
 class Clock:

@@ -232,6 +232,20 @@ async def test_list_filters_and_pages(service, alice, clock):
     assert await service.open_count("p_alice") == 4 and await service.open_count("p_bob") == 0
 
 
+async def test_a_day_filter_means_the_beijing_day_even_just_after_midnight(service, alice, clock):
+    """00:30 in Beijing is 16:30 UTC the day before: the stored time is UTC, the filter's day is Beijing's
+    (SQLite compares the stored text, so a bound in another offset would miss the whole day)."""
+    clock._at = datetime(2026, 11, 27, 16, 30, tzinfo=UTC)
+    number = (await _submit(service)).application.number
+    beijing_day = date(2026, 11, 28)
+    dated = await service.list_own(person_id="p_alice", filters=ListFilters(submitted_from=beijing_day,
+                                                                             submitted_until=beijing_day))
+    assert [a.number for a in dated.items] == [number]
+    day_before = await service.list_own(person_id="p_alice", filters=ListFilters(
+        submitted_until=beijing_day - timedelta(days=1)))
+    assert day_before.items == []
+
+
 # --- withdraw ---------------------------------------------------------------------------------
 
 

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import date, datetime, timezone
 
 import pytest
 from tortoise.transactions import in_transaction
 
 from domain.delivery.errors import DeliveryInvalid
 from domain.delivery.models import Delivery
+from domain.delivery.service import DeliveryFilters, day_bounds
 
 KIND = "node.application.submitted"
 
@@ -65,3 +67,16 @@ async def test_bad_arguments_are_a_clear_error_and_write_nothing(resources, bad)
         await resources.services["delivery"].enqueue(**arguments)
     assert raised.value.extra["errors"][0]["field"] == next(iter(bad))
     assert await Delivery.all().count() == 0
+
+
+async def test_a_day_filter_means_the_beijing_day_even_just_after_midnight(resources):
+    """An operator's "that day" is Beijing's; rows store UTC. 00:30 in Beijing on the 28th is 16:30 UTC on
+    the 27th (SQLite compares stored text, so bounds in another offset would miss it)."""
+    service = resources.services["delivery"]
+    delivery_id = await service.enqueue(kind="test.day", target="zj-platform", payload={}, dedupe_key="day:1")
+    await Delivery.filter(id=delivery_id).update(created_at=datetime(2026, 11, 27, 16, 30, tzinfo=timezone.utc))
+    start, end = day_bounds(date(2026, 11, 28))
+    found = await service.list(DeliveryFilters(created_from=start, created_until=end))
+    assert [view.id for view in found.items] == [delivery_id]
+    start, end = day_bounds(date(2026, 11, 27))
+    assert (await service.list(DeliveryFilters(created_from=start, created_until=end))).items == []

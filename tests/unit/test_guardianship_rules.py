@@ -13,6 +13,7 @@ MOTHER, FATHER = "110105199003070017", "330106198805120023"
 def test_a_child_is_a_minor_until_the_18th_birthday_at_midnight_beijing_time():
     coming_of_age = datetime(2044, 11, 20, tzinfo=SHANGHAI)
     assert rules.adult_at(date(2026, 11, 20)) == coming_of_age
+    assert rules.adult_at(date(2026, 11, 20)).utcoffset() == timedelta(0)  # stored and compared as UTC
     assert rules.is_minor(BOY, coming_of_age - timedelta(seconds=1))
     assert not rules.is_minor(BOY, coming_of_age)
     # 2044-11-19 16:00 UTC is already midnight in Beijing

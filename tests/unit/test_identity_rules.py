@@ -84,7 +84,7 @@ def test_sms_ten_a_day_in_beijing_time():
     decision = rules.decide_sms_send(last_sent_at=NOW - timedelta(hours=1), sent_today=10, now=NOW)
     assert not decision.allowed and decision.reason == "daily"
     assert decision.retry_after == 14 * 3600 + 1  # until midnight in Beijing (16:00 UTC)
-    assert rules.start_of_day(NOW).isoformat() == "2026-11-27T00:00:00+08:00"
+    assert rules.start_of_day(NOW).isoformat() == "2026-11-26T16:00:00+00:00"  # 00:00 on the 27th in Beijing
 
 
 def test_sms_attempts_lock_after_five():
