@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -101,4 +102,6 @@ class TransitionNotice:
 
 
 class TransitionListener(Protocol):
-    async def on_transition(self, notice: TransitionNotice, *, connection: Any) -> None: ...
+    async def on_transitions(self, notices: Sequence[TransitionNotice], *, connection: Any) -> None:
+        """Changes written on ``connection``'s transaction: one application's, or a batch of new
+        submissions' (group commit). Write on ``connection`` so they commit or roll back together."""

@@ -10,7 +10,7 @@ Guarantees, and what makes them hold:
   that failed, were blocked or were undone.
 - **One runner at a time per run**: a lease (``lease_until``) taken by a conditional update, like
   the outbox relay's, so the listener-driven job, a request and a second host never interleave.
-- **Driven by application transitions.** ``on_transition`` (an ApplicationService listener, inside
+- **Driven by application transitions.** ``on_transitions`` (an ApplicationService listener, inside
   the transition's own transaction) only sets ``needs_advance``; the job advances flagged runs, and
   sweeps open runs now and then so nothing depends on a flag alone.
 """
@@ -508,10 +508,11 @@ class BundleService:
 
     # === the runner ===========================================================================
 
-    async def on_transition(self, notice, *, connection) -> None:
+    async def on_transitions(self, notices, *, connection) -> None:
         """ApplicationService listener: a step's application moved, so its run needs a look.
         Inside the transition's transaction: the flag commits (or rolls back) with it."""
-        run_ids = await BundleStep.filter(application_number=notice.number).using_db(connection).values_list(
+        numbers = sorted({notice.number for notice in notices})
+        run_ids = await BundleStep.filter(application_number__in=numbers).using_db(connection).values_list(
             "run_id", flat=True)
         if run_ids:
             await BundleRun.filter(id__in=list(run_ids)).using_db(connection).update(needs_advance=True)

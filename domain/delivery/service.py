@@ -22,7 +22,7 @@ import socket
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -47,6 +47,16 @@ MAX_BULK_RESEND = 10_000  # one bulk resend; more is done in several (each audit
 STUCK_AFTER = timedelta(minutes=10)  # pending and due this long ago: is the relay running?
 SUMMARY_EVERY = timedelta(days=1)
 SUMMARY_SLACK = timedelta(minutes=30)  # an hourly job that ticks a little early still takes it
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    """A delivery to write (``enqueue_many``): see ``enqueue`` for the fields."""
+
+    kind: str
+    target: str
+    payload: dict[str, Any]
+    dedupe_key: str
 
 
 @dataclass(frozen=True)
@@ -152,18 +162,27 @@ class DeliveryService:
         holds under concurrency: the insert is ``ON CONFLICT DO NOTHING`` on the unique key (a
         concurrent insert of the same key waits for the first transaction), and never raises an
         integrity error that would abort the caller's PostgreSQL transaction."""
-        problems = rules.enqueue_problems(kind=kind, target=target, payload=payload, dedupe_key=dedupe_key)
-        if problems:
-            raise DeliveryInvalid("请检查以下字段：" + "、".join(p["field"] for p in problems), errors=problems)
-        now = self._clock.now()
         db = connection or connections.get("default")
-        row = Delivery(kind=kind, target=target, payload=payload, dedupe_key=dedupe_key, status=rules.PENDING,
-                       attempts=0, next_attempt_at=now, created_at=now, updated_at=now)
-        await Delivery.bulk_create([row], ignore_conflicts=True, using_db=db)
+        await self.enqueue_many([NewDelivery(kind=kind, target=target, payload=payload, dedupe_key=dedupe_key)],
+                                connection=db)
         found = await Delivery.filter(dedupe_key=dedupe_key).using_db(db).limit(1).values_list("id", flat=True)
         if not found:  # cannot happen short of a concurrent hard delete; say so loudly
             raise RuntimeError(f"delivery {dedupe_key!r} neither inserted nor found")
         return found[0]
+
+    async def enqueue_many(self, items: Sequence[NewDelivery], *, connection: BaseDBAsyncClient) -> None:
+        """``enqueue`` for many deliveries in one statement (a batch of submissions), with the same
+        guarantees; all are checked before any is written."""
+        for item in items:
+            problems = rules.enqueue_problems(kind=item.kind, target=item.target, payload=item.payload,
+                                              dedupe_key=item.dedupe_key)
+            if problems:
+                raise DeliveryInvalid("请检查以下字段：" + "、".join(p["field"] for p in problems), errors=problems)
+        now = self._clock.now()
+        rows = [Delivery(kind=i.kind, target=i.target, payload=i.payload, dedupe_key=i.dedupe_key,
+                         status=rules.PENDING, attempts=0, next_attempt_at=now, created_at=now, updated_at=now)
+                for i in items]
+        await Delivery.bulk_create(rows, ignore_conflicts=True, using_db=connection)
 
     # --- the relay ---------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 
 from domain.nodes import rules, signatures
 from domain.nodes.errors import (
@@ -142,6 +143,12 @@ class NodeRegistry:
 
     async def list(self) -> list[NodeRecord]:
         return [_record(node) for node in await Node.all().order_by("code")]
+
+    async def code_or_province(self, *, code: str, province_region: str | None) -> list[NodeRecord]:
+        """The node ``code`` and the provincial platforms of ``province_region``: all that can handle
+        one matter (domain.applications.rules.handling_node), without reading the whole registry."""
+        wanted = Q(code=code) | Q(kind="province", region_code=province_region) if province_region else Q(code=code)
+        return [_record(node) for node in await Node.filter(wanted).order_by("code")]
 
     async def _node(self, code: str) -> Node:
         node = await Node.get_or_none(code=code) if isinstance(code, str) else None

@@ -1,4 +1,4 @@
-"""Notifications: told of every status change of an application (``on_transition``, inside the
+"""Notifications: told of every status change of an application (``on_transitions``, inside the
 transaction that makes it), they write the citizen's message and — in the same transaction — its
 outbox delivery ``notify.<channel>``, so a rolled-back change sends nothing and a retried one sends
 once (the delivery's dedupe key names the application, the message and the channel).
@@ -9,6 +9,8 @@ preferences and report their consents to message templates here. docs/notificati
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -99,21 +101,41 @@ class NotificationService:
 
     # --- the listener (applications' seam) ----------------------------------------------------
 
-    async def on_transition(self, notice: TransitionNotice, *, connection: Any) -> None:
-        """One status change: into the citizen's message list, and onto a channel if it is pushed.
-        Changes of one instant share one message, which says the latest of them."""
+    async def on_transitions(self, notices: Sequence[TransitionNotice], *, connection: Any) -> None:
+        """Status changes, in order: each into the citizen's message list, and onto a channel if it
+        is pushed. Changes of one instant share one message, which says the latest of them. New
+        messages that nothing else in the call touches and that push nothing (a batch of
+        submissions) are written in one statement."""
         now = self.clock.now()
-        row = await Notification.filter(application_number=notice.number, at=notice.at).using_db(connection).first()
-        content = {"transition": notice.transition, "status": notice.to_status, "matter_name": notice.matter_name,
-                   "reason": notice.reason, "due_on": notice.due_on, "updated_at": now}
-        if row is None:
-            row = await Notification.create(person_id=notice.person_id, application_number=notice.number,
-                                            at=notice.at, outcome=rules.INBOX, created_at=now, using_db=connection,
-                                            **content)
-        else:
-            await Notification.filter(id=row.id).using_db(connection).update(**content)
-        if rules.pushes(notice.transition) and row.outcome == rules.INBOX:  # the instant's first pushed change
-            await self._queue(connection, row, notice)
+        rows = await self._messages_of(notices, connection)
+        told = Counter((n.number, n.at) for n in notices)
+        quiet: list[Notification] = []
+        for notice in notices:
+            content = {"transition": notice.transition, "status": notice.to_status,
+                       "matter_name": notice.matter_name, "reason": notice.reason, "due_on": notice.due_on,
+                       "updated_at": now}
+            row = rows.get((notice.number, notice.at))
+            if row is None:
+                row = Notification(person_id=notice.person_id, application_number=notice.number, at=notice.at,
+                                   outcome=rules.INBOX, created_at=now, **content)
+                if told[(notice.number, notice.at)] == 1 and not rules.pushes(notice.transition):
+                    quiet.append(row)
+                    continue
+                await row.save(using_db=connection)
+                rows[(notice.number, notice.at)] = row
+            else:
+                await Notification.filter(id=row.id).using_db(connection).update(**content)
+            if rules.pushes(notice.transition) and row.outcome == rules.INBOX:  # the instant's first pushed change
+                await self._queue(connection, row, notice)
+        if quiet:
+            await Notification.bulk_create(quiet, using_db=connection)
+
+    @staticmethod
+    async def _messages_of(notices: Sequence[TransitionNotice], conn: Any) -> dict[tuple, Notification]:
+        """The messages already written for these (application, instant) pairs."""
+        instants = {(n.number, n.at) for n in notices}
+        rows = await Notification.filter(application_number__in=sorted({n for n, _ in instants})).using_db(conn)
+        return {(r.application_number, r.at): r for r in rows if (r.application_number, r.at) in instants}
 
     async def _queue(self, conn: BaseDBAsyncClient, row: Notification, notice: TransitionNotice) -> None:
         person, channel = notice.person_id, notice.channel

@@ -168,7 +168,7 @@ async def _queued(resources, mock, *, channel="wechat", sms_fallback=False, pers
     from tortoise.transactions import in_transaction
 
     async with in_transaction() as conn:
-        await notifications.on_transition(notice, connection=conn)
+        await notifications.on_transitions([notice], connection=conn)
     return alice
 
 

@@ -422,9 +422,9 @@ class Recorder:
     def __init__(self):
         self.notices = []
 
-    async def on_transition(self, notice, *, connection):
+    async def on_transitions(self, notices, *, connection):
         assert connection is not None  # inside the transaction that makes the change
-        self.notices.append((notice.number, notice.transition, notice.to_status, notice.channel))
+        self.notices += [(n.number, n.transition, n.to_status, n.channel) for n in notices]
 
 
 async def test_an_instant_approval_completes_within_the_submission(service, alice):
@@ -445,7 +445,7 @@ async def test_an_instant_approval_completes_within_the_submission(service, alic
 
 async def test_a_failing_listener_rolls_the_whole_change_back(service, alice):
     class Broken:
-        async def on_transition(self, notice, *, connection):
+        async def on_transitions(self, notices, *, connection):
             raise RuntimeError("notification outbox unavailable")
 
     service.add_listener(Broken())

@@ -133,8 +133,8 @@ async def test_the_changes_of_one_instant_are_one_message(resources, service, no
         notice = TransitionNotice(number=app.number, person_id=alice, channel="wechat", matter_name=app.matter_name,
                                   transition=name, from_status=None, to_status=status, at=at, reason=None,
                                   due_on=None)
-        await notifications.on_transition(notice, connection=None)
-        await notifications.on_transition(notice, connection=None)  # told twice: still once
+        await notifications.on_transitions([notice], connection=None)
+        await notifications.on_transitions([notice], connection=None)  # told twice: still once
     rows = await Notification.filter(application_number=app.number, at=at)
     assert len(rows) == 1 and rows[0].status == "completed" and rows[0].outcome == "queued"
     assert await _deliveries(app.number) == [("notify.wechat", "o-alice")]
@@ -144,7 +144,7 @@ async def test_the_changes_of_one_instant_are_one_message(resources, service, no
 
 async def test_a_change_rolled_back_leaves_no_message_and_no_delivery(resources, service, notifications):
     class Broken:
-        async def on_transition(self, notice, *, connection):
+        async def on_transitions(self, notices, *, connection):
             raise RuntimeError("after the notification was written")
 
     alice = await _person(resources)

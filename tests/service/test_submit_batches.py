@@ -1,0 +1,122 @@
+"""Plain submissions written by group commit (ApplicationService._store_batch): many citizens at
+once make the same rows one submit makes alone, numbers stay unique, keys stay idempotent inside a
+batch and across batches, and one bad submission never costs the others theirs."""
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from adapters.storage.local import LocalMaterialStore
+from domain.applications import errors, rules
+from domain.applications.models import Application, IdempotencyRecord, Transition
+from domain.applications.service import ApplicationService
+from domain.delivery.models import Delivery
+from domain.notifications.models import Notification
+from domain.shared.clock import FrozenClock
+from tests.support.applications import HZ_FUND, matter, setup_catalog_and_nodes, verified_person
+
+NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+PLAIN = "330100-NAT-0036"  # no materials, no instant approval: written by group commit
+LOSS_FORM = {"amount_fen": 1, "bank_account": "6222020000000000001"}
+
+
+class Batches:
+    """Wraps the service's batch writer to see the batches it was given."""
+
+    def __init__(self, service: ApplicationService) -> None:
+        self.sizes: list[int] = []
+        write = service._intake._write_batch
+
+        async def recording(items):
+            self.sizes.append(len(items))
+            return await write(items)
+
+        service._intake._write_batch = recording
+
+
+@pytest.fixture
+async def service(resources, tmp_path):
+    await setup_catalog_and_nodes(resources)
+    report = await resources.services["catalog"].upsert([matter(PLAIN, "330100000000", HZ_FUND, materials=[],
+                                                                catalog_code="NAT-0036", name="居民身份证挂失申报")])
+    assert not report.rejected, report.rejected
+    s = resources.services
+    return ApplicationService(clock=FrozenClock(NOW), vault=s["vault"], catalog=s["catalog"], nodes=s["nodes"],
+                              identity=s["identity"], delivery=s["delivery"], store=LocalMaterialStore(tmp_path))
+
+
+@pytest.fixture
+async def citizens(resources):
+    return [await verified_person(resources, f"p_{i}", name=f"张{i}") for i in range(8)]
+
+
+async def _submit(service, person, key, form=LOSS_FORM):
+    return await service.submit(person_id=person, channel="wechat", matter_code=PLAIN, form=form, materials=[],
+                                idempotency_key=key)
+
+
+async def test_many_at_once_go_in_batches_and_each_gets_its_own_application(service, citizens, resources):
+    service.add_listener(resources.services["notifications"])
+    batches = Batches(service)
+    results = await asyncio.gather(*(_submit(service, citizens[i % 8], f"k{i}") for i in range(40)))
+    assert max(batches.sizes) > 1 and sum(batches.sizes) == 40
+    numbers = [r.application.number for r in results]
+    assert len(set(numbers)) == 40 and not any(r.replayed for r in results)
+    assert sorted(int(n[-6:]) for n in numbers) == list(range(1, 41))  # one day's numbers, no gaps
+    for result, index in zip(results, range(40)):
+        view = result.application
+        assert view.status == rules.SUBMITTED and view.node_code == "zj-platform" and view.form == LOSS_FORM
+        assert view == await service.detail(person_id=citizens[index % 8], number=view.number)  # as written
+    assert await Application.filter(status=rules.SUBMITTED).count() == 40
+    assert await Transition.filter(name="submit").count() == 40
+    assert await Delivery.filter(kind="node.application.submitted").count() == 40
+    assert await Notification.filter(transition="submit").count() == 40
+    records = await IdempotencyRecord.all()
+    assert sorted(r.application_number for r in records) == sorted(numbers)
+    delivery = await Delivery.get(dedupe_key=f"application:{numbers[0]}:submitted")
+    assert delivery.payload["number"] == numbers[0] and delivery.payload["form"] == LOSS_FORM
+    assert delivery.target == "zj-platform"
+
+
+async def test_one_key_twice_in_a_batch_is_one_application_and_another_body_is_refused(service, citizens):
+    batches = Batches(service)
+    same = [_submit(service, citizens[0], "dup") for _ in range(5)]
+    other = _submit(service, citizens[0], "dup", form={**LOSS_FORM, "amount_fen": 2})
+    results = await asyncio.gather(*same, other, *(_submit(service, citizens[1], f"x{i}") for i in range(5)),
+                                   return_exceptions=True)
+    assert max(batches.sizes) > 1
+    firsts = [r for r in results[:5] if not r.replayed]
+    assert len(firsts) == 1 and {r.application.number for r in results[:5]} == {firsts[0].application.number}
+    assert isinstance(results[5], errors.IdempotencyKeyReused)
+    assert await Application.filter(person_id=citizens[0]).count() == 1
+    assert await Application.filter(person_id=citizens[1]).count() == 5
+
+
+async def test_a_key_used_in_an_earlier_batch_answers_its_first_result(service, citizens):
+    first = await _submit(service, citizens[0], "again")
+    results = await asyncio.gather(_submit(service, citizens[0], "again"), _submit(service, citizens[1], "new"))
+    assert results[0].replayed and results[0].application.number == first.application.number
+    assert not results[1].replayed
+    with pytest.raises(errors.IdempotencyKeyReused):
+        await _submit(service, citizens[0], "again", form={**LOSS_FORM, "amount_fen": 3})
+    assert await Application.all().count() == 2
+
+
+async def test_a_submission_that_breaks_its_batch_fails_alone_and_the_others_are_written(service, citizens):
+    class RefusesOne:
+        async def on_transitions(self, notices, *, connection):
+            if any(n.person_id == citizens[3] for n in notices):
+                raise RuntimeError("the message store refused p_3")
+
+    service.add_listener(RefusesOne())
+    batches = Batches(service)
+    results = await asyncio.gather(*(_submit(service, citizens[i], f"k{i}") for i in range(8)),
+                                   return_exceptions=True)
+    assert max(batches.sizes) > 1
+    assert isinstance(results[3], RuntimeError)
+    assert all(not isinstance(r, Exception) for i, r in enumerate(results) if i != 3)
+    assert await Application.all().count() == 7 and await Delivery.all().count() == 7
+    assert not await Application.filter(person_id=citizens[3]).exists()
+    assert not await IdempotencyRecord.filter(person_id=citizens[3]).exists()  # a retry can still succeed
