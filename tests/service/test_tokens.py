@@ -113,6 +113,20 @@ async def test_logout_revokes_access_and_refresh_tokens_at_once(tokens, alice, r
     assert 900 <= ttl <= 960  # kept as long as an access token of the family can live
 
 
+async def test_a_token_checked_before_is_still_checked_for_audience_and_revocation(tokens, alice):
+    issued = await tokens.issue(person=alice, channel="wechat", assurance=2)
+    await tokens.verify(issued.access_token, audience=WX)  # its signature is remembered from here
+    head, claims_part, signature = issued.access_token.split(".")
+    with pytest.raises(TokenInvalid, match="签名"):  # one character off is another token: checked in full
+        await tokens.verify(f"{head}.{claims_part}.{signature[:-2]}{'A' if signature[-2] != 'A' else 'B'}"
+                            f"{signature[-1]}", audience=WX)
+    with pytest.raises(TokenInvalid):
+        await tokens.verify(issued.access_token, audience="govhub-alipay")
+    await tokens.revoke(family_id=issued.family_id)
+    with pytest.raises(TokenInvalid):
+        await tokens.verify(issued.access_token, audience=WX)
+
+
 async def test_refresh_rotates_and_stores_only_hashes(tokens, alice, clock):
     first = await tokens.issue(person=alice, channel="alipay", assurance=2)
     assert len(first.refresh_token) >= 43
