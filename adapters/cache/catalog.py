@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -23,6 +24,12 @@ class RedisPopularityCounter:
             if views:
                 pipe.hincrby(_VIEWS, str(matter_id), views)
             if applications:
+                pipe.hincrby(_APPLICATIONS, str(matter_id), applications)
+            await pipe.execute()
+
+    async def count_applications(self, counts: Mapping[int, int]) -> None:
+        async with self._client.pipeline(transaction=False) as pipe:
+            for matter_id, applications in counts.items():
                 pipe.hincrby(_APPLICATIONS, str(matter_id), applications)
             await pipe.execute()
 

@@ -279,7 +279,6 @@ class ApplicationService:
                 return SubmitResult(await self.detail(person_id=person_id, number=number), replayed=True)
             raise
         if not written.replayed:
-            await self.catalog.count_application(matter_id=checked.matter.id)
             log.info("application %s submitted: %s -> node %s", written.number, matter_code, checked.node_code)
         view = written.view or await self.detail(person_id=person_id, number=written.number)
         return SubmitResult(view, replayed=written.replayed)
@@ -288,7 +287,9 @@ class ApplicationService:
         checked = intake.checked
         if (number := await self._replay(checked.person_id, intake.key, "submit", intake.request_hash)) is not None:
             return _Written(number, replayed=True)
-        return _Written(await self._store_submission(checked, intake.key, intake.request_hash), replayed=False)
+        number = await self._store_submission(checked, intake.key, intake.request_hash)
+        await self.catalog.count_applications([checked.matter.id])
+        return _Written(number, replayed=False)
 
     async def _store_batch(self, intakes: Sequence[_Intake]) -> list[_Written | Exception]:
         """Plain submissions together (group commit): their keys, numbers, applications, submit
@@ -330,6 +331,7 @@ class ApplicationService:
                 kind="node.application.submitted", target=app.node_code, dedupe_key=f"application:{app.number}:submitted",
                 payload=self._submitted_payload(app, intakes[i].checked.form, [], intakes[i].checked.applicant,
                                                 app.due_on)) for i, app in zip(fresh, apps)], connection=conn)
+        await self.catalog.count_applications([intakes[i].checked.matter.id for i in fresh])
         today = self._today()
         for i, app, transition in zip(fresh, apps, transitions):
             view = replace(_view(app, today), node_name=intakes[i].checked.node_name, form=intakes[i].checked.form,
@@ -346,7 +348,7 @@ class ApplicationService:
                                 materials: Sequence[dict]) -> _Submission:
         """Everything that can refuse a submission, before anything is written. The applicant, the
         matter and its nodes come from a few seconds' memo (see ``MEMO_SECONDS``)."""
-        applicant = await self._applicants.get(person_id, lambda: self.identity.me(person_id=person_id),
+        applicant = await self._applicants.get(person_id, lambda: self.identity.applicant(person_id=person_id),
                                                keep=lambda person: person.assurance >= REQUIRED_ASSURANCE)
         if applicant.assurance < REQUIRED_ASSURANCE:
             raise AssuranceRequired("提交申请前请先完成实名认证", required="L2", current=f"L{applicant.assurance}")

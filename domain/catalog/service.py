@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -17,6 +20,8 @@ from domain.catalog.models import CatalogItem, Matter
 from domain.catalog.ports import PopularityCounter, SharedCache
 from domain.regions import rules as region_rules
 from domain.shared.clock import Clock
+
+log = logging.getLogger("govhub.catalog")
 
 MATTER_FIELDS = ("code", "catalog_code", "name", "kind", "region_code", "department_code", "for_individuals",
                  "for_legal_persons", "life_events", "themes", "materials", "legal_limit_days",
@@ -193,8 +198,14 @@ class CatalogService:
 
     # --- popularity -------------------------------------------------------------------------
 
-    async def count_application(self, *, matter_id: int) -> None:
-        await self.popularity.count(matter_id=matter_id, applications=1)
+    async def count_applications(self, matter_ids: Iterable[int]) -> None:
+        """One application for each id given (ids may repeat), counted for popularity. Best effort:
+        called after the applications committed, so a counter that is down costs a count, never
+        the citizen's answer."""
+        try:
+            await self.popularity.count_applications(Counter(matter_ids))
+        except Exception:  # noqa: BLE001 — Redis down or slow: popularity only
+            log.warning("applications not counted for popularity", exc_info=True)
 
     async def flush_popularity(self) -> dict:
         """Move the counted views and applications into the database (a scheduler job). A matter

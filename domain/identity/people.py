@@ -29,6 +29,15 @@ class PersonView:
     channels: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Applicant:
+    """A person as an application records them: their assurance now and their masked name."""
+
+    id: str
+    assurance: int
+    name_masked: str | None
+
+
 def new_public_id() -> str:
     return "p_" + secrets.token_hex(12)
 
@@ -57,20 +66,29 @@ async def account_owner(channel: str, subject: str) -> tuple[ChannelAccount | No
 
 
 async def view(person: Person, vault: Vault, now: datetime) -> PersonView:
-    from domain.shared.values import mask_name, mask_phone
+    from domain.shared.values import mask_phone
 
     channels = await ChannelAccount.filter(person_id=person.id).order_by("channel").values_list("channel", flat=True)
-    name = vault.open(person.name_sealed, context=NAME) if person.name_sealed else None
+    who = applicant(person, vault, now)
     phone = vault.open(person.phone_sealed, context=PHONE) if person.phone_sealed else None
     return PersonView(
-        id=person.public_id,
-        assurance=rules.current_assurance(stored=person.assurance, face_verified_at=person.face_verified_at, now=now),
-        name_masked=mask_name(name) if name else None,
+        id=who.id,
+        assurance=who.assurance,
+        name_masked=who.name_masked,
         id_number_masked=person.id_number_masked,
         phone_masked=mask_phone(phone) if phone else None,
         real_name_verified_at=person.real_name_verified_at,
         channels=tuple(sorted(set(channels))),
     )
+
+
+def applicant(person: Person, vault: Vault, now: datetime) -> Applicant:
+    from domain.shared.values import mask_name
+
+    name = vault.open(person.name_sealed, context=NAME) if person.name_sealed else None
+    return Applicant(id=person.public_id, name_masked=mask_name(name) if name else None,
+                     assurance=rules.current_assurance(stored=person.assurance, face_verified_at=person.face_verified_at,
+                                                       now=now))
 
 
 async def merge_into(*, absorbed: Person, survivor_person: Person) -> None:

@@ -178,6 +178,10 @@ class IdentityService:
     async def me(self, *, person_id: str) -> PersonView:
         return await people.view(await people.resolve(person_id), self.vault, self.clock.now())
 
+    async def applicant(self, *, person_id: str) -> people.Applicant:
+        """``me`` as a submission needs it, in one read: assurance and masked name."""
+        return people.applicant(await people.resolve(person_id), self.vault, self.clock.now())
+
     async def reveal(self, *, person_id: str) -> dict:
         """The clear name and ID number, for the citizen themself (the route demands L3)."""
         person = await people.resolve(person_id)

@@ -120,3 +120,29 @@ async def test_a_submission_that_breaks_its_batch_fails_alone_and_the_others_are
     assert await Application.all().count() == 7 and await Delivery.all().count() == 7
     assert not await Application.filter(person_id=citizens[3]).exists()
     assert not await IdempotencyRecord.filter(person_id=citizens[3]).exists()  # a retry can still succeed
+
+
+class Counts:
+    def __init__(self, broken: bool = False) -> None:
+        self.calls: list[dict[int, int]] = []
+        self.broken = broken
+
+    async def count_applications(self, counts):
+        if self.broken:
+            raise ConnectionError("redis is down")
+        self.calls.append(dict(counts))
+
+
+async def test_a_batch_counts_its_applications_for_popularity_in_one_call(service, citizens, monkeypatch):
+    counts = Counts()
+    monkeypatch.setattr(service.catalog, "popularity", counts)
+    Batches(service)
+    await asyncio.gather(*(_submit(service, citizens[i % 8], f"k{i}") for i in range(12)))
+    matter_id = (await service.catalog.matter(code=PLAIN)).id
+    assert sum(call[matter_id] for call in counts.calls) == 12 and len(counts.calls) < 12
+
+
+async def test_a_popularity_counter_that_is_down_costs_a_count_not_the_answer(service, citizens, monkeypatch):
+    monkeypatch.setattr(service.catalog, "popularity", Counts(broken=True))
+    result = await _submit(service, citizens[0], "k")
+    assert not result.replayed and await Application.filter(number=result.application.number).exists()
