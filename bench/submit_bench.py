@@ -29,6 +29,7 @@ import tempfile
 from pathlib import Path
 
 import httpx
+import redis
 from stdnum.cn import ric
 
 from bench.home_bench import rounds, seed
@@ -126,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         people = identities(args.citizens)
         (work / "register.csv").write_text("".join(f"{i},{n}\n" for i, n in people), encoding="utf-8")
         env = {"GOVHUB_MOCK_PORT": str(mock_port), "GOVHUB_STUB_REGISTER_FILE": str(work / "register.csv")}
+        # The bench's own Redis database: rate-limit buckets of an earlier run (its citizens log in
+        # from the same addresses) would refuse this run's logins and real-name checks.
+        redis.Redis.from_url(args.redis_url).flushdb()
         seed(args.database_url, args.redis_url, extra_env=env)
         with bare_sanic() as (bare_url, bare), hub_with(args, env) as (hub_url, hub_process):
             tokens = asyncio.run(verified_tokens(hub_url, mock_url, people))

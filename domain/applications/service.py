@@ -14,6 +14,7 @@ Guarantees, and what makes them hold:
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -239,6 +240,7 @@ class ApplicationService:
         self._applicants: Memo[str, Any] = Memo(seconds=MEMO_SECONDS)  # only the real-name verified
         self._matters: Memo[str, Any] = Memo(seconds=MEMO_SECONDS)
         self._handlers: Memo[tuple, list] = Memo(seconds=MEMO_SECONDS)
+        self._counting: set[asyncio.Task] = set()  # popularity counts of batches, on their way
         self._intake: GroupCommit[_Intake, _Written] = GroupCommit(
             write_batch=self._store_batch, write_one=self._store_alone, name="applications.submit")
 
@@ -282,6 +284,10 @@ class ApplicationService:
             log.info("application %s submitted: %s -> node %s", written.number, matter_code, checked.node_code)
         view = written.view or await self.detail(person_id=person_id, number=written.number)
         return SubmitResult(view, replayed=written.replayed)
+
+    async def counted(self) -> None:
+        """Wait until the popularity counts of written batches are sent (tests; shutdown)."""
+        await asyncio.gather(*self._counting)
 
     async def _store_alone(self, intake: _Intake) -> _Written:
         checked = intake.checked
@@ -331,7 +337,11 @@ class ApplicationService:
                 kind="node.application.submitted", target=app.node_code, dedupe_key=f"application:{app.number}:submitted",
                 payload=self._submitted_payload(app, intakes[i].checked.form, [], intakes[i].checked.applicant,
                                                 app.due_on)) for i, app in zip(fresh, apps)], connection=conn)
-        await self.catalog.count_applications([intakes[i].checked.matter.id for i in fresh])
+        # Not awaited: the batch's writer is the one queue every submit waits in (awaiting Redis
+        # here took the bench from 1,076 to 614 submits/s, the hub idle half the time).
+        counting = asyncio.create_task(self.catalog.count_applications([intakes[i].checked.matter.id for i in fresh]))
+        self._counting.add(counting)
+        counting.add_done_callback(self._counting.discard)
         today = self._today()
         for i, app, transition in zip(fresh, apps, transitions):
             view = replace(_view(app, today), node_name=intakes[i].checked.node_name, form=intakes[i].checked.form,
