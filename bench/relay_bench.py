@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import subprocess
 import sys
 import tempfile
@@ -61,6 +62,7 @@ async def run(database_url: str, stub_url: str, count: int, concurrencies: list[
     from domain.delivery.service import DeliveryService
     from domain.nodes.service import NodeRegistry
     from domain.shared.clock import Clock
+    from domain.shared.vault import Vault
 
     await database.connect(database_url)
     conn = connections.get("default")
@@ -70,6 +72,7 @@ async def run(database_url: str, stub_url: str, count: int, concurrencies: list[
                             public_key_pem=(DEVKEYS / "demo_node_zhejiang_public.pem").read_text(),
                             endpoint_url=f"{stub_url}/nodes/{NODE}")
     hub_key = (DEVKEYS / "hub_node_private.pem").read_bytes()
+    vault = Vault(data_key=os.urandom(32), lookup_key=os.urandom(32))  # the bench's own rows only
     results = []
     serial = 0
     try:
@@ -77,7 +80,7 @@ async def run(database_url: str, stub_url: str, count: int, concurrencies: list[
             for round_number in range(1, runs + 1):
                 sender = NodeSender(nodes=registry,
                                     client_factory=lambda **o: SignedNodeClient(private_key_pem=hub_key, **o))
-                relay = DeliveryService(clock=Clock(), senders={kind: sender for kind in NODE_KINDS},
+                relay = DeliveryService(clock=Clock(), vault=vault, senders={kind: sender for kind in NODE_KINDS},
                                         concurrency=concurrency, relay_name="bench")
                 began = time.perf_counter()
                 for _ in range(count):

@@ -127,7 +127,7 @@ async def build_resources(settings: Settings) -> Resources:
                              client_factory=resources.services["node_client_factory"])
     # senders: kind -> Sender; a kind without one is parked by the relay, never dropped. The
     # notification senders join this dict: resources.services["delivery"].senders[kind] = sender
-    resources.services["delivery"] = DeliveryService(clock=clock,
+    resources.services["delivery"] = DeliveryService(clock=clock, vault=resources.services["vault"],
                                                      senders={kind: node_sender for kind in NODE_KINDS})
     # --- end delivery ---
     # --- applications (submission, state machine, instant approval) ---

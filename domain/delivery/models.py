@@ -9,6 +9,10 @@ class Delivery(models.Model):
     province, a message to a citizen. Written in the same transaction as the change that causes
     it; the relay sends it until the receiver says yes, or parks it for an operator.
 
+    The payload is citizens' data (a form, a name): it is stored sealed with the vault
+    (``payload_sealed``, bound to the dedupe key) and opened only to send it. ``payload`` holds
+    the clear payload of rows written before migration 0014 only.
+
     ``claimed_by``/``claimed_until`` are a relay's lease on the row while it sends: a relay that
     dies leaves a lease that simply runs out, and another relay takes the row over.
     """
@@ -16,7 +20,8 @@ class Delivery(models.Model):
     id = fields.BigIntField(primary_key=True)
     kind = fields.CharField(max_length=64, db_index=True)
     target = fields.CharField(max_length=64, db_index=True)
-    payload = fields.JSONField()
+    payload = fields.JSONField(null=True)
+    payload_sealed = fields.TextField(null=True)
     dedupe_key = fields.CharField(max_length=200, unique=True)
     status = fields.CharField(max_length=16, default="pending")  # pending | delivered | parked
     attempts = fields.IntField(default=0)

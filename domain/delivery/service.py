@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import json
 import logging
 import os
 import random
@@ -39,6 +40,7 @@ from domain.delivery.errors import DeliveryInvalid, DeliveryNotFound, DeliveryNo
 from domain.delivery.models import Delivery, DeliveryAttempt, DeliverySummary
 from domain.delivery.ports import Outgoing, Sender, SendResult
 from domain.shared.clock import Clock, beijing_day_start
+from domain.shared.vault import Vault
 
 log = logging.getLogger("govhub.delivery")
 
@@ -132,14 +134,15 @@ class _Tried:
 
 
 class DeliveryService:
-    def __init__(self, *, clock: Clock, senders: Mapping[str, Sender] | None = None, relay_name: str | None = None,
+    def __init__(self, *, clock: Clock, vault: Vault, senders: Mapping[str, Sender] | None = None,
+                 relay_name: str | None = None,
                  lease_seconds: float = 120.0, concurrency: int = 16, send_timeout: float = 30.0,
                  max_attempts: int = rules.MAX_ATTEMPTS, backoff_base: float = rules.BASE_SECONDS,
                  jitter: Callable[[], float] = random.random, record_every: int | None = None) -> None:
         """``senders`` maps a kind to its sender (a kind without one is parked, never dropped).
         The lease must outlast a batch: ``send_timeout`` bounds each send, so a batch of
         ``concurrency``-wide sends takes at most about ``limit / concurrency * send_timeout``."""
-        self._clock = clock
+        self._clock, self._vault = clock, vault
         self.senders: dict[str, Sender] = dict(senders or {})
         self._relay = (relay_name or f"{socket.gethostname()}:{os.getpid()}")[:40]
         self._lease = timedelta(seconds=lease_seconds)
@@ -179,10 +182,21 @@ class DeliveryService:
             if problems:
                 raise DeliveryInvalid("请检查以下字段：" + "、".join(p["field"] for p in problems), errors=problems)
         now = self._clock.now()
-        rows = [Delivery(kind=i.kind, target=i.target, payload=i.payload, dedupe_key=i.dedupe_key,
-                         status=rules.PENDING, attempts=0, next_attempt_at=now, created_at=now, updated_at=now)
+        rows = [Delivery(kind=i.kind, target=i.target, payload_sealed=self._seal(i.payload, i.dedupe_key),
+                         dedupe_key=i.dedupe_key, status=rules.PENDING, attempts=0, next_attempt_at=now,
+                         created_at=now, updated_at=now)
                 for i in items]
         await Delivery.bulk_create(rows, ignore_conflicts=True, using_db=connection)
+
+    def payload_of(self, row: Delivery) -> dict[str, Any]:
+        """The clear payload of a stored delivery (to send it; operators see only its keys)."""
+        if row.payload_sealed is None:  # written before payloads were sealed (migration 0014)
+            return row.payload or {}
+        return json.loads(self._vault.open(row.payload_sealed, context=_payload_context(row.dedupe_key)))
+
+    def _seal(self, payload: dict[str, Any], dedupe_key: str) -> str:
+        return self._vault.seal(json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+                                context=_payload_context(dedupe_key))
 
     # --- the relay ---------------------------------------------------------------------------
 
@@ -314,7 +328,7 @@ class DeliveryService:
         sender = self.senders.get(row.kind)
         if sender is None:
             return SendResult(rules.OUTCOME_NO_SENDER, error=row.kind)
-        outgoing = Outgoing(id=row.id, kind=row.kind, target=row.target, payload=row.payload, attempt=number,
+        outgoing = Outgoing(id=row.id, kind=row.kind, target=row.target, payload=self.payload_of(row), attempt=number,
                             created_at=row.created_at)
         try:
             return await asyncio.wait_for(sender.send(outgoing), timeout=self._send_timeout)
@@ -336,13 +350,13 @@ class DeliveryService:
         rows = await query.order_by("-id").limit(limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
-        return DeliveryPage(items=[_view(row) for row in rows],
+        return DeliveryPage(items=[_view(row, self.payload_of(row)) for row in rows],
                             next_cursor=_encode_cursor(rows[-1].id) if more else None)
 
     async def get(self, delivery_id: int) -> DeliveryView:
         row = await self._row(delivery_id)
         attempts = await DeliveryAttempt.filter(delivery_id=row.id).order_by("id")
-        return _view(row, detail=True, attempts=attempts)
+        return _view(row, self.payload_of(row), detail=True, attempts=attempts)
 
     async def resend(self, *, delivery_id: int, actor: Actor, request_id: str | None = None,
                      reason: str | None = None) -> DeliveryView:
@@ -474,13 +488,19 @@ def _clip(text: str | None, length: int) -> str | None:
     return text[:length] if text else text
 
 
-def _view(row: Delivery, *, detail: bool = False, attempts: list[DeliveryAttempt] = ()) -> DeliveryView:
+def _payload_context(dedupe_key: str) -> str:
+    """Sealed payloads are bound to their row's dedupe key: one cannot be moved to another row."""
+    return f"delivery.payload:{dedupe_key}"
+
+
+def _view(row: Delivery, payload: dict[str, Any], *, detail: bool = False,
+          attempts: list[DeliveryAttempt] = ()) -> DeliveryView:
     return DeliveryView(
         id=row.id, kind=row.kind, target=row.target, dedupe_key=row.dedupe_key, status=row.status,
         attempts=row.attempts, next_attempt_at=row.next_attempt_at if row.status == rules.PENDING else None,
         last_error=row.last_error, last_status_code=row.last_status_code, parked_reason=row.parked_reason,
         created_at=row.created_at, updated_at=row.updated_at, delivered_at=row.delivered_at,
-        parked_at=row.parked_at, number=_number(row.payload), payload=row.payload if detail else None,
+        parked_at=row.parked_at, number=_number(payload), payload=payload if detail else None,
         attempt_log=[AttemptView(number=a.number, relay=a.relay, started_at=a.started_at,
                                  duration_ms=a.duration_ms, outcome=a.outcome, status_code=a.status_code,
                                  error=a.error, response_excerpt=a.response_excerpt) for a in attempts])

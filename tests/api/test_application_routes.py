@@ -237,10 +237,11 @@ async def test_a_bad_signature_or_another_node_changes_nothing(client, mock_url,
     assert (await Application.get(number=number)).status == "submitted"
 
 
-async def test_the_handling_node_fetches_an_uploaded_material(client, mock_url, nodes):
+async def test_the_handling_node_fetches_an_uploaded_material(client, mock_url, nodes, resources):
     who = await _citizen(client, mock_url)
     created = (await _submit(client, who))[0].json()
-    payload = (await Delivery.get(dedupe_key=f"application:{created['number']}:submitted")).payload
+    payload = resources.services["delivery"].payload_of(
+        await Delivery.get(dedupe_key=f"application:{created['number']}:submitted"))
     download = next(m["download"] for m in payload["materials"] if m["name"] == "购房合同")
     response = await client.get(download, headers=nodes["zj"].headers("GET", download, b""))
     assert response.status_code == 200 and response.content == PDF

@@ -149,7 +149,7 @@ async def test_another_persons_account_cannot_be_drawn(client, mock_url, centres
     assert (answer.status_code, answer.json()["code"]) == (404, "fund_account_not_found")  # not her account
 
 
-async def test_submitted_once_as_an_application_to_the_centre_with_one_payout(client, bob):
+async def test_submitted_once_as_an_application_to_the_centre_with_one_payout(client, bob, resources):
     withdrawal_id, l3 = await ready(client, bob, leaving())
     first = await submit(client, l3, withdrawal_id, key="key-a")
     assert first.status_code == 200, first.text
@@ -165,8 +165,8 @@ async def test_submitted_once_as_an_application_to_the_centre_with_one_payout(cl
     assert (app.node_code, app.matter_code, app.status) == (HF, "340100-HF-LEAVE", "submitted")
     [delivery] = await Delivery.all()
     assert (delivery.target, delivery.kind) == (HF, "node.application.submitted")
-    assert delivery.payload["form"]["payout"]["payout_id"] == row.payout_id
-    assert delivery.payload["form"]["rule_clear"] is True
+    payload = resources.services["delivery"].payload_of(delivery)
+    assert payload["form"]["payout"]["payout_id"] == row.payout_id and payload["form"]["rule_clear"] is True
     detail = (await client.get(f"/app/v1/housing-fund/withdrawals/{withdrawal_id}", headers=bearer(l3)))
     assert detail.status_code == 401  # a WeChat token is not the app's
     listed = (await client.get("/wx/v1/housing-fund/withdrawals", headers=bearer(l3))).json()["items"]

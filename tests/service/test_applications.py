@@ -96,7 +96,8 @@ async def test_submit_stores_the_application_its_transition_and_its_delivery_tog
     assert "6222020000000000001" not in stored.form_sealed  # personal data sealed at rest
     delivery = await Delivery.get(dedupe_key=f"application:{app.number}:submitted")
     assert (delivery.kind, delivery.target, delivery.status) == ("node.application.submitted", "zj-platform", "pending")
-    payload = delivery.payload
+    payload = service.delivery.payload_of(delivery)
+    assert delivery.payload is None and "6222020000000000001" not in delivery.payload_sealed  # sealed at rest
     assert payload["callback"] == f"/gov/v1/applications/{app.number}/events"
     assert payload["applicant"]["name_masked"] == "*丽" and payload["applicant"]["assurance"] == "L2"
     assert payload["applicant"]["person_ref"].startswith("pr_") and "p_alice" not in str(payload)
@@ -255,7 +256,7 @@ async def test_withdraw_records_tells_the_node_and_cannot_happen_twice(service, 
     assert view.status == rules.WITHDRAWN and view.allowed_actions == ()
     assert [(t.name, t.reason) for t in view.timeline][-1] == ("withdraw", "不需要了")
     delivery = await Delivery.get(dedupe_key=f"application:{number}:withdrawn")
-    assert delivery.payload == {"number": number, "reason": "不需要了"}
+    assert service.delivery.payload_of(delivery) == {"number": number, "reason": "不需要了"}
     with pytest.raises(errors.TransitionNotAllowed):
         await service.withdraw(person_id="p_alice", number=number)
     assert await Transition.filter(name="withdraw").count() == 1
@@ -352,7 +353,8 @@ async def test_correction_then_resubmission_returns_to_review_keeping_the_days_l
     again = await service.resubmit(person_id="p_alice", number=number, idempotency_key="r-1", **corrected)
     assert again.version == view.version  # a retry: nothing changed twice
     delivery = await Delivery.get(kind="node.application.resubmitted")
-    assert delivery.payload["form"]["amount_fen"] == 1000 and delivery.payload["due_on"] == "2026-12-09"
+    payload = service.delivery.payload_of(delivery)
+    assert payload["form"]["amount_fen"] == 1000 and payload["due_on"] == "2026-12-09"
     stale = await service.apply_event(node_code="zj-platform", number=number, event_id="corr-dup",
                                       type="correction_requested", occurred_at=NOW + timedelta(days=3))
     assert (stale.applied, stale.outcome) == (False, rules.STALE)  # from the round before the resubmission
@@ -435,7 +437,7 @@ async def test_an_instant_approval_completes_within_the_submission(service, alic
     assert instant.status == rules.COMPLETED and instant.decision["approved"] is True
     assert [t.name for t in instant.timeline] == ["submit", "accept", "approve", "complete"]
     assert {t.actor_kind for t in instant.timeline[1:]} == {"system"}
-    payload = (await Delivery.get(dedupe_key=f"application:{instant.number}:submitted")).payload
+    payload = service.delivery.payload_of(await Delivery.get(dedupe_key=f"application:{instant.number}:submitted"))
     assert payload["decision"]["results"] == {"credit_code": "92330106MA2XXXXXXX"}
     manual = (await _submit(service, key="manual")).application
     assert manual.status == rules.SUBMITTED and manual.decision is None

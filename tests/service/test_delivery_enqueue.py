@@ -19,7 +19,7 @@ async def test_enqueue_writes_one_pending_delivery_due_now(resources):
     delivery_id = await delivery.enqueue(kind=KIND, target="zj-platform", payload={"number": "A1"},
                                          dedupe_key="app:A1:submitted")
     row = await Delivery.get(id=delivery_id)
-    assert (row.kind, row.target, row.payload, row.status, row.attempts) == (
+    assert (row.kind, row.target, delivery.payload_of(row), row.status, row.attempts) == (
         KIND, "zj-platform", {"number": "A1"}, "pending", 0)
     assert row.next_attempt_at <= resources.services["clock"].now()
 
@@ -30,7 +30,7 @@ async def test_the_same_dedupe_key_returns_the_first_id_and_writes_nothing(resou
     again = await delivery.enqueue(kind=KIND, target="bj-platform", payload={"n": 2}, dedupe_key="k1")
     assert again == first
     assert await Delivery.all().count() == 1
-    assert (await Delivery.get(id=first)).payload == {"n": 1}
+    assert delivery.payload_of(await Delivery.get(id=first)) == {"n": 1}
 
 
 async def test_fifty_concurrent_enqueues_of_one_key_in_their_own_transactions_make_one_row(resources):
@@ -80,3 +80,22 @@ async def test_a_day_filter_means_the_beijing_day_even_just_after_midnight(resou
     assert [view.id for view in found.items] == [delivery_id]
     start, end = day_bounds(date(2026, 11, 27))
     assert (await service.list(DeliveryFilters(created_from=start, created_until=end))).items == []
+
+
+async def test_payloads_are_sealed_at_rest_bound_to_their_row_and_older_clear_rows_still_open(resources):
+    from cryptography.exceptions import InvalidTag
+
+    service = resources.services["delivery"]
+    first = await service.enqueue(kind=KIND, target="zj-platform", payload={"form": {"name": "张丽"}},
+                                  dedupe_key="seal:a")
+    other = await service.enqueue(kind=KIND, target="zj-platform", payload={"n": 2}, dedupe_key="seal:b")
+    row, moved = await Delivery.get(id=first), await Delivery.get(id=other)
+    assert row.payload is None and "张丽" not in row.payload_sealed
+    assert service.payload_of(row) == {"form": {"name": "张丽"}}
+    moved.payload_sealed = row.payload_sealed  # a sealed payload copied onto another row does not open
+    with pytest.raises(InvalidTag):
+        service.payload_of(moved)
+    now = resources.services["clock"].now()
+    older = await Delivery.create(kind=KIND, target="zj-platform", payload={"number": "N0"}, dedupe_key="seal:old",
+                                  status="pending", attempts=0, next_attempt_at=now, created_at=now, updated_at=now)
+    assert service.payload_of(older) == {"number": "N0"}  # written before payloads were sealed

@@ -42,8 +42,8 @@ def clock():
 
 def relay(resources, clock, name: str = "relay-a", **options) -> DeliveryService:
     sender = NodeSender(nodes=resources.services["nodes"], client_factory=resources.services["node_client_factory"])
-    return DeliveryService(clock=clock, senders={kind: sender for kind in NODE_KINDS}, relay_name=name,
-                           jitter=lambda: 0.0, **options)
+    return DeliveryService(clock=clock, vault=resources.services["vault"], senders={kind: sender for kind in NODE_KINDS},
+                           relay_name=name, jitter=lambda: 0.0, **options)
 
 
 async def enqueue(service: DeliveryService, count: int, *, kind: str = SUBMITTED, target: str = NODE) -> list[int]:

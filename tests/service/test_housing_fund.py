@@ -104,7 +104,7 @@ async def test_the_centre_pays_one_payout_id_once_however_often_it_arrives(clien
     row = await Withdrawal.get(public_id=withdrawal_id)
     # the same instruction in a second delivery (an operator's copy, a replayed resubmission)
     [sent] = await _deliveries(resources)
-    await delivery.enqueue(kind="node.application.submitted", target=HF, payload=sent.payload,
+    await delivery.enqueue(kind="node.application.submitted", target=HF, payload=delivery.payload_of(sent),
                            dedupe_key="copy-of-the-instruction")
     assert (await delivery.relay_due(10)).delivered == 1
     await _until(lambda: [p["outcome"] for p in payouts(stub)] == ["paid"])

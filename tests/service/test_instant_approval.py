@@ -64,7 +64,8 @@ async def test_every_rule_passes_approved_completed_with_a_valid_code_and_a_lice
     registered = await RegisteredBusinessName.get(region6="330106", name_key="张丽鲜花店")
     assert (registered.credit_code, registered.application_number) == (code, app.number)
     # the department still receives it, with the decision (its register of businesses needs it)
-    payload = (await Delivery.get(dedupe_key=f"application:{app.number}:submitted")).payload
+    payload = resources.services["delivery"].payload_of(
+        await Delivery.get(dedupe_key=f"application:{app.number}:submitted"))
     assert payload["decision"]["approved"] is True
 
 

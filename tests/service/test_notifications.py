@@ -69,9 +69,10 @@ async def _event(service, number, type_, minutes):
                               occurred_at=NOW + timedelta(minutes=minutes))
 
 
-async def _deliveries(number):
-    return [(d.kind, d.payload.get("to")) for d in await Delivery.filter(kind__startswith="notify.").order_by("id")
-            if d.payload["number"] == number]
+async def _deliveries(resources, number):
+    rows = await Delivery.filter(kind__startswith="notify.").order_by("id")
+    opened = [(row.kind, resources.services["delivery"].payload_of(row)) for row in rows]
+    return [(kind, payload.get("to")) for kind, payload in opened if payload["number"] == number]
 
 
 async def test_each_change_is_a_message_sent_on_wechat_while_consents_last_then_by_sms(resources, service,
@@ -80,15 +81,15 @@ async def test_each_change_is_a_message_sent_on_wechat_while_consents_last_then_
     await notifications.grant(person_id=alice, channel="wechat", results={TEMPLATE: "accept"})
     await notifications.grant(person_id=alice, channel="wechat", results={TEMPLATE: "accept"})
     app = await _submit(service, alice)
-    assert await _deliveries(app.number) == []  # the citizen's own change: in the list, not pushed
+    assert await _deliveries(resources, app.number) == []  # the citizen's own change: in the list, not pushed
     await _event(service, app.number, "accepted", 1)
     await _event(service, app.number, "review_started", 2)
-    assert await _deliveries(app.number) == [("notify.wechat", "o-alice")] * 2
+    assert await _deliveries(resources, app.number) == [("notify.wechat", "o-alice")] * 2
     await _event(service, app.number, "approved", 3)  # no consent left, no SMS allowed
     await notifications.set_preferences(person_id=alice, channels={"wechat": True, "alipay": True, "app": True},
                                         sms_fallback=True)
     await _event(service, app.number, "completed", 4)
-    assert await _deliveries(app.number) == [("notify.wechat", "o-alice")] * 2 + [("notify.sms", None)]
+    assert await _deliveries(resources, app.number) == [("notify.wechat", "o-alice")] * 2 + [("notify.sms", None)]
     messages = await notifications.messages(person_id=alice)
     assert [(m.status, m.outcome) for m in messages] == [
         ("completed", "fallback"), ("approved", "not_sent"), ("in_review", "queued"), ("accepted", "queued"),
@@ -98,7 +99,8 @@ async def test_each_change_is_a_message_sent_on_wechat_while_consents_last_then_
     subscription = await NotificationSubscription.get(person_id=alice)
     assert subscription.remaining == 0
     delivery = await Delivery.get(kind="notify.sms")
-    assert delivery.dedupe_key == f"notify:{app.number}:{messages[0].id}:sms" and "13800000001" not in str(delivery.payload)
+    assert delivery.dedupe_key == f"notify:{app.number}:{messages[0].id}:sms" and "13800000001" not in str(
+        resources.services["delivery"].payload_of(delivery))
 
 
 async def test_a_channel_switched_off_or_without_an_account_is_not_used(resources, service, notifications):
@@ -120,7 +122,7 @@ async def test_the_app_is_pushed_without_a_consent(resources, service, notificat
     app = await _submit(service, alice, channel="app")
     await _event(service, app.number, "accepted", 1)
     delivery = await Delivery.get(kind="notify.push")
-    assert delivery.target == "push" and delivery.payload["notification_id"]
+    assert delivery.target == "push" and resources.services["delivery"].payload_of(delivery)["notification_id"]
 
 
 async def test_the_changes_of_one_instant_are_one_message(resources, service, notifications):
@@ -137,7 +139,7 @@ async def test_the_changes_of_one_instant_are_one_message(resources, service, no
         await notifications.on_transitions([notice], connection=None)  # told twice: still once
     rows = await Notification.filter(application_number=app.number, at=at)
     assert len(rows) == 1 and rows[0].status == "completed" and rows[0].outcome == "queued"
-    assert await _deliveries(app.number) == [("notify.wechat", "o-alice")]
+    assert await _deliveries(resources, app.number) == [("notify.wechat", "o-alice")]
     outgoing = await notifications.outgoing(rows[0].id)
     assert rules.wechat_data(outgoing.message)["phrase3"]["value"] == "已办结"
 
@@ -153,7 +155,7 @@ async def test_a_change_rolled_back_leaves_no_message_and_no_delivery(resources,
     service.add_listener(Broken())
     with pytest.raises(RuntimeError):
         await _event(service, app.number, "accepted", 1)
-    assert await Notification.filter(status="accepted").count() == 0 and await _deliveries(app.number) == []
+    assert await Notification.filter(status="accepted").count() == 0 and await _deliveries(resources, app.number) == []
     assert (await NotificationSubscription.get(person_id=alice)).remaining == 1  # the consent is not spent
 
 
@@ -187,7 +189,7 @@ async def test_a_long_term_template_is_never_used_up(resources, service):
     app = await _submit(service, alice)
     for minutes, event in enumerate(("accepted", "review_started", "approved", "completed"), start=1):
         await _event(service, app.number, event, minutes)
-    assert len(await _deliveries(app.number)) == 4
+    assert len(await _deliveries(resources, app.number)) == 4
     assert (await long_term.preferences(person_id=alice)).subscriptions[0].remaining is None
 
 

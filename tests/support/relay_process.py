@@ -22,7 +22,8 @@ async def main(args: argparse.Namespace) -> None:
     resources = await build_resources(settings)
     hub_relay = resources.services["delivery"]
     resources.services["delivery"] = relay = DeliveryService(
-        clock=resources.services["clock"], senders=hub_relay.senders, relay_name=args.name,
+        clock=resources.services["clock"], vault=resources.services["vault"], senders=hub_relay.senders,
+        relay_name=args.name,
         lease_seconds=args.lease, concurrency=args.concurrency, send_timeout=5.0)
     print("relay ready", flush=True)
     try:
