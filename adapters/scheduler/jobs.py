@@ -32,6 +32,10 @@ async def announce_topic_boundaries(resources) -> dict:
 # --- jobs: applications ---
 async def flag_overdue_applications(resources) -> dict:
     return await resources.services["applications"].flag_overdue()
+
+
+async def purge_unused_uploads(resources) -> dict:
+    return await resources.services["applications"].purge_unused_uploads()
 # --- end jobs: applications ---
 
 

@@ -78,6 +78,10 @@ INSTANT_ACTOR = "instant_approval"
 # process: a matter switched off or a node disabled is honoured within this many seconds (reading
 # them on every submit cost a third of its time under load).
 MEMO_SECONDS = 5.0
+# An upload no application used within this long is deleted, file and row: a citizen's document
+# is not kept for an application that was never made.
+UNUSED_UPLOAD_KEPT = timedelta(hours=24)
+PURGE_BATCH = 500
 
 
 # --- what the use cases return ----------------------------------------------------------------
@@ -764,6 +768,26 @@ class ApplicationService:
             if name == "reject":
                 fields["decided_at"] = at
         return fields
+
+    # --- unused uploads (scheduler job) -----------------------------------------------------
+
+    async def purge_unused_uploads(self) -> dict:
+        """Delete uploads older than ``UNUSED_UPLOAD_KEPT`` that no application took. Each row is
+        deleted only if still unattached (a submit taking it right now wins: on PostgreSQL the
+        delete waits for that transaction), then its file."""
+        cutoff = self.clock.now() - UNUSED_UPLOAD_KEPT
+        rows = await (Material.filter(kind="upload", application_id=None, created_at__lt=cutoff)
+                      .order_by("id").limit(PURGE_BATCH))
+        purged = 0
+        for row in rows:
+            if not await Material.filter(id=row.id, application_id=None).delete():
+                continue
+            purged += 1
+            try:
+                await self.store.delete(row.storage_key)
+            except OSError:  # the row is gone, so nothing refers to the file: logged, not retried
+                log.warning("unused upload %s: file %s not deleted", row.public_id, row.storage_key, exc_info=True)
+        return {"purged": purged}
 
     # --- overdue (scheduler job) ------------------------------------------------------------
 

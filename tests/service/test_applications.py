@@ -396,6 +396,23 @@ async def test_uploads_are_checked_and_kept_by_the_store(service, alice, tmp_pat
     assert await Material.all().count() == 1
 
 
+async def test_uploads_no_application_took_within_a_day_are_deleted_file_and_row(service, alice, clock, tmp_path):
+    used = await _submit(service)  # its upload is attached: kept
+    kept_upload = await Material.get(kind="upload", application_id__not_isnull=True)
+    unused = await _upload(service)
+    unused_file = tmp_path / (await Material.get(public_id=unused)).storage_key
+    assert unused_file.exists()
+    clock.advance(23 * 3600)
+    recent = await _upload(service)
+    assert await service.purge_unused_uploads() == {"purged": 0}  # nothing a day old yet
+    clock.advance(3600 + 1)
+    assert await service.purge_unused_uploads() == {"purged": 1}
+    left = {m.public_id for m in await Material.filter(kind="upload")}
+    assert left == {kept_upload.public_id, recent}
+    assert not unused_file.exists() and (tmp_path / kept_upload.storage_key).exists()
+    assert (await service.detail(person_id="p_alice", number=used.application.number)).materials
+
+
 async def test_the_handling_node_fetches_uploaded_material(service, alice):
     app = (await _submit(service)).application
     upload = next(m for m in app.materials if m.kind == "upload")
