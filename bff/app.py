@@ -217,14 +217,13 @@ def _wire_notifications(settings: Settings, resources: Resources, clock: Clock) 
     ``notify.*`` deliveries through these channel clients (docs/notifications.md)."""
     from adapters.notify.alipay import AlipayTemplateMessages
     from adapters.notify.push import PushNotConfigured, RecordingPushStub
-    from adapters.notify.recipients import IdentityRecipients
     from adapters.notify.sms import HttpSmsNotifier
     from adapters.notify.wechat import WeChatSubscribeMessages
     from domain.notifications.senders import senders
     from domain.notifications.service import NotificationService, Template, Templates
 
     services = resources.services
-    recipients = IdentityRecipients(services["vault"])
+    recipients = services["identity"]  # IdentityService is the Recipients port (channel accounts, phone)
     templates = Templates(wechat=Template(settings.wechat_template_id, settings.template_long_term),
                           alipay=Template(settings.alipay_template_id, settings.template_long_term))
     notifications = NotificationService(clock=clock, vault=services["vault"], delivery=services["delivery"],

@@ -23,6 +23,7 @@ from domain.identity.errors import (
     SmsCodeInvalid,
     SmsCodeLocked,
     SmsSendLimited,
+    TokenInvalid,
 )
 from domain.identity.models import ChannelAccount, FaceSession, Person, SmsChallenge
 from domain.identity.people import ID_NUMBER, NAME, PHONE, SESSION_KEY, PersonView
@@ -181,6 +182,26 @@ class IdentityService:
     async def applicant(self, *, person_id: str) -> people.Applicant:
         """``me`` as a submission needs it, in one read: assurance and masked name."""
         return people.applicant(await people.resolve(person_id), self.vault, self.clock.now())
+
+    # --- how a person is reached (notifications' Recipients port) ----------------------------
+
+    async def channel_account(self, person_id: str, channel: str) -> str | None:
+        """The person's subject on ``channel`` (WeChat openid, Alipay user_id) they last logged in
+        with, following merged records; None if they have none or are unknown."""
+        try:
+            person = await people.resolve(person_id)
+        except TokenInvalid:
+            return None
+        account = await ChannelAccount.filter(person_id=person.id, channel=channel).order_by("-last_login_at").first()
+        return account.subject if account else None
+
+    async def contact_phone(self, person_id: str) -> str | None:
+        """The person's phone number in clear (to send them an SMS), or None."""
+        try:
+            person = await people.resolve(person_id)
+        except TokenInvalid:
+            return None
+        return self.vault.open(person.phone_sealed, context=PHONE) if person.phone_sealed else None
 
     async def reveal(self, *, person_id: str) -> dict:
         """The clear name and ID number, for the citizen themself (the route demands L3)."""

@@ -33,8 +33,8 @@ class SmsGateway(Protocol):
 class Recipients(Protocol):
     """Where a person is reached (their identity's channel accounts and phone)."""
 
-    async def account(self, person_id: str, channel: str) -> str | None:
+    async def channel_account(self, person_id: str, channel: str) -> str | None:
         """The person's subject on ``channel`` (WeChat openid, Alipay user_id), or None."""
 
-    async def phone(self, person_id: str) -> str | None:
+    async def contact_phone(self, person_id: str) -> str | None:
         """The person's phone number in clear, or None."""

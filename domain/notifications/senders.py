@@ -95,7 +95,7 @@ class SmsSender(_Sender):
         self.gateway, self.recipients = gateway, recipients
 
     async def _send(self, outgoing: Outgoing, payload: dict) -> None:
-        phone = await self.recipients.phone(outgoing.person_id)
+        phone = await self.recipients.contact_phone(outgoing.person_id)
         if phone is None:  # the number was removed since: nothing will ever reach them by SMS
             raise UpstreamRejected("no phone number", system="sms", upstream_code="no-phone")
         await self.gateway.send_text(phone=phone, text=rules.sms_text(outgoing.message),

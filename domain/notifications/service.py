@@ -144,7 +144,7 @@ class NotificationService:
         account = await self._account(person, channel) if channel in allowed else None
         consent = account is not None and await self._consume_consent(conn, person, channel)
         sms_fallback = bool(preference and preference.sms_fallback)
-        phone = await self.recipients.phone(person) if sms_fallback else None
+        phone = await self.recipients.contact_phone(person) if sms_fallback else None
         route = rules.route(rules.RouteFacts(
             applied_from=channel, allowed=allowed, has_account=account is not None, consent=consent,
             sms_fallback=sms_fallback, has_phone=phone is not None))
@@ -163,7 +163,7 @@ class NotificationService:
     async def _account(self, person_id: str, channel: str) -> str | None:
         if channel == rules.APP:  # pushed by alias: every logged-in app device can be reached
             return self.push_alias(person_id)
-        return await self.recipients.account(person_id, channel)
+        return await self.recipients.channel_account(person_id, channel)
 
     async def _consume_consent(self, conn: BaseDBAsyncClient, person_id: str, channel: str) -> bool:
         """One consent used up (a conditional decrement: two messages cannot share one), or a

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.notify.recipients import IdentityRecipients
 from adapters.storage.local import LocalMaterialStore
 from domain.applications.ports import TransitionNotice
 from domain.applications.service import ApplicationService
@@ -36,7 +35,7 @@ async def nodes(resources):
 def notifications(resources):
     s = resources.services
     return NotificationService(clock=FrozenClock(NOW), vault=s["vault"], delivery=s["delivery"],
-                               recipients=IdentityRecipients(s["vault"]))
+                               recipients=s["identity"])
 
 
 @pytest.fixture
@@ -180,7 +179,7 @@ async def test_consents_accept_ban_and_unknown_templates(resources, notification
 async def test_a_long_term_template_is_never_used_up(resources, service):
     s = resources.services
     long_term = NotificationService(clock=FrozenClock(NOW), vault=s["vault"], delivery=s["delivery"],
-                                    recipients=IdentityRecipients(s["vault"]),
+                                    recipients=s["identity"],
                                     templates=Templates(wechat=Template(TEMPLATE, long_term=True)))
     service.listeners.clear()  # instead of the one-time template's service
     service.add_listener(long_term)
