@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.applications.rules import STATUS_NAMES
-from domain.applications.service import ApplicationView, MaterialView, TransitionView
+from domain.applications.views import ApplicationView, MaterialView, TransitionView
 from domain.shared.clock import SHANGHAI
 
 MINI_PAGE = "pages/applications/detail?no={number}"  # WeChat and Alipay page path

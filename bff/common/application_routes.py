@@ -22,7 +22,7 @@ from bff.common.limits import rate_limited
 from bff.common.parsing import idempotency_key, parse_body, parse_query
 from bff.common.schemas import Body
 from domain.applications import rules
-from domain.applications.service import ListFilters
+from domain.applications.views import ListFilters
 from domain.shared.errors import InvalidInput
 
 NUMBER = r"^\d{6}-\d{8}-\d{6}$"

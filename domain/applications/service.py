@@ -56,6 +56,19 @@ from domain.applications.ports import (
     TransitionListener,
     TransitionNotice,
 )
+from domain.applications.views import (
+    ApplicationPage,
+    ApplicationView,
+    EventOutcome,
+    ListFilters,
+    MaterialContent,
+    MaterialView,
+    SubmitResult,
+    application_view,
+    material_view,
+    progress_of,
+    transition_view,
+)
 from domain.catalog.errors import InvalidCursor
 from domain.delivery.service import NewDelivery
 from domain.identity.errors import AssuranceRequired
@@ -85,101 +98,6 @@ PURGE_BATCH = 500
 
 
 # --- what the use cases return ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TransitionView:
-    name: str
-    title: str
-    from_status: str | None
-    to_status: str
-    at: datetime
-    actor_kind: str
-    reason: str | None
-
-
-@dataclass(frozen=True)
-class MaterialView:
-    id: str
-    slot: str | None
-    kind: str
-    filename: str | None
-    content_type: str | None
-    size: int | None
-    sha256: str | None
-    license_id: str | None
-    license_type: str | None
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class ApplicationView:
-    number: str
-    matter_code: str
-    matter_name: str
-    department_code: str
-    region_code: str
-    node_code: str
-    channel: str
-    status: str
-    promised_limit_days: int
-    due_on: date | None
-    calendar_basis: str | None
-    overdue: bool
-    department_reference: str | None
-    decision: dict | None
-    submitted_at: datetime
-    accepted_at: datetime | None
-    decided_at: datetime | None
-    closed_at: datetime | None
-    updated_at: datetime
-    version: int
-    allowed_actions: tuple[str, ...]  # what the citizen may do now: withdraw, resubmit
-    node_name: str | None = None  # detail only
-    form: dict | None = None  # detail only: the citizen's own data, shown to them alone
-    materials: tuple[MaterialView, ...] = ()
-    timeline: tuple[TransitionView, ...] = ()
-
-    @property
-    def status_name(self) -> str:
-        return rules.STATUS_NAMES[self.status]
-
-
-@dataclass(frozen=True)
-class SubmitResult:
-    application: ApplicationView
-    replayed: bool  # True: the same Idempotency-Key and body came before; this is the first result
-
-
-@dataclass(frozen=True)
-class ApplicationPage:
-    items: list[ApplicationView]
-    next_cursor: str | None
-
-
-@dataclass(frozen=True)
-class ListFilters:
-    status: str | None = None  # a status, or "open" / "closed"
-    matter_code: str | None = None
-    submitted_from: date | None = None  # Beijing dates, inclusive
-    submitted_until: date | None = None
-
-
-@dataclass(frozen=True)
-class EventOutcome:
-    number: str
-    event_id: str
-    status: str
-    applied: bool
-    outcome: str  # applied | waiting | stale
-    replayed: bool = False
-
-
-@dataclass(frozen=True)
-class MaterialContent:
-    data: bytes
-    content_type: str
-    filename: str | None
 
 
 @dataclass
@@ -348,8 +266,8 @@ class ApplicationService:
         counting.add_done_callback(self._counting.discard)
         today = self._today()
         for i, app, transition in zip(fresh, apps, transitions):
-            view = replace(_view(app, today), node_name=intakes[i].checked.node_name, form=intakes[i].checked.form,
-                           timeline=(_transition_view(transition),))
+            view = replace(application_view(app, today), node_name=intakes[i].checked.node_name, form=intakes[i].checked.form,
+                           timeline=(transition_view(transition),))
             results[i] = _Written(app.number, replayed=False, view=view)
         for index, intake in enumerate(intakes):  # the batch's own duplicates answer their first
             if results[index] is None:
@@ -480,7 +398,7 @@ class ApplicationService:
         more = len(rows) > limit
         rows = rows[:limit]
         today = self._today()
-        return ApplicationPage(items=[_view(a, today) for a in rows],
+        return ApplicationPage(items=[application_view(a, today) for a in rows],
                                next_cursor=_write_cursor(rows[-1].id) if more else None)
 
     async def detail(self, *, person_id: str, number: str) -> ApplicationView:
@@ -505,9 +423,9 @@ class ApplicationService:
             node_name = (await self.nodes.get(app.node_code)).name
         except NodeNotFound:  # a node removed from the registry leaves its applications readable
             node_name = None
-        return replace(_view(app, self._today()), node_name=node_name, form=self._open_form(app.form_sealed),
-                       materials=tuple(_material_view(m) for m in materials),
-                       timeline=tuple(_transition_view(t) for t in transitions))
+        return replace(application_view(app, self._today()), node_name=node_name, form=self._open_form(app.form_sealed),
+                       materials=tuple(material_view(m) for m in materials),
+                       timeline=tuple(transition_view(t) for t in transitions))
 
     # --- withdraw and resubmit --------------------------------------------------------------
 
@@ -534,7 +452,7 @@ class ApplicationService:
         if idempotency_key and await self._replayed(app, idempotency_key, operation, request):
             return await self._detail(app)
         try:
-            rules.advance(_progress(app), "resubmit", at=self.clock.now())  # refuse before other checks
+            rules.advance(progress_of(app), "resubmit", at=self.clock.now())  # refuse before other checks
             matter = await self.catalog.any_matter(code=app.matter_code)  # retired since: still correctable
             rules.check_form(matter.form_schema, form)
             resolved = await self._resolve_materials(person_id, materials)
@@ -594,7 +512,7 @@ class ApplicationService:
             public_id="m_" + secrets.token_hex(12), person_id=person_id, kind="upload", storage_key=key,
             filename=rules.safe_filename(filename), content_type=content_type, size=len(data),
             sha256=sha256(data).hexdigest(), created_at=now)
-        return _material_view(material)
+        return material_view(material)
 
     async def material_for_node(self, *, node_code: str, number: str, material_id: str) -> MaterialContent:
         """An uploaded material's bytes, for the node that handles the application only."""
@@ -676,7 +594,7 @@ class ApplicationService:
         try:
             async with in_transaction() as conn:
                 app = await _locked(conn, app.id)
-                verdict = rules.classify_event(_progress(app), type, occurred_at)
+                verdict = rules.classify_event(progress_of(app), type, occurred_at)
                 event = await NodeEvent.create(
                     node_code=node_code, event_id=event_id, application_id=app.id, type=type,
                     occurred_at=occurred_at, reason=reason, department_reference=department_reference,
@@ -708,7 +626,7 @@ class ApplicationService:
             return
         waiting = {e.id: e for e in rows}
         facts = [rules.NodeEventFacts(key=e.id, type=e.type, occurred_at=e.occurred_at) for e in rows]
-        _, decided = rules.settle(_progress(app), facts)
+        _, decided = rules.settle(progress_of(app), facts)
         for fact, verdict in decided:
             if verdict == rules.APPLY:
                 await self._apply_node_event(conn, app, waiting[fact.key])
@@ -734,7 +652,7 @@ class ApplicationService:
                changes: dict | None = None) -> tuple[rules.Progress, dict[str, Any]]:
         """Transition ``name`` as the state machine allows it: the progress before it, and the
         application's fields after it (not yet written)."""
-        before = _progress(app)
+        before = progress_of(app)
         after = rules.advance(before, name, at=at)
         return before, {"status": after.status, "version": app.version + 1, "updated_at": self.clock.now(),
                         **self._schedule(app, before, name, at), **(changes or {})}
@@ -881,28 +799,6 @@ async def _first_answer(node_code: str, event_id: str, body_hash: str) -> EventO
     return EventOutcome(**event.answer, replayed=True)
 
 
-def _progress(app: Application) -> rules.Progress:
-    return rules.Progress(status=app.status, accepted=app.accepted_at is not None,
-                          resubmitted_at=app.resubmitted_at)
-
-
-def _allowed_actions(app: Application) -> tuple[str, ...]:
-    progress = _progress(app)
-    return tuple(name for name in ("withdraw", "resubmit") if rules.may(progress, name))
-
-
-def _view(app: Application, today: date) -> ApplicationView:
-    return ApplicationView(
-        number=app.number, matter_code=app.matter_code, matter_name=app.matter_name,
-        department_code=app.department_code, region_code=app.region_code, node_code=app.node_code,
-        channel=app.channel, status=app.status, promised_limit_days=app.promised_limit_days,
-        due_on=app.due_on, calendar_basis=app.calendar_basis,
-        overdue=app.overdue or rules.is_overdue(app.status, app.due_on, today),
-        department_reference=app.department_reference, decision=app.decision, submitted_at=app.submitted_at,
-        accepted_at=app.accepted_at, decided_at=app.decided_at, closed_at=app.closed_at,
-        updated_at=app.updated_at, version=app.version, allowed_actions=_allowed_actions(app))
-
-
 def _transition(app: Application, name: str, before: rules.Progress, actor: _Actor, *, at: datetime,
                 reason: str | None = None, event_id: str | None = None) -> Transition:
     """The record of ``app`` having just taken transition ``name`` (not yet written)."""
@@ -915,18 +811,6 @@ def _notice(app: Application, name: str, before: rules.Progress, *, at: datetime
     return TransitionNotice(number=app.number, person_id=app.person_id, channel=app.channel,
                             matter_name=app.matter_name, transition=name, from_status=before.status,
                             to_status=app.status, at=at, reason=reason, due_on=app.due_on)
-
-
-def _transition_view(t: Transition) -> TransitionView:
-    return TransitionView(name=t.name, title=rules.TRANSITIONS[t.name].title, from_status=t.from_status,
-                          to_status=t.to_status, at=t.at, actor_kind=t.actor_kind, reason=t.reason)
-
-
-def _material_view(m: Material) -> MaterialView:
-    return MaterialView(id=m.public_id, slot=m.slot, kind=m.kind, filename=m.filename,
-                        content_type=m.content_type, size=m.size, sha256=m.sha256, license_id=m.license_id,
-                        license_type=m.license_type,
-                        created_at=m.created_at)
 
 
 def _material_payload(m: Material, number: str) -> dict:

@@ -13,7 +13,8 @@ from adapters.storage.local import LocalMaterialStore
 from domain.applications import errors, rules
 from domain.applications.models import Application, IdempotencyRecord, Material, NodeEvent, Transition
 from domain.applications.ports import ApprovalDecision, LicenseRef
-from domain.applications.service import ApplicationService, ListFilters
+from domain.applications.service import ApplicationService
+from domain.applications.views import ListFilters
 from domain.catalog.errors import MatterNotFound
 from domain.delivery.models import Delivery
 from domain.identity.errors import AssuranceRequired
