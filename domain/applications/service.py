@@ -28,8 +28,8 @@ from datetime import date, datetime, timedelta
 from hashlib import sha256
 from typing import Any
 
-from tortoise import Tortoise
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -184,8 +184,9 @@ class ApplicationService:
 
     async def submit(self, *, person_id: str, channel: str, matter_code: str, form: dict,
                      materials: Sequence[dict], idempotency_key: str | None) -> SubmitResult:
-        """Check, then write: a plain submission (no materials, no instant approval) by group
-        commit with the others arriving meanwhile, any other in a transaction of its own. A key
+        """Check, then write: a plain submission (no materials, no instant approval, not inside a
+        caller's transaction) by group commit with the others arriving meanwhile, any other in a
+        transaction of its own (nested in the caller's, if any). A key
         seen before answers its first result, whichever way that was written."""
         if not idempotency_key:
             raise IdempotencyKeyRequired("提交申请须带 Idempotency-Key 请求头（每次新申请一个新值，重试时不变）")
@@ -194,7 +195,9 @@ class ApplicationService:
         try:
             checked = await self._check_submission(person_id, channel, matter_code, form, materials)
             intake = _Intake(checked, idempotency_key, request_hash)
-            plain = not checked.materials and not checked.matter.instant_approval
+            # in a caller's transaction (a fund withdrawal claims its quota in the same one) the
+            # submission must nest in it and commit or roll back with it: never batched
+            plain = not checked.materials and not checked.matter.instant_approval and not _in_transaction()
             written = await (self._intake.write(intake) if plain else self._store_alone(intake))
         except (DomainError, IntegrityError):
             # A duplicate of this very request may have committed meanwhile: its key is claimed (our
@@ -764,6 +767,11 @@ async def _next_sequence(region_code: str, day: date, count: int = 1) -> int:
            "SET last_value = application_number_sequences.last_value + excluded.last_value RETURNING last_value")
     rows = await conn.execute_query_dict(sql, [region_code[:6], f"{day:%Y%m%d}", count])  # fetches on both backends
     return int(rows[0]["last_value"]) - count + 1
+
+
+def _in_transaction() -> bool:
+    """Is this call inside a transaction a caller opened (``in_transaction``)?"""
+    return isinstance(connections.get("default"), TransactionalDBClient)
 
 
 def _key_reused() -> IdempotencyKeyReused:

@@ -9,13 +9,16 @@ committed — the batch grows with the load.
 
 Failure stays per caller: when a batch of several fails as a whole (a constraint one item broke,
 a lost connection), each item is written again on its own with ``write_one``, so an item is
-answered exactly as if it had come alone and never pays for a neighbour. A caller is answered
-only after its write committed; a caller that goes away (a dropped request) does not take its
+answered exactly as if it had come alone and never pays for a neighbour. Batches are written in a
+context of their own, never in a caller's (so never inside a caller's open transaction: a caller
+who needs its write to commit with its own must not use this). A caller is answered only after its
+write committed; a caller that goes away (a dropped request) does not take its
 item out of a batch already being written — its retry finds the first result.
 """
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
@@ -40,7 +43,10 @@ class GroupCommit(Generic[T, R]):
         future = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
         if self._writer is None or self._writer.done() or self._writer.get_loop() is not future.get_loop():
-            self._writer = asyncio.create_task(self._drain(), name=f"group-commit:{self._name}")
+            # A context of its own: the writer must not inherit the first caller's (an open
+            # transaction's connection, say) and write everybody's batch inside it.
+            self._writer = asyncio.create_task(self._drain(), name=f"group-commit:{self._name}",
+                                               context=contextvars.Context())
         # The write runs in the writer's task: a caller that goes away cancels only its own
         # future, never the batch (``_settle`` skips a future that is done).
         return await future

@@ -150,3 +150,23 @@ async def test_a_popularity_counter_that_is_down_costs_a_count_not_the_answer(se
     await service.counted()
     result = results[0]
     assert not result.replayed and await Application.filter(number=result.application.number).exists()
+
+
+async def test_a_submission_inside_a_callers_transaction_rolls_back_with_it(service, citizens):
+    """A fund withdrawal claims its quota and submits in one transaction: the submission must nest
+    in it, never go to a batch that commits on its own."""
+    from tortoise.transactions import in_transaction
+
+    async def failing_caller():
+        async with in_transaction():
+            await _submit(service, citizens[0], "inside")
+            raise RuntimeError("the caller's own step failed")
+
+    batches = Batches(service)
+    with pytest.raises(RuntimeError):  # (a batch waiting for the caller's lock would time out instead)
+        await asyncio.wait_for(failing_caller(), timeout=20)
+    assert batches.sizes == [] and await Application.all().count() == 0
+    assert not await IdempotencyRecord.exists() and not await Delivery.exists()
+    async with in_transaction():
+        kept = await _submit(service, citizens[0], "inside")
+    assert await Application.filter(number=kept.application.number).exists()

@@ -101,3 +101,19 @@ async def test_a_caller_that_goes_away_does_not_cancel_the_batch():
     writer.release.set()
     assert await first[0] == 10 and await staying == 30
     assert writer.batches == [[1], [2, 3]]  # the one who left was written all the same
+
+
+async def test_batches_are_written_in_a_context_of_their_own():
+    import contextvars
+
+    marker = contextvars.ContextVar("marker", default="none")
+    seen = []
+
+    async def write_batch(items):
+        seen.append(marker.get())
+        return list(items)
+
+    group = GroupCommit(write_batch=write_batch, write_one=write_batch)
+    marker.set("the first caller's transaction")
+    assert await group.write(1) == 1
+    assert seen == ["none"]
