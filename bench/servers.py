@@ -92,9 +92,11 @@ def hub(database_url: str, redis_url: str) -> Iterator[tuple[str, subprocess.Pop
 
 
 @contextlib.contextmanager
-def bare_sanic() -> Iterator[tuple[str, subprocess.Popen]]:
+def bare_sanic(insert_into: str | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """The bare-Sanic baseline; ``insert_into`` (a database URL) adds its one-insert write route."""
     port = free_port()
-    with serving([sys.executable, "-m", "bench.bare_sanic", str(port)], dict(os.environ),
+    extra = ["--insert", insert_into] if insert_into else []
+    with serving([sys.executable, "-m", "bench.bare_sanic", str(port), *extra], dict(os.environ),
                  f"http://127.0.0.1:{port}/") as process:
         yield f"http://127.0.0.1:{port}", process
 

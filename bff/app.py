@@ -350,6 +350,7 @@ JOBS = [
     # --- jobs: applications ---
     Job("adapters.scheduler.jobs:flag_overdue_applications", seconds=600),
     Job("adapters.scheduler.jobs:purge_unused_uploads", seconds=3600),
+    Job("adapters.scheduler.jobs:purge_consent_reports", seconds=3600),
     # --- end jobs: applications ---
     # --- jobs: seals and licenses ---
     # --- end jobs: seals and licenses ---

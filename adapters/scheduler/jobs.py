@@ -39,6 +39,12 @@ async def purge_unused_uploads(resources) -> dict:
 # --- end jobs: applications ---
 
 
+# --- jobs: notifications ---
+async def purge_consent_reports(resources) -> dict:
+    return await resources.services["notifications"].purge_consent_reports()
+# --- end jobs: notifications ---
+
+
 # --- delivery: the outbox relay and its daily alert summary (docs/delivery.md) ---
 RELAY_BATCH = 100
 # A tick drains batches for at most this long: less than the job's interval (bff/app.py), so the

@@ -12,7 +12,7 @@ from sanic.response import HTTPResponse, json
 
 from bff.common.docs import doc
 from bff.common.limits import rate_limited
-from bff.common.parsing import parse_body, parse_query
+from bff.common.parsing import idempotency_key, parse_body, parse_query
 from bff.common.schemas import Body
 from domain.notifications import rules
 from domain.notifications.service import NotificationView, PreferencesView
@@ -127,14 +127,16 @@ def add_notification_routes(bp: Blueprint, *, channel: str) -> None:
     @bp.post("/me/subscriptions")
     @doc("订阅消息授权 Report a subscribe-message consent", tag=tag, body=SubscriptionsIn, ok=(200, PreferencesOut),
          errors={400: ["invalid_input", "malformed_json", "subscription_template_unknown"], **AUTH,
-                 429: ["rate_limited"]},
+                 409: ["idempotency_key_reused"], 429: ["rate_limited"]},
          description="Call after wx.requestSubscribeMessage (my.requestSubscribeMessage) with what it answered. "
-                     "Each `accept` allows one message (a one-time subscription); `ban` withdraws what is left.")
+                     "Each `accept` allows one message (a one-time subscription); `ban` withdraws what is left. "
+                     "Send an `Idempotency-Key` (one per dialog answer): a retried report then counts once; "
+                     "the same key with other results is 409.")
     @rate_limited("subscriptions", capacity=30, per_seconds=60, by="person")
     async def subscribe(request: Request) -> HTTPResponse:
         body = parse_body(request, SubscriptionsIn)
         view = await request.app.ctx.notifications.grant(person_id=request.ctx.auth.subject, channel=channel,
-                                                         results=body.results)
+                                                         results=body.results, idempotency_key=idempotency_key(request))
         return json(present(view, request), ensure_ascii=False)
 
 

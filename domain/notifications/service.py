@@ -12,17 +12,20 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from domain.applications.errors import IdempotencyKeyReused
 from domain.applications.ports import TransitionNotice
+from domain.applications.rules import fingerprint
 from domain.notifications import rules
 from domain.notifications.errors import PreferencesInvalid, SubscriptionTemplateUnknown
-from domain.notifications.models import Notification, NotificationPreference, NotificationSubscription
+from domain.notifications.models import ConsentReport, Notification, NotificationPreference, NotificationSubscription
 from domain.notifications.ports import Recipients
 from domain.shared.clock import Clock
 from domain.shared.vault import Vault
@@ -30,6 +33,7 @@ from domain.shared.vault import Vault
 log = logging.getLogger("govhub.notifications")
 
 PUSH_ALIAS_CONTEXT = "notification.push_alias"
+CONSENT_REPORT_KEPT = timedelta(days=1)
 MAX_PAGE = 50
 
 
@@ -222,9 +226,11 @@ class NotificationService:
                     channels=allowed, sms_fallback=sms_fallback, updated_at=now)
         return await self.preferences(person_id=person_id)
 
-    async def grant(self, *, person_id: str, channel: str, results: dict[str, str]) -> PreferencesView:
+    async def grant(self, *, person_id: str, channel: str, results: dict[str, str],
+                    idempotency_key: str | None = None) -> PreferencesView:
         """The mini-program's report of ``wx.requestSubscribeMessage`` (or Alipay's equivalent):
-        template id -> accept | reject | ban | filter."""
+        template id -> accept | reject | ban | filter. Under an ``idempotency_key`` a retried
+        report is counted once (the key is claimed in the same transaction as the count)."""
         template = self.templates.of(channel)
         unknown = [t for t in results if template is None or t != template.id]
         bad = [t for t, r in results.items() if r not in rules.GRANT_RESULTS]
@@ -234,8 +240,26 @@ class NotificationService:
             raise SubscriptionTemplateUnknown("请检查订阅结果：" + "、".join(e["field"] for e in errors), errors=errors)
         added, revoked = rules.granted(results, template.id) if template else (0, False)
         now = self.clock.now()
-        if added or revoked:
-            async with in_transaction() as conn:
+        report_hash = fingerprint({"channel": channel, "results": results})
+        try:
+            await self._count_consent(person_id, channel, template, added, revoked, now, idempotency_key, report_hash)
+        except IntegrityError:  # the key was claimed: by this very report before, or by another
+            first = await ConsentReport.get_or_none(person_id=person_id, key=idempotency_key)
+            if first is None:
+                raise
+            if first.request_hash != report_hash:
+                raise IdempotencyKeyReused("同一 Idempotency-Key 只能用于同一次授权结果") from None
+        return await self.preferences(person_id=person_id)
+
+    async def _count_consent(self, person_id: str, channel: str, template, added: int, revoked: bool,
+                             now: datetime, key: str | None, report_hash: str) -> None:
+        if not (added or revoked or key):
+            return
+        async with in_transaction() as conn:
+            if key is not None:  # first, so a repeat fails before it changes anything
+                await ConsentReport.create(person_id=person_id, key=key, request_hash=report_hash, created_at=now,
+                                           using_db=conn)
+            if added or revoked:
                 await NotificationSubscription.bulk_create(
                     [NotificationSubscription(person_id=person_id, channel=channel, template_id=template.id,
                                               remaining=0, granted_at=now, updated_at=now)],
@@ -247,7 +271,11 @@ class NotificationService:
                 else:  # atomic: two reports at once both count
                     await query.filter(remaining__lt=rules.MAX_REMAINING).update(
                         remaining=F("remaining") + added, granted_at=now, updated_at=now)
-        return await self.preferences(person_id=person_id)
+
+    async def purge_consent_reports(self) -> dict:
+        """Keys of consent reports are kept a day (a retry comes within seconds), then forgotten."""
+        cutoff = self.clock.now() - CONSENT_REPORT_KEPT
+        return {"purged": await ConsentReport.filter(created_at__lt=cutoff).delete()}
 
     async def messages(self, *, person_id: str, before: int | None = None, limit: int = 20) -> list[NotificationView]:
         """The citizen's message list, newest first; ``before`` pages by id."""

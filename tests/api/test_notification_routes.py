@@ -67,6 +67,13 @@ async def test_a_consent_reported_after_request_subscribe_message_is_counted(cli
     odd = await client.post(url, headers=who["headers"], json={"results": {template: "maybe"}})
     assert odd.status_code == 400
     assert (await NotificationSubscription.get()).remaining == 2
+    keyed = {**who["headers"], "Idempotency-Key": "dialog-7"}
+    for _ in range(2):  # the mini-program retried the same report
+        answer = await client.post(url, headers=keyed, json={"results": {template: "accept"}})
+        assert answer.status_code == 200 and answer.json()["subscriptions"][0]["remaining"] == 3
+    reused = await client.post(url, headers=keyed, json={"results": {template: "ban"}})
+    assert (reused.status_code, reused.json()["code"]) == (409, "idempotency_key_reused")
+    assert (await NotificationSubscription.get()).remaining == 3
 
 
 async def test_alipay_reports_consents_and_the_app_has_no_such_route(client, mock_url):

@@ -176,6 +176,30 @@ async def test_consents_accept_ban_and_unknown_templates(resources, notification
     assert (await NotificationSubscription.get(person_id=alice)).remaining == rules.MAX_REMAINING
 
 
+async def test_a_consent_report_retried_under_its_key_counts_once(resources, notifications):
+    import asyncio
+
+    from domain.applications.errors import IdempotencyKeyReused
+
+    alice = await _person(resources)
+    accept = {TEMPLATE: "accept"}
+    await notifications.grant(person_id=alice, channel="wechat", results=accept, idempotency_key="dialog-1")
+    again = await notifications.grant(person_id=alice, channel="wechat", results=accept, idempotency_key="dialog-1")
+    assert [s.remaining for s in again.subscriptions] == [1]
+    await asyncio.gather(*(notifications.grant(person_id=alice, channel="wechat", results=accept,
+                                               idempotency_key="dialog-2") for _ in range(5)))
+    assert (await NotificationSubscription.get(person_id=alice)).remaining == 2
+    with pytest.raises(IdempotencyKeyReused):
+        await notifications.grant(person_id=alice, channel="wechat", results={TEMPLATE: "ban"},
+                                  idempotency_key="dialog-2")
+    assert (await NotificationSubscription.get(person_id=alice)).remaining == 2
+    await notifications.grant(person_id=alice, channel="wechat", results=accept)  # no key: counted each time
+    assert (await NotificationSubscription.get(person_id=alice)).remaining == 3
+    assert await notifications.purge_consent_reports() == {"purged": 0}
+    notifications.clock = FrozenClock(notifications.clock.now() + timedelta(days=1, seconds=1))
+    assert await notifications.purge_consent_reports() == {"purged": 2}
+
+
 async def test_a_long_term_template_is_never_used_up(resources, service):
     s = resources.services
     long_term = NotificationService(clock=FrozenClock(NOW), vault=s["vault"], delivery=s["delivery"],
