@@ -31,22 +31,26 @@ R = TypeVar("R")
 
 class GroupCommit(Generic[T, R]):
     def __init__(self, *, write_batch: Callable[[Sequence[T]], Awaitable[Sequence[R | Exception]]],
-                 write_one: Callable[[T], Awaitable[R]], max_batch: int = 64, name: str = "batch") -> None:
+                 write_one: Callable[[T], Awaitable[R]], max_batch: int = 64, writers: int = 1,
+                 name: str = "batch") -> None:
         """``write_batch(items)`` writes all or nothing and returns, per item and in order, its
-        result or the exception to raise to that caller alone. ``write_one`` writes one item."""
+        result or the exception to raise to that caller alone. ``write_one`` writes one item.
+        ``writers``: batches in flight at once, so one batch's commit (a disk flush) does not hold
+        up the next batch."""
         self._write_batch, self._write_one = write_batch, write_one
-        self._max_batch, self._name = max_batch, name
+        self._max_batch, self._writers, self._name = max_batch, writers, name
         self._queue: list[tuple[T, asyncio.Future]] = []
-        self._writer: asyncio.Task | None = None
+        self._active: set[asyncio.Task] = set()
 
     async def write(self, item: T) -> R:
         future = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
-        if self._writer is None or self._writer.done() or self._writer.get_loop() is not future.get_loop():
+        self._active = {t for t in self._active if not t.done() and t.get_loop() is future.get_loop()}
+        if len(self._active) < self._writers:
             # A context of its own: the writer must not inherit the first caller's (an open
             # transaction's connection, say) and write everybody's batch inside it.
-            self._writer = asyncio.create_task(self._drain(), name=f"group-commit:{self._name}",
-                                               context=contextvars.Context())
+            self._active.add(asyncio.create_task(self._drain(), name=f"group-commit:{self._name}",
+                                                 context=contextvars.Context()))
         # The write runs in the writer's task: a caller that goes away cancels only its own
         # future, never the batch (``_settle`` skips a future that is done).
         return await future

@@ -117,3 +117,17 @@ async def test_batches_are_written_in_a_context_of_their_own():
     marker.set("the first caller's transaction")
     assert await group.write(1) == 1
     assert seen == ["none"]
+
+
+async def test_with_two_writers_a_second_batch_is_written_while_the_first_commits():
+    writer = Writer()  # the first batch waits for release
+    group = GroupCommit(write_batch=writer.write_batch, write_one=writer.write_one, writers=2)
+    first = await _started(group, [1])
+    await asyncio.sleep(0)
+    second = await _started(group, [2, 3])
+    await asyncio.sleep(0)
+    assert await asyncio.gather(*second) == [20, 30]  # done while the first batch still waits
+    assert not first[0].done()
+    writer.release.set()
+    assert await first[0] == 10
+    assert writer.batches == [[1], [2, 3]]
