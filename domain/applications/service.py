@@ -232,57 +232,59 @@ class ApplicationService:
         transitions, messages and deliveries in one transaction of a few multi-row statements —
         the same rows ``_store_submission`` writes one by one. A key already used, by an earlier
         request or by another in this batch, answers that first result."""
-        results: list[_Written | Exception | None] = [None] * len(intakes)
-        first: dict[tuple[str, str], int] = {}  # (person, key) -> the index that writes it
-        earlier = await _records_of([(i.checked.person_id, i.key) for i in intakes])
-        for index, intake in enumerate(intakes):
-            claim = (intake.checked.person_id, intake.key)
-            if claim in earlier:
-                results[index] = _replayed(earlier[claim].application_number, earlier[claim].operation,
-                                           earlier[claim].request_hash, intake.request_hash)
-            elif claim not in first:
-                first[claim] = index
-        fresh = list(first.values())
+        results, first = await _claims(intakes)
+        fresh = [intakes[i] for i in first.values()]
+        if fresh:
+            views = await self._write_fresh(fresh)
+            for index, view in zip(first.values(), views):
+                results[index] = _Written(view.number, replayed=False, view=view)
+        for index, intake in enumerate(intakes):  # the batch's own duplicates answer their first
+            if results[index] is None:
+                writer = first[(intake.checked.person_id, intake.key)]
+                results[index] = _replayed(results[writer].number, "submit", intakes[writer].request_hash,
+                                           intake.request_hash)
+        return results
+
+    async def _write_fresh(self, fresh: list[_Intake]) -> list[ApplicationView]:
+        """Write new submissions in one transaction; their views, built from what was written."""
         now = self.clock.now()
-        apps = await self._numbered_drafts([intakes[i].checked for i in fresh], now)
-        moves = [self._moved(app, "submit", at=now) for app in apps]
-        for app, (_, fields) in zip(apps, moves):
+        apps = await self._numbered_drafts([i.checked for i in fresh], now)
+        befores = []
+        for app in apps:  # draft -> submitted by the same rule as _move, before anything is written
+            before, fields = self._moved(app, "submit", at=now)
+            befores.append(before)
             for name, value in fields.items():
                 setattr(app, name, value)
         async with in_transaction() as conn:
             await IdempotencyRecord.bulk_create([
-                IdempotencyRecord(person_id=intakes[i].checked.person_id, key=intakes[i].key, operation="submit",
-                                  request_hash=intakes[i].request_hash, application_number=app.number,
-                                  created_at=now) for i, app in zip(fresh, apps)], using_db=conn)
+                IdempotencyRecord(person_id=i.checked.person_id, key=i.key, operation="submit",
+                                  request_hash=i.request_hash, application_number=app.number, created_at=now)
+                for i, app in zip(fresh, apps)], using_db=conn)
             await Application.bulk_create(apps, using_db=conn)
             ids = dict(await Application.filter(number__in=[a.number for a in apps]).using_db(conn)
                        .values_list("number", "id"))
             for app in apps:
                 app.id = ids[app.number]
             transitions = [_transition(app, "submit", before, _Actor(rules.CITIZEN, app.person_id), at=now)
-                           for app, (before, _) in zip(apps, moves)]
+                           for app, before in zip(apps, befores)]
             await Transition.bulk_create(transitions, using_db=conn)
-            await self._announce(conn, [_notice(app, "submit", before, at=now) for app, (before, _) in zip(apps, moves)])
+            await self._announce(conn, [_notice(app, "submit", before, at=now) for app, before in zip(apps, befores)])
             await self.delivery.enqueue_many([NewDelivery(
                 kind="node.application.submitted", target=app.node_code, dedupe_key=f"application:{app.number}:submitted",
-                payload=self._submitted_payload(app, intakes[i].checked.form, [], intakes[i].checked.applicant,
-                                                app.due_on)) for i, app in zip(fresh, apps)], connection=conn)
-        # Not awaited: the batch's writer is the one queue every submit waits in (awaiting Redis
-        # here took the bench from 1,076 to 614 submits/s, the hub idle half the time).
-        counting = asyncio.create_task(self.catalog.count_applications([intakes[i].checked.matter.id for i in fresh]))
+                payload=self._submitted_payload(app, i.checked.form, [], i.checked.applicant, app.due_on))
+                for i, app in zip(fresh, apps)], connection=conn)
+        self._count_in_background([i.checked.matter.id for i in fresh])
+        today = self._today()
+        return [replace(application_view(app, today), node_name=i.checked.node_name, form=i.checked.form,
+                        timeline=(transition_view(transition),))
+                for i, app, transition in zip(fresh, apps, transitions)]
+
+    def _count_in_background(self, matter_ids: list[int]) -> None:
+        # Not awaited: the batch's writer is a queue every submit waits in (awaiting Redis there
+        # took the bench from 1,076 to 614 submits/s, the hub idle half the time).
+        counting = asyncio.create_task(self.catalog.count_applications(matter_ids))
         self._counting.add(counting)
         counting.add_done_callback(self._counting.discard)
-        today = self._today()
-        for i, app, transition in zip(fresh, apps, transitions):
-            view = replace(application_view(app, today), node_name=intakes[i].checked.node_name, form=intakes[i].checked.form,
-                           timeline=(transition_view(transition),))
-            results[i] = _Written(app.number, replayed=False, view=view)
-        for index, intake in enumerate(intakes):  # the batch's own duplicates answer their first
-            if results[index] is None:
-                writer = intakes[first[(intake.checked.person_id, intake.key)]]
-                results[index] = _replayed(results[first[(intake.checked.person_id, intake.key)]].number, "submit",
-                                           writer.request_hash, intake.request_hash)
-        return results
 
     async def _check_submission(self, person_id: str, channel: str, matter_code: str, form: dict,
                                 materials: Sequence[dict]) -> _Submission:
@@ -788,6 +790,23 @@ def _replayed(number: str | None, operation: str, first_hash: str, request_hash:
     if operation != "submit" or first_hash != request_hash or number is None:
         return _key_reused()
     return _Written(number, replayed=True)
+
+
+async def _claims(intakes: Sequence[_Intake]) -> tuple[list, dict[tuple[str, str], int]]:
+    """Who in a batch writes its key: per item its answer if its key was used before (else None),
+    and (person, key) -> the index of the first item that writes it."""
+    results: list[_Written | Exception | None] = [None] * len(intakes)
+    first: dict[tuple[str, str], int] = {}
+    earlier = await _records_of([(i.checked.person_id, i.key) for i in intakes])
+    for index, intake in enumerate(intakes):
+        claim = (intake.checked.person_id, intake.key)
+        if claim in earlier:
+            record = earlier[claim]
+            results[index] = _replayed(record.application_number, record.operation, record.request_hash,
+                                       intake.request_hash)
+        elif claim not in first:
+            first[claim] = index
+    return results, first
 
 
 async def _records_of(claims: Sequence[tuple[str, str]]) -> dict[tuple[str, str], IdempotencyRecord]:

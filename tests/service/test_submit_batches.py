@@ -105,6 +105,8 @@ async def test_a_key_used_in_an_earlier_batch_answers_its_first_result(service, 
     assert not results[1].replayed
     with pytest.raises(errors.IdempotencyKeyReused):
         await _submit(service, citizens[0], "again", form={**LOSS_FORM, "amount_fen": 3})
+    retries = await asyncio.gather(*(_submit(service, citizens[0], "again") for _ in range(4)))  # nothing new
+    assert {(r.replayed, r.application.number) for r in retries} == {(True, first.application.number)}
     assert await Application.all().count() == 2
 
 
