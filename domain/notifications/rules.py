@@ -69,9 +69,20 @@ def route(facts: RouteFacts) -> Route:
     blocked = channel_blocked(facts)
     if blocked is None:
         return Route(channel, QUEUED, f"已通过{CHANNEL_NAMES[channel]}发送")
-    if facts.sms_fallback and facts.has_phone:
+    return _instead(blocked, sms_fallback=facts.sms_fallback, has_phone=facts.has_phone)
+
+
+def rerouted(refused_by: str, *, sms_fallback: bool, has_phone: bool) -> Route:
+    """A channel refused a message it had taken in the queue (WeChat 43101: the consent it counts
+    is used up, or the citizen refused it since)."""
+    return _instead(f"{CHANNEL_NAMES[refused_by]}拒收了该消息", sms_fallback=sms_fallback, has_phone=has_phone)
+
+
+def _instead(blocked: str, *, sms_fallback: bool, has_phone: bool) -> Route:
+    """Where a message goes when its channel cannot carry it: an SMS, if the citizen asked for one."""
+    if sms_fallback and has_phone:
         return Route(SMS, FALLBACK, f"{blocked}，已改发短信")
-    if facts.sms_fallback:
+    if sms_fallback:
         return Route(None, NOT_SENT, f"{blocked}，且未绑定手机号，未发送")
     return Route(None, NOT_SENT, f"{blocked}，未开启短信提醒，未发送")
 

@@ -39,7 +39,11 @@ class _Sender(ABC):
             return SendResult.retry(_said(error))
         except UpstreamRejected as error:
             log.warning("%s refused notification %s: %s", self.channel, outgoing.notification_id, _said(error))
-            return SendResult.rejected(_said(error))
+            instead = ""
+            if self.channel in rules.MINI_PROGRAMS:  # e.g. WeChat 43101: its count of consents differs from ours
+                route = await self.notifications.reroute_refused(outgoing.notification_id, self.channel)
+                instead = f"; {route.note}" if route else ""
+            return SendResult.rejected(_said(error) + instead)
         await self.notifications.mark_sent(outgoing.notification_id)
         return SendResult.delivered()
 

@@ -272,6 +272,27 @@ class NotificationService:
                     await query.filter(remaining__lt=rules.MAX_REMAINING).update(
                         remaining=F("remaining") + added, granted_at=now, updated_at=now)
 
+    async def reroute_refused(self, notification_id: int, refused_by: str) -> rules.Route | None:
+        """``refused_by`` refused a message it had queued: an SMS instead if the citizen asked for
+        one, and the message list says what happened. Once per message (None if already moved)."""
+        row = await Notification.get_or_none(id=notification_id, channel=refused_by)
+        if row is None:
+            return None
+        preference = await NotificationPreference.get_or_none(person_id=row.person_id)
+        sms_fallback = bool(preference and preference.sms_fallback)
+        phone = await self.recipients.contact_phone(row.person_id) if sms_fallback else None
+        route = rules.rerouted(refused_by, sms_fallback=sms_fallback, has_phone=phone is not None)
+        async with in_transaction() as conn:
+            moved = await Notification.filter(id=row.id, channel=refused_by).using_db(conn).update(
+                channel=route.channel, outcome=route.outcome, note=route.note)
+            if moved and route.channel is not None:
+                delivery_id = await self.delivery.enqueue(
+                    kind=rules.KINDS[route.channel], target=rules.TARGETS[route.channel],
+                    payload={"notification_id": row.id, "number": row.application_number, "person_id": row.person_id},
+                    dedupe_key=f"notify:{row.application_number}:{row.id}:{route.channel}", connection=conn)
+                await Notification.filter(id=row.id).using_db(conn).update(delivery_id=delivery_id)
+        return route if moved else None
+
     async def purge_consent_reports(self) -> dict:
         """Keys of consent reports are kept a day (a retry comes within seconds), then forgotten."""
         cutoff = self.clock.now() - CONSENT_REPORT_KEPT

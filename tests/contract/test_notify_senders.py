@@ -203,3 +203,24 @@ async def test_a_refused_consent_parks_the_delivery_for_an_operator(resources, m
     delivery = await Delivery.get(kind="notify.wechat")
     assert delivery.status == "parked" and "43101" in delivery.parked_reason
     assert (await DeliveryAttempt.get(delivery_id=delivery.id)).outcome == "rejected"
+    message = await Notification.get()
+    assert (message.channel, message.outcome) == (None, "not_sent") and "拒收" in message.note
+    assert not await Delivery.filter(kind="notify.sms").exists()  # the citizen asked for no SMS
+
+
+async def test_a_message_wechat_refuses_goes_by_sms_when_the_citizen_asked_for_that(resources, mock):
+    await _queued(resources, mock)  # consent granted: queued on WeChat
+    notifications = resources.services["notifications"]
+    await notifications.set_preferences(person_id="p_alice", channels={"wechat": True, "alipay": True, "app": True},
+                                        sms_fallback=True)
+    await fault(mock, api="subscribe_send", times=1, errcode=43101)
+    relay = resources.services["delivery"]
+    await relay.relay_due(10)  # WeChat refuses; an SMS takes its place
+    await relay.relay_due(10)
+    sms = (await mock.get("/_mock/sms/13800000001")).json()
+    assert "330106-20261127-000001" in sms["text"]
+    message = await Notification.get()
+    assert (message.channel, message.outcome) == ("sms", "fallback") and message.note == "微信小程序拒收了该消息，已改发短信"
+    assert message.sent_at is not None
+    assert "已改发短信" in (await Delivery.get(kind="notify.wechat")).parked_reason
+    assert await notifications.reroute_refused(message.id, "wechat") is None  # moved once only

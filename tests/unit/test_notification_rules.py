@@ -61,3 +61,10 @@ def test_the_words_of_each_status():
     assert rules.sms_text(refused) == ("【国家政务服务平台】您申请的“失业登记”（办件编号n）不予办理：材料不全。"
                                        "详情请登录国家政务服务平台查看。")
     assert rules.push_content(refused) == ("办件进度通知", "您申请的“失业登记”不予办理：材料不全", "govhub://applications/n")
+
+
+def test_a_refused_message_goes_by_sms_only_when_the_citizen_asked_and_has_a_phone():
+    assert rules.rerouted("wechat", sms_fallback=True, has_phone=True) == rules.Route(
+        "sms", "fallback", "微信小程序拒收了该消息，已改发短信")
+    assert rules.rerouted("alipay", sms_fallback=True, has_phone=False).outcome == "not_sent"
+    assert rules.rerouted("wechat", sms_fallback=False, has_phone=True).note == "微信小程序拒收了该消息，未开启短信提醒，未发送"
