@@ -11,9 +11,10 @@ Failure stays per caller: when a batch of several fails as a whole (a constraint
 a lost connection), each item is written again on its own with ``write_one``, so an item is
 answered exactly as if it had come alone and never pays for a neighbour. Batches are written in a
 context of their own, never in a caller's (so never inside a caller's open transaction: a caller
-who needs its write to commit with its own must not use this). A caller is answered only after its
-write committed; a caller that goes away (a dropped request) does not take its
-item out of a batch already being written — its retry finds the first result.
+who needs its write to commit with its own must not use this). Up to ``writers`` batches are in
+flight at once, so one batch's commit does not hold up the next. A caller is answered only after
+its write committed; a caller that goes away (a dropped request) does not take its item out of a
+batch already being written — its retry finds the first result.
 """
 from __future__ import annotations
 
