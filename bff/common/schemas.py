@@ -96,3 +96,6 @@ def _aware_iso(value):
 
 # A time a node reports (event times): ISO-8601 text with a time zone, nothing else.
 AwareTime = Annotated[datetime, BeforeValidator(_aware_iso), Field(description="ISO-8601 with a time zone")]
+# A node's own id for an event it sends (dedupe key of /gov/v1 callbacks)
+EventId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+                               description="unique per node; a repeat answers the first result")]

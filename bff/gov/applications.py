@@ -14,18 +14,13 @@ from sanic_ext import openapi
 
 from bff.common.docs import doc
 from bff.common.parsing import parse_body
-from bff.common.schemas import AwareTime, Body
-from bff.gov.auth import SECURITY_SCHEME
+from bff.common.schemas import AwareTime, Body, EventId
+from bff.gov.auth import NODE_REFUSALS, SECURITY_SCHEME
 from bff.gov.routes import bp
 from domain.applications import rules
 
-REFUSED = ["node_headers_missing", "node_headers_invalid", "node_unknown", "node_disabled",
-           "node_timestamp_stale", "node_signature_invalid", "node_nonce_replayed"]
-
-
 class EventIn(Body):
-    event_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
-                          description="unique per node; a repeat answers the first result")
+    event_id: EventId
     type: Literal[rules.EVENT_TYPES]  # type: ignore[valid-type]
     occurred_at: AwareTime
     reason: str | None = Field(None, max_length=1000, description="shown to the citizen (补正、不予受理的理由)")
@@ -47,7 +42,7 @@ class EventOut(BaseModel):
 
 @bp.post("/applications/<number:str>/events")
 @doc("办件事件回调 A department's event about an application", tag="gov", body=EventIn, ok=(200, EventOut),
-     secured=False, errors={400: ["invalid_input", "malformed_json"], 401: REFUSED,
+     secured=False, errors={400: ["invalid_input", "malformed_json"], 401: NODE_REFUSALS,
                             404: ["application_not_found"], 409: ["event_id_reused", "application_changed"]},
      description="Signed by the handling node. Types: accepted, rejected, review_started, "
                  "correction_requested, approved, refused, completed. Deduplicated by event_id; events "
@@ -65,7 +60,7 @@ async def post_event(request: Request, number: str) -> HTTPResponse:
 
 @bp.get("/applications/<number:str>/materials/<material_id:str>")
 @doc("下载申请材料 Fetch an uploaded material", tag="gov", ok=(200, None), secured=False,
-     errors={401: REFUSED, 404: ["application_not_found"]},
+     errors={401: NODE_REFUSALS, 404: ["application_not_found"]},
      description="The bytes of a file named in a delivery's `materials[].download`, with its content type.")
 @openapi.secured(SECURITY_SCHEME)
 async def get_material(request: Request, number: str, material_id: str) -> HTTPResponse:

@@ -9,6 +9,9 @@ from domain.nodes.errors import NodeAuthError
 from domain.nodes.signatures import SCHEME
 
 SECURITY_SCHEME = "govNodeSignature"  # the name in the OpenAPI document
+# The 401 codes of a signed route (domain/nodes/errors.py), for the OpenAPI document
+NODE_REFUSALS = ["node_headers_missing", "node_headers_invalid", "node_unknown", "node_disabled",
+                 "node_timestamp_stale", "node_signature_invalid", "node_nonce_replayed"]
 # RFC 9110: a 401 names the scheme that would be accepted.
 CHALLENGE = f'{SCHEME} realm="govhub", headers="X-Gov-Node X-Gov-Timestamp X-Gov-Nonce X-Gov-Signature"'
 

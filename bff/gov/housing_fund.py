@@ -14,20 +14,15 @@ from sanic_ext import openapi
 
 from bff.common.docs import doc
 from bff.common.parsing import parse_body
-from bff.common.schemas import AwareTime, Body
-from bff.gov.auth import SECURITY_SCHEME, authenticate_node
+from bff.common.schemas import AwareTime, Body, EventId
+from bff.gov.auth import NODE_REFUSALS, SECURITY_SCHEME, authenticate_node
 from domain.housing_fund import rules
 
 bp = Blueprint("gov_housing_fund", url_prefix="/gov/v1")
 bp.on_request(authenticate_node)
 
-REFUSED = ["node_headers_missing", "node_headers_invalid", "node_unknown", "node_disabled",
-           "node_timestamp_stale", "node_signature_invalid", "node_nonce_replayed"]
-
-
 class PayoutEventIn(Body):
-    event_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
-                          description="unique per node; a repeat answers the first result")
+    event_id: EventId
     type: Literal[rules.PAYOUT_EVENTS]  # type: ignore[valid-type]
     occurred_at: AwareTime
     reason: str | None = Field(None, max_length=1000, description="why it failed or was returned (shown to the citizen)")
@@ -47,7 +42,7 @@ class PayoutEventOut(BaseModel):
 
 @bp.post("/housing-fund/payouts/<payout_id:str>/events")
 @doc("支付结果回调 A fund centre's event about a payout", tag="gov", body=PayoutEventIn, ok=(200, PayoutEventOut),
-     secured=False, errors={400: ["invalid_input", "malformed_json"], 401: REFUSED, 404: ["payout_not_found"],
+     secured=False, errors={400: ["invalid_input", "malformed_json"], 401: NODE_REFUSALS, 404: ["payout_not_found"],
                             409: ["event_id_reused"]},
      description="Signed by the paying centre. Types: paid, failed, returned (by the bank). Deduplicated by "
                  "event_id; only a requested payout changes: a paid, failed or returned one never does.")

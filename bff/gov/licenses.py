@@ -18,13 +18,11 @@ from bff.common.license_schemas import (
     VerifyPresentationIn,
 )
 from bff.common.parsing import parse_body
-from bff.gov.auth import SECURITY_SCHEME, authenticate_node
+from bff.gov.auth import NODE_REFUSALS, SECURITY_SCHEME, authenticate_node
 
 bp = Blueprint("gov_licenses", url_prefix="/gov/v1")
 bp.on_request(authenticate_node)
 
-SIGNED = ["node_headers_missing", "node_headers_invalid", "node_unknown", "node_disabled", "node_timestamp_stale",
-          "node_signature_invalid", "node_nonce_replayed"]
 BAD_BODY = ["invalid_input", "malformed_json"]
 
 
@@ -34,7 +32,7 @@ def signed(handler):
 
 @bp.post("/licenses")
 @doc("签发电子证照 Issue a license", tag="gov", body=IssueIn, ok=(201, LicenseOut), secured=False,
-     errors={400: [*BAD_BODY, "license_invalid", "license_type_unknown"], 401: SIGNED,
+     errors={400: [*BAD_BODY, "license_invalid", "license_type_unknown"], 401: NODE_REFUSALS,
              403: ["license_issuer_not_allowed", "seal_unusable"], 409: ["license_exists"]},
      description="The data is validated against the type's JSON Schema, sealed with the node's seal for the "
                  "type's department kind, and appears in the holder's wallet.")
@@ -48,7 +46,7 @@ async def issue(request: Request) -> HTTPResponse:
 
 @bp.get("/licenses/<license_id:str>")
 @doc("查询已签发证照 A license this node issued", tag="gov", ok=(200, LicenseOut), secured=False,
-     errors={401: SIGNED, 404: ["license_not_found"]})
+     errors={401: NODE_REFUSALS, 404: ["license_not_found"]})
 @signed
 async def issued(request: Request, license_id: str) -> HTTPResponse:
     found = await request.app.ctx.licenses.issued(node=request.ctx.node.code, license_id=license_id)
@@ -57,7 +55,7 @@ async def issued(request: Request, license_id: str) -> HTTPResponse:
 
 @bp.post("/licenses/<license_id:str>/status")
 @doc("变更证照状态 Change a license's status", tag="gov", body=StatusIn, ok=(200, LicenseOut), secured=False,
-     errors={400: [*BAD_BODY, "license_invalid"], 401: SIGNED, 404: ["license_not_found"],
+     errors={400: [*BAD_BODY, "license_invalid"], 401: NODE_REFUSALS, 404: ["license_not_found"],
              409: ["license_status_change_refused"]},
      description="Only the issuing node. valid ⇄ suspended; revoked, withdrawn and cancelled are final "
                  "(GB/T 36901-36905). Kept in the license's history; live status lists follow at once.")
@@ -72,7 +70,7 @@ async def change_status(request: Request, license_id: str) -> HTTPResponse:
 @bp.post("/license-exchanges")
 @doc("证照共享 Ask for a citizen's license (with consent)", tag="gov", body=ExchangeIn, ok=(200, ReleaseOut),
      secured=False,
-     errors={400: [*BAD_BODY, "license_invalid", "license_type_unknown"], 401: SIGNED,
+     errors={400: [*BAD_BODY, "license_invalid", "license_type_unknown"], 401: NODE_REFUSALS,
              403: ["consent_required"], 404: ["license_not_found"]},
      description="Released when the holder consented (once or standing) or submitted to this node an "
                  "application naming the license. Otherwise 403 `consent_required` with `consent_request`: "
@@ -88,7 +86,7 @@ async def exchange(request: Request) -> HTTPResponse:
 @bp.post("/presentations/verify")
 @doc("在线核验亮证码 Verify a presentation online", tag="gov", body=VerifyPresentationIn,
      ok=(200, VerificationOut), secured=False,
-     errors={400: [*BAD_BODY, "presentation_malformed"], 401: SIGNED},
+     errors={400: [*BAD_BODY, "presentation_malformed"], 401: NODE_REFUSALS},
      description="Signature, expiry (3 minutes), shown fields, replay (accepted online once) and the "
                  "license's status now. Logged in the holder's access log under this node.")
 @signed

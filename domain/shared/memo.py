@@ -33,6 +33,3 @@ class Memo(Generic[K, V]):
                 self._kept.clear()  # rare: crude, but bounded and never wrong
             self._kept[key] = (now, value)
         return value
-
-    def forget(self) -> None:
-        self._kept.clear()
