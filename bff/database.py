@@ -5,6 +5,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 
 from domain import MODEL_MODULES
 
@@ -13,11 +14,31 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def tortoise_config(database_url: str) -> dict:
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": _connection(database_url)},
         "apps": {"models": {"models": MODEL_MODULES, "default_connection": "default"}},
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+def _connection(database_url: str) -> str | dict:
+    if not database_url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+        return database_url
+    connection = expand_db_url(database_url)
+    # asyncpg runs "SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL" on every
+    # connection it takes back: a round trip after every query outside a transaction. The hub
+    # takes no advisory locks, keeps no cursors, listens to nothing and sets nothing per session;
+    # an open transaction is still rolled back before the connection is reused (asyncpg does that
+    # apart from this query).
+    connection["credentials"]["reset"] = _nothing_to_reset
+    # A batch of submissions inserts 1 to 64 rows per statement into five tables: each size is a
+    # statement of its own, and asyncpg's cache of 100 prepared statements would keep re-preparing.
+    connection["credentials"]["statement_cache_size"] = 1024
+    return connection
+
+
+async def _nothing_to_reset(connection) -> None:
+    return None
 
 
 async def connect(database_url: str) -> None:

@@ -87,7 +87,9 @@ class ManualReviewOnly:
 
 @dataclass(frozen=True)
 class TransitionNotice:
-    """One status change, as listeners (notifications) need it."""
+    """One status change, as listeners (notifications) need it. ``new``: the change is the
+    application's submission, in the transaction that created it — nothing about it was stored
+    before, so a listener has nothing of it to look up (a batch of submissions skips those reads)."""
 
     number: str
     person_id: str
@@ -99,6 +101,7 @@ class TransitionNotice:
     at: datetime
     reason: str | None
     due_on: date | None
+    new: bool = False
 
 
 class TransitionListener(Protocol):

@@ -77,6 +77,7 @@ from domain.shared.clock import SHANGHAI, Clock, beijing_day_start
 from domain.shared.errors import DomainError
 from domain.shared.group_commit import GroupCommit
 from domain.shared.memo import Memo
+from domain.shared.rows import fields_of, insert_rows, placeholders
 from domain.shared.vault import Vault
 
 log = logging.getLogger("govhub.applications")
@@ -256,18 +257,16 @@ class ApplicationService:
             for name, value in fields.items():
                 setattr(app, name, value)
         async with in_transaction() as conn:
-            await IdempotencyRecord.bulk_create([
-                IdempotencyRecord(person_id=i.checked.person_id, key=i.key, operation="submit",
-                                  request_hash=i.request_hash, application_number=app.number, created_at=now)
-                for i, app in zip(fresh, apps)], using_db=conn)
-            await Application.bulk_create(apps, using_db=conn)
-            ids = dict(await Application.filter(number__in=[a.number for a in apps]).using_db(conn)
-                       .values_list("number", "id"))
+            await insert_rows(IdempotencyRecord, [
+                {"person_id": i.checked.person_id, "key": i.key, "operation": "submit", "request_hash": i.request_hash,
+                 "application_number": app.number, "created_at": now} for i, app in zip(fresh, apps)], connection=conn)
+            ids = {row["number"]: row["id"] for row in await insert_rows(
+                Application, [fields_of(app) for app in apps], connection=conn, returning=("id", "number"))}
             for app in apps:
                 app.id = ids[app.number]
             transitions = [_transition(app, "submit", before, _Actor(rules.CITIZEN, app.person_id), at=now)
                            for app, before in zip(apps, befores)]
-            await Transition.bulk_create(transitions, using_db=conn)
+            await insert_rows(Transition, [fields_of(t) for t in transitions], connection=conn)
             await self._announce(conn, [_notice(app, "submit", before, at=now) for app, before in zip(apps, befores)])
             await self.delivery.enqueue_many([NewDelivery(
                 kind="node.application.submitted", target=app.node_code, dedupe_key=f"application:{app.number}:submitted",
@@ -353,7 +352,7 @@ class ApplicationService:
                 matter_code=matter.code, matter_name=matter.name, department_code=matter.department_code,
                 region_code=matter.region_code, node_code=s.node_code, channel=s.channel, status=rules.DRAFT,
                 form_sealed=self._seal_form(s.form), promised_limit_days=matter.promised_limit_days,
-                due_on=due_on, calendar_basis=basis, submitted_at=now, version=1))
+                due_on=due_on, calendar_basis=basis, submitted_at=now, version=1, created_at=now, updated_at=now))
         return drafts
 
     async def _record_decision(self, conn: BaseDBAsyncClient, app: Application, decision: ApprovalDecision,
@@ -768,7 +767,7 @@ async def _next_sequence(region_code: str, day: date, count: int = 1) -> int:
     at 84/s with the server's CPU a third idle). The price: a submission that fails after this
     leaves a gap in the day's numbers. Numbers stay unique and are never reused."""
     conn = Tortoise.get_connection("default")
-    marks = ("$1", "$2", "$3") if conn.capabilities.dialect == "postgres" else ("?", "?", "?")
+    marks = placeholders(conn, 3)
     sql = ("INSERT INTO application_number_sequences (region6, day, last_value) "
            f"VALUES ({marks[0]}, {marks[1]}, {marks[2]}) ON CONFLICT (region6, day) DO UPDATE "
            "SET last_value = application_number_sequences.last_value + excluded.last_value RETURNING last_value")
@@ -842,7 +841,8 @@ def _notice(app: Application, name: str, before: rules.Progress, *, at: datetime
             reason: str | None = None) -> TransitionNotice:
     return TransitionNotice(number=app.number, person_id=app.person_id, channel=app.channel,
                             matter_name=app.matter_name, transition=name, from_status=before.status,
-                            to_status=app.status, at=at, reason=reason, due_on=app.due_on)
+                            to_status=app.status, at=at, reason=reason, due_on=app.due_on,
+                            new=name == "submit")  # applications are created by their submission
 
 
 def _material_payload(m: Material, number: str) -> dict:

@@ -511,7 +511,9 @@ class BundleService:
     async def on_transitions(self, notices, *, connection) -> None:
         """ApplicationService listener: a step's application moved, so its run needs a look.
         Inside the transition's transaction: the flag commits (or rolls back) with it."""
-        numbers = sorted({notice.number for notice in notices})
+        numbers = sorted({notice.number for notice in notices if not notice.new})  # a new one is in no run yet
+        if not numbers:
+            return
         run_ids = await BundleStep.filter(application_number__in=numbers).using_db(connection).values_list(
             "run_id", flat=True)
         if run_ids:

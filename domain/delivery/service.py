@@ -40,6 +40,7 @@ from domain.delivery.errors import DeliveryInvalid, DeliveryNotFound, DeliveryNo
 from domain.delivery.models import Delivery, DeliveryAttempt, DeliverySummary
 from domain.delivery.ports import Outgoing, Sender, SendResult
 from domain.shared.clock import Clock, beijing_day_start
+from domain.shared.rows import insert_rows
 from domain.shared.vault import Vault
 
 log = logging.getLogger("govhub.delivery")
@@ -182,11 +183,11 @@ class DeliveryService:
             if problems:
                 raise DeliveryInvalid("请检查以下字段：" + "、".join(p["field"] for p in problems), errors=problems)
         now = self._clock.now()
-        rows = [Delivery(kind=i.kind, target=i.target, payload_sealed=self._seal(i.payload, i.dedupe_key),
-                         dedupe_key=i.dedupe_key, status=rules.PENDING, attempts=0, next_attempt_at=now,
-                         created_at=now, updated_at=now)
+        rows = [{"kind": i.kind, "target": i.target, "payload_sealed": self._seal(i.payload, i.dedupe_key),
+                 "dedupe_key": i.dedupe_key, "status": rules.PENDING, "attempts": 0, "next_attempt_at": now,
+                 "created_at": now, "updated_at": now}
                 for i in items]
-        await Delivery.bulk_create(rows, ignore_conflicts=True, using_db=connection)
+        await insert_rows(Delivery, rows, connection=connection, ignore_conflicts=True)
 
     def payload_of(self, row: Delivery) -> dict[str, Any]:
         """The clear payload of a stored delivery (to send it; operators see only its keys)."""

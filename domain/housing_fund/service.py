@@ -47,6 +47,7 @@ from domain.housing_fund.models import PayoutEvent, Quota, Withdrawal
 from domain.housing_fund.ports import AccountCache, BankCards, FundCentres
 from domain.shared.clock import SHANGHAI, Clock
 from domain.shared.errors import InvalidInput, UpstreamUnavailable
+from domain.shared.rows import placeholders
 from domain.shared.vault import Vault
 
 log = logging.getLogger("govhub.housing_fund")
@@ -489,7 +490,7 @@ async def _reserve(conn, account_key: str, period_key: str, amount: int, cap: in
     """Take ``amount`` of the quota row if it stays within ``cap``: one conditional UPDATE, which
     PostgreSQL re-checks against the committed row when a concurrent transaction changed it and
     SQLite runs with the database's single writer. True if taken."""
-    a, b, c = ("$1", "$2", "$3") if conn.capabilities.dialect == "postgres" else ("?", "?", "?")
+    a, b, c = placeholders(conn, 3)
     await conn.execute_query(
         f"INSERT INTO fund_quotas (account_key, period_key, used_fen, updated_at) VALUES ({a}, {b}, 0, {c}) "
         "ON CONFLICT (account_key, period_key) DO NOTHING", [account_key, period_key, now])

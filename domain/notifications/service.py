@@ -28,6 +28,7 @@ from domain.notifications.errors import PreferencesInvalid, SubscriptionTemplate
 from domain.notifications.models import ConsentReport, Notification, NotificationPreference, NotificationSubscription
 from domain.notifications.ports import Recipients
 from domain.shared.clock import Clock
+from domain.shared.rows import insert_rows
 from domain.shared.vault import Vault
 
 log = logging.getLogger("govhub.notifications")
@@ -113,18 +114,19 @@ class NotificationService:
         now = self.clock.now()
         rows = await self._messages_of(notices, connection)
         told = Counter((n.number, n.at) for n in notices)
-        quiet: list[Notification] = []
+        quiet: list[dict] = []
         for notice in notices:
             content = {"transition": notice.transition, "status": notice.to_status,
                        "matter_name": notice.matter_name, "reason": notice.reason, "due_on": notice.due_on,
                        "updated_at": now}
             row = rows.get((notice.number, notice.at))
             if row is None:
-                row = Notification(person_id=notice.person_id, application_number=notice.number, at=notice.at,
-                                   outcome=rules.INBOX, created_at=now, **content)
+                fields = {"person_id": notice.person_id, "application_number": notice.number, "at": notice.at,
+                          "outcome": rules.INBOX, "created_at": now, **content}
                 if told[(notice.number, notice.at)] == 1 and not rules.pushes(notice.transition):
-                    quiet.append(row)
+                    quiet.append(fields)
                     continue
+                row = Notification(**fields)
                 await row.save(using_db=connection)
                 rows[(notice.number, notice.at)] = row
             else:
@@ -132,12 +134,14 @@ class NotificationService:
             if rules.pushes(notice.transition) and row.outcome == rules.INBOX:  # the instant's first pushed change
                 await self._queue(connection, row, notice)
         if quiet:
-            await Notification.bulk_create(quiet, using_db=connection)
+            await insert_rows(Notification, quiet, connection=connection)
 
     @staticmethod
     async def _messages_of(notices: Sequence[TransitionNotice], conn: Any) -> dict[tuple, Notification]:
         """The messages already written for these (application, instant) pairs."""
-        instants = {(n.number, n.at) for n in notices}
+        instants = {(n.number, n.at) for n in notices if not n.new}
+        if not instants:
+            return {}
         rows = await Notification.filter(application_number__in=sorted({n for n, _ in instants})).using_db(conn)
         return {(r.application_number, r.at): r for r in rows if (r.application_number, r.at) in instants}
 

@@ -1,0 +1,81 @@
+"""Raw SQL where the ORM's cost per row is what a hot path pays: one multi-row INSERT, and the
+placeholders of either backend.
+
+Tortoise's ``bulk_create`` builds a model per row, a query builder per statement and runs one
+``executemany``; in a batch of submissions that was a third of the hub's CPU (docs/benchmarks.md).
+``insert_rows`` sends the same rows as one ``INSERT … VALUES (…), (…)`` whose text is built once per
+shape and kept, with each value converted by the model's own field (so JSON, dates and booleans are
+stored exactly as Tortoise stores them), and can return columns of what it inserted (PostgreSQL
+and SQLite ≥ 3.35 both have ``RETURNING``; rows come back in the order given).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.models import Model
+
+# Both backends bind at most 32,766 parameters to one statement (SQLite since 3.32; PostgreSQL
+# 32,767): larger inserts go in several statements.
+MAX_PARAMETERS = 32_000
+
+
+def placeholders(connection: BaseDBAsyncClient, count: int, *, start: int = 1) -> list[str]:
+    """``$1, $2, …`` on PostgreSQL, ``?`` on SQLite."""
+    if connection.capabilities.dialect == "postgres":
+        return [f"${n}" for n in range(start, start + count)]
+    return ["?"] * count
+
+
+async def insert_rows(model: type[Model], rows: Sequence[Mapping[str, Any]], *, connection: BaseDBAsyncClient,
+                      returning: Sequence[str] = (), ignore_conflicts: bool = False) -> list[dict]:
+    """Insert ``rows`` (each a mapping of field name to value, all with the same fields) into
+    ``model``'s table. Returns the ``returning`` columns of the inserted rows, in order (rows a
+    conflict skipped return nothing)."""
+    if not rows:
+        return []
+    fields = tuple(rows[0])
+    meta = model._meta
+    converters = [meta.fields_map[f].to_db_value for f in fields]
+    per_statement = max(1, MAX_PARAMETERS // len(fields))
+    out: list[dict] = []
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start:start + per_statement]
+        sql = _insert_sql(meta.db_table, tuple(meta.fields_db_projection[f] for f in fields), len(chunk),
+                          connection.capabilities.dialect, tuple(returning), ignore_conflicts)
+        values = [convert(row[f], None) for row in chunk for f, convert in zip(fields, converters)]
+        if returning:
+            out += await connection.execute_query_dict(sql, values)  # fetches on both backends
+        else:
+            await connection.execute_query(sql, values)
+    return out
+
+
+def fields_of(instance: Model) -> dict[str, Any]:
+    """An unsaved model instance's stored fields (all but a generated key), as ``insert_rows``
+    takes them. Auto-now fields are not filled in here: set them."""
+    meta = instance._meta
+    generated = meta.pk_attr if meta.pk.generated else None
+    return {f: getattr(instance, f) for f in meta.fields_db_projection if f != generated}
+
+
+@lru_cache(maxsize=256)
+def _insert_sql(table: str, columns: tuple[str, ...], count: int, dialect: str, returning: tuple[str, ...],
+                ignore_conflicts: bool) -> str:
+    width = len(columns)
+    if dialect == "postgres":
+        groups = (", ".join(f"${r * width + c + 1}" for c in range(width)) for r in range(count))
+    else:
+        groups = (", ".join(["?"] * width) for _ in range(count))
+    sql = f'INSERT INTO "{table}" ({_names(columns)}) VALUES ' + ", ".join(f"({g})" for g in groups)
+    if ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    if returning:
+        sql += " RETURNING " + _names(returning)
+    return sql
+
+
+def _names(columns: Sequence[str]) -> str:
+    return ", ".join(f'"{c}"' for c in columns)
