@@ -71,7 +71,7 @@ from domain.applications.views import (
 )
 from domain.catalog.errors import InvalidCursor
 from domain.delivery.service import NewDelivery
-from domain.identity.errors import AssuranceRequired
+from domain.identity.errors import AssuranceRequired, TokenInvalid
 from domain.nodes.errors import NodeNotFound
 from domain.shared.clock import SHANGHAI, Clock, beijing_day_start
 from domain.shared.errors import DomainError
@@ -88,9 +88,10 @@ REQUIRED_ASSURANCE = 2  # L2: real name verified
 DEFAULT_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 MAX_PAGE = 50
 INSTANT_ACTOR = "instant_approval"
-# How stale a submit's view of the applicant, the matter and its handling nodes may be in this
-# process: a matter switched off or a node disabled is honoured within this many seconds (reading
-# them on every submit cost a third of its time under load).
+# How stale a submit's view of the matter and its handling nodes may be in this process: a matter
+# switched off or a node disabled is honoured within this many seconds (reading them on every
+# submit cost a third of its time under load). Applicants are not memoised: each citizen submits
+# rarely, so a memo would not hit outside a benchmark; a batch reads its applicants in one query.
 MEMO_SECONDS = 5.0
 # An upload no application used within this long is deleted, file and row: a citizen's document
 # is not kept for an application that was never made.
@@ -119,7 +120,7 @@ class _Submission:
     person_id: str
     channel: str
     form: dict
-    applicant: Any  # the identity service's PersonView
+    applicant: Any  # the identity service's Applicant; None until read (see ``_with_applicants``)
     matter: Any  # the catalog's matter
     node_code: str
     materials: list[_Resolved]
@@ -164,7 +165,6 @@ class ApplicationService:
         self.approval: InstantApproval = approval or ManualReviewOnly()
         self.listeners: list[TransitionListener] = []
         self.upload_max_bytes = upload_max_bytes
-        self._applicants: Memo[str, Any] = Memo(seconds=MEMO_SECONDS)  # only the real-name verified
         self._matters: Memo[str, Any] = Memo(seconds=MEMO_SECONDS)
         self._handlers: Memo[tuple, list] = Memo(seconds=MEMO_SECONDS)
         self._counting: set[asyncio.Task] = set()  # popularity counts of batches, on their way
@@ -221,7 +221,9 @@ class ApplicationService:
         await asyncio.gather(*self._counting)
 
     async def _store_alone(self, intake: _Intake) -> _Written:
-        checked = intake.checked
+        [checked] = await self._with_applicants([intake.checked])
+        if isinstance(checked, Exception):
+            raise checked
         if (number := await self._replay(checked.person_id, intake.key, "submit", intake.request_hash)) is not None:
             return _Written(number, replayed=True)
         number = await self._store_submission(checked, intake.key, intake.request_hash)
@@ -233,7 +235,10 @@ class ApplicationService:
         transitions, messages and deliveries in one transaction of a few multi-row statements —
         the same rows ``_store_submission`` writes one by one. A key already used, by an earlier
         request or by another in this batch, answers that first result."""
-        results, first = await _claims(intakes)
+        read = await self._with_applicants([i.checked for i in intakes])
+        results: list[_Written | Exception | None] = [c if isinstance(c, Exception) else None for c in read]
+        intakes = [i if isinstance(c, Exception) else replace(i, checked=c) for i, c in zip(intakes, read)]
+        first = await _claims(intakes, results)
         fresh = [intakes[i] for i in first.values()]
         if fresh:
             views = await self._write_fresh(fresh)
@@ -285,14 +290,27 @@ class ApplicationService:
         self._counting.add(counting)
         counting.add_done_callback(self._counting.discard)
 
+    async def _with_applicants(self, submissions: Sequence[_Submission]) -> list[_Submission | Exception]:
+        """Each submission with its applicant, read for all in one query; in its place the refusal
+        of one who is unknown or not real-name verified (L2)."""
+        found = await self.identity.applicants(person_ids=[s.person_id for s in submissions])
+        out: list[_Submission | Exception] = []
+        for submission in submissions:
+            applicant = found.get(submission.person_id)
+            if applicant is None:
+                out.append(TokenInvalid("登录对象不存在"))
+            elif applicant.assurance < REQUIRED_ASSURANCE:
+                out.append(AssuranceRequired("提交申请前请先完成实名认证", required="L2",
+                                             current=f"L{applicant.assurance}"))
+            else:
+                out.append(replace(submission, applicant=applicant))
+        return out
+
     async def _check_submission(self, person_id: str, channel: str, matter_code: str, form: dict,
                                 materials: Sequence[dict]) -> _Submission:
-        """Everything that can refuse a submission, before anything is written. The applicant, the
-        matter and its nodes come from a few seconds' memo (see ``MEMO_SECONDS``)."""
-        applicant = await self._applicants.get(person_id, lambda: self.identity.applicant(person_id=person_id),
-                                               keep=lambda person: person.assurance >= REQUIRED_ASSURANCE)
-        if applicant.assurance < REQUIRED_ASSURANCE:
-            raise AssuranceRequired("提交申请前请先完成实名认证", required="L2", current=f"L{applicant.assurance}")
+        """Everything that can refuse a submission before anything is written, but the applicant,
+        who is read where the submission is stored (``_with_applicants``). The matter and its nodes
+        come from a few seconds' memo (see ``MEMO_SECONDS``)."""
         matter = await self._matters.get(matter_code, lambda: self.catalog.matter(code=matter_code))
         if channel not in matter.channels or not rules.may_apply_online(matter.online_depth):
             raise MatterNotOnline(f"“{matter.name}”暂不支持在此渠道在线申请", matter_code=matter.code)
@@ -305,7 +323,7 @@ class ApplicationService:
                                                for n in candidates])
         resolved = await self._resolve_materials(person_id, materials)
         rules.check_materials(matter.materials, [r.given for r in resolved])
-        return _Submission(person_id=person_id, channel=channel, form=form, applicant=applicant,
+        return _Submission(person_id=person_id, channel=channel, form=form, applicant=None,
                            matter=matter, node_code=node_code, materials=resolved,
                            node_name=next(n.name for n in candidates if n.code == node_code))
 
@@ -337,11 +355,10 @@ class ApplicationService:
         return app.number
 
     async def _numbered_drafts(self, submissions: Sequence[_Submission], now: datetime) -> list[Application]:
-        """Unsaved drafts with their numbers, taken per region (see ``_next_sequence``) in the
+        """Unsaved drafts with their numbers, taken per region (see ``_next_sequences``) in the
         order given, and their provisional deadlines (until the department accepts)."""
         today = now.astimezone(SHANGHAI).date()
-        counts = Counter(s.matter.region_code[:6] for s in submissions)
-        taken = {region6: await _next_sequence(region6, today, count) for region6, count in counts.items()}
+        taken = await _next_sequences(today, Counter(s.matter.region_code[:6] for s in submissions))
         drafts = []
         for s in submissions:
             region6, matter = s.matter.region_code[:6], s.matter
@@ -758,21 +775,26 @@ class ApplicationService:
 # --- module helpers ---------------------------------------------------------------------------
 
 
-async def _next_sequence(region_code: str, day: date, count: int = 1) -> int:
-    """The first of the next ``count`` numbers of the region's day: one atomic upsert in a
-    transaction of its own.
+async def _next_sequences(day: date, counts: dict[str, int]) -> dict[str, int]:
+    """Per region (6 digits), the first of its next ``count`` numbers of the day: one atomic
+    multi-row upsert in a transaction of its own, whatever the regions of a batch.
 
     Not in the submitting transaction: the counter row would stay locked until that commits, and
     every submission of a region's day would wait for the one before it (the submit benchmark ran
     at 84/s with the server's CPU a third idle). The price: a submission that fails after this
-    leaves a gap in the day's numbers. Numbers stay unique and are never reused."""
+    leaves a gap in the day's numbers. Numbers stay unique and are never reused. Regions go in one
+    order, so two batches never lock each other's rows crosswise."""
     conn = Tortoise.get_connection("default")
-    marks = placeholders(conn, 3)
-    sql = ("INSERT INTO application_number_sequences (region6, day, last_value) "
-           f"VALUES ({marks[0]}, {marks[1]}, {marks[2]}) ON CONFLICT (region6, day) DO UPDATE "
-           "SET last_value = application_number_sequences.last_value + excluded.last_value RETURNING last_value")
-    rows = await conn.execute_query_dict(sql, [region_code[:6], f"{day:%Y%m%d}", count])  # fetches on both backends
-    return int(rows[0]["last_value"]) - count + 1
+    regions = sorted(counts)
+    marks = placeholders(conn, 3 * len(regions))
+    rows = ", ".join(f"({', '.join(marks[3 * i:3 * i + 3])})" for i in range(len(regions)))
+    sql = (f"INSERT INTO application_number_sequences (region6, day, last_value) VALUES {rows} "
+           "ON CONFLICT (region6, day) DO UPDATE "
+           "SET last_value = application_number_sequences.last_value + excluded.last_value "
+           "RETURNING region6, last_value")
+    values = [v for region in regions for v in (region, f"{day:%Y%m%d}", counts[region])]
+    taken = await conn.execute_query_dict(sql, values)  # fetches on both backends
+    return {row["region6"]: int(row["last_value"]) - counts[row["region6"]] + 1 for row in taken}
 
 
 def _in_transaction() -> bool:
@@ -791,13 +813,15 @@ def _replayed(number: str | None, operation: str, first_hash: str, request_hash:
     return _Written(number, replayed=True)
 
 
-async def _claims(intakes: Sequence[_Intake]) -> tuple[list, dict[tuple[str, str], int]]:
-    """Who in a batch writes its key: per item its answer if its key was used before (else None),
-    and (person, key) -> the index of the first item that writes it."""
-    results: list[_Written | Exception | None] = [None] * len(intakes)
+async def _claims(intakes: Sequence[_Intake], results: list) -> dict[tuple[str, str], int]:
+    """Who in a batch writes its key, among the items with no result yet: an item whose key was
+    used before gets that answer in ``results``; returns (person, key) -> the index of the first
+    item that writes it (the others with that key answer its result)."""
     first: dict[tuple[str, str], int] = {}
-    earlier = await _records_of([(i.checked.person_id, i.key) for i in intakes])
-    for index, intake in enumerate(intakes):
+    open_items = [index for index, result in enumerate(results) if result is None]
+    earlier = await _records_of([(intakes[i].checked.person_id, intakes[i].key) for i in open_items])
+    for index in open_items:
+        intake = intakes[index]
         claim = (intake.checked.person_id, intake.key)
         if claim in earlier:
             record = earlier[claim]
@@ -805,7 +829,7 @@ async def _claims(intakes: Sequence[_Intake]) -> tuple[list, dict[tuple[str, str
                                        intake.request_hash)
         elif claim not in first:
             first[claim] = index
-    return results, first
+    return first
 
 
 async def _records_of(claims: Sequence[tuple[str, str]]) -> dict[tuple[str, str], IdempotencyRecord]:

@@ -195,8 +195,10 @@ async def test_refusals_before_anything_is_stored(service, alice, resources):
     with pytest.raises(errors.IdempotencyKeyRequired):
         await _submit(service, key=None)
     await verified_person(resources, "p_carol", assurance=1)
-    with pytest.raises(AssuranceRequired):
-        await _submit(service, person="p_carol")
+    with pytest.raises(AssuranceRequired):  # a submission that is right in every other way
+        await _submit(service, person="p_carol", materials=[
+            {"name": "居民身份证", "upload_id": await _upload(service, "p_carol")},
+            {"name": "购房合同", "upload_id": await _upload(service, "p_carol")}])
     assert await Application.all().count() == 0 and await Delivery.all().count() == 0
 
 

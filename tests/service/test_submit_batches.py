@@ -13,6 +13,7 @@ from domain.applications import errors, rules
 from domain.applications.models import Application, IdempotencyRecord, Transition
 from domain.applications.service import ApplicationService
 from domain.delivery.models import Delivery
+from domain.identity.errors import AssuranceRequired, TokenInvalid
 from domain.notifications.models import Notification
 from domain.shared.clock import FrozenClock
 from tests.support.applications import HZ_FUND, matter, setup_catalog_and_nodes, verified_person
@@ -126,6 +127,30 @@ async def test_a_submission_that_breaks_its_batch_fails_alone_and_the_others_are
     assert await Application.all().count() == 7 and await Delivery.all().count() == 7
     assert not await Application.filter(person_id=citizens[3]).exists()
     assert not await IdempotencyRecord.filter(person_id=citizens[3]).exists()  # a retry can still succeed
+
+
+async def test_a_batch_reads_its_applicants_at_once_and_refuses_only_the_unverified(service, citizens, resources):
+    """Applicants are read where the batch is written, in one query: one who is not real-name
+    verified (L1), or unknown, is refused alone."""
+    unverified = await verified_person(resources, "p_l1", name="李一", assurance=1)
+    reads = []
+    identity = service.identity
+    applicants = identity.applicants
+
+    async def counted(*, person_ids):
+        reads.append(len(person_ids))
+        return await applicants(person_ids=person_ids)
+
+    identity.applicants = counted
+    batches = Batches(service)
+    people = [citizens[0], citizens[1], unverified, "p_nobody", citizens[2], citizens[3]]
+    results = await asyncio.gather(*(_submit(service, p, f"k{i}") for i, p in enumerate(people)),
+                                   return_exceptions=True)
+    assert max(batches.sizes) > 1 and len(reads) == len(batches.sizes)  # one read a batch
+    assert isinstance(results[2], AssuranceRequired) and isinstance(results[3], TokenInvalid)
+    assert all(not isinstance(r, Exception) for i, r in enumerate(results) if i not in (2, 3))
+    assert await Application.all().count() == 4
+    assert not await IdempotencyRecord.filter(person_id__in=[unverified, "p_nobody"]).exists()
 
 
 class Counts:
