@@ -560,8 +560,8 @@ class ApplicationService:
 
     async def _resolve_materials(self, person_id: str, items: Sequence[dict]) -> list[_Resolved]:
         upload_ids = [i.get("upload_id") for i in items if i.get("upload_id")]
-        owned = Material.filter(public_id__in=upload_ids, person_id=person_id, kind="upload")
-        uploads = {m.public_id: m for m in await owned} if upload_ids else {}
+        uploads = {m.public_id: m for m in await Material.filter(
+            public_id__in=upload_ids, person_id=person_id, kind="upload")} if upload_ids else {}
         resolved, seen = [], set()
         for item in items:
             slot = str(item.get("name") or "")
