@@ -177,7 +177,7 @@ async def build_resources(settings: Settings) -> Resources:
     services = resources.services
     services["housing_fund"] = HousingFundService(
         clock=clock, vault=vault, identity=services["identity"], nodes=services["nodes"],
-        applications=services["applications"], wallet=services["applications"].wallet,
+        applications=services["applications"], wallet=services["applications"].materials.wallet,
         centres=HttpFundCentres(nodes=services["nodes"], client_factory=services["node_client_factory"]),
         # no card-verification client exists for production yet: there every check is "unavailable"
         cards=BankCardsNotConfigured() if settings.is_production else StubBankCards(),

@@ -187,7 +187,7 @@ def add_application_routes(bp: Blueprint, *, channel: str, summary: Callable, de
     @rate_limited("upload", capacity=120, per_seconds=3600, by="person")
     async def upload(request: Request) -> HTTPResponse:
         applications = request.app.ctx.applications
-        body = await _read_stream(request, applications.upload_max_bytes + MULTIPART_SLACK)
+        body = await _read_stream(request, applications.materials.upload_max_bytes + MULTIPART_SLACK)
         file = _multipart_file(request, body)
         view = await applications.upload_material(person_id=request.ctx.auth.subject, data=file.body,
                                                   filename=file.name)

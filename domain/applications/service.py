@@ -1,11 +1,13 @@
 """Application use cases: submit, follow, withdraw, resubmit after correction, upload materials,
-and apply the events departments post back (docs/applications.md).
+and apply the events departments post back (docs/applications.md). Materials themselves live in
+``materials.py``; the keys, numbers and records of storing a submission in ``intake.py``.
 
 Guarantees, and what makes them hold:
 - **One submission, one application, one number.** ``submit`` claims the citizen's
   ``Idempotency-Key`` (a unique row) in the same transaction as the application, its transitions
   and its outbox delivery; a concurrent duplicate waits on that row and then answers the first
-  result. Numbers come from a per-region, per-day counter row updated in that transaction.
+  result. Numbers come from a per-region, per-day counter, taken just before in a transaction of
+  its own (a number never repeats; a failed submission leaves a gap).
 - **Every change recorded and announced once.** Every status change goes through ``_move``: it
   checks the state machine, bumps the version, writes the transition and tells the listeners
   (notifications) on the same connection.
@@ -19,17 +21,13 @@ import base64
 import binascii
 import json
 import logging
-import secrets
-import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from hashlib import sha256
 from typing import Any
 
-from tortoise import Tortoise, connections
-from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -39,17 +37,26 @@ from domain.applications.errors import (
     ApplicationNotFound,
     EventIdReused,
     IdempotencyKeyRequired,
-    IdempotencyKeyReused,
-    MaterialsInvalid,
     MatterNotOnline,
 )
+from domain.applications.intake import (
+    Intake,
+    Submission,
+    Written,
+    answer_again,
+    claim_key,
+    claims,
+    in_callers_transaction,
+    next_sequences,
+    replay_of,
+)
+from domain.applications.materials import Materials
+from domain.applications.materials import payload as material_payload
 from domain.applications.models import Application, IdempotencyRecord, Material, NodeEvent, Transition
 from domain.applications.ports import (
     ApprovalDecision,
     ApprovalRequest,
-    EmptyWallet,
     InstantApproval,
-    LicenseRef,
     LicenseWallet,
     ManualReviewOnly,
     MaterialStore,
@@ -77,7 +84,7 @@ from domain.shared.clock import SHANGHAI, Clock, beijing_day_start
 from domain.shared.errors import DomainError
 from domain.shared.group_commit import GroupCommit
 from domain.shared.memo import Memo
-from domain.shared.rows import fields_of, insert_rows, placeholders
+from domain.shared.rows import fields_of, insert_rows
 from domain.shared.vault import Vault
 
 log = logging.getLogger("govhub.applications")
@@ -93,10 +100,6 @@ INSTANT_ACTOR = "instant_approval"
 # submit cost a third of its time under load). Applicants are not memoised: each citizen submits
 # rarely, so a memo would not hit outside a benchmark; a batch reads its applicants in one query.
 MEMO_SECONDS = 5.0
-# An upload no application used within this long is deleted, file and row: a citizen's document
-# is not kept for an application that was never made.
-UNUSED_UPLOAD_KEPT = timedelta(hours=24)
-PURGE_BATCH = 500
 # Batches of submissions in flight at once. One writer left the hub idle half the time while each
 # batch waited for its commit's disk flush (483-1,129 submits/s, 44 % CPU); four keep it busy
 # (803-933/s, 94 % CPU) — measured in the same session (docs/benchmarks.md).
@@ -104,46 +107,6 @@ SUBMIT_WRITERS = 4
 
 
 # --- what the use cases return ----------------------------------------------------------------
-
-
-@dataclass
-class _Resolved:
-    given: rules.GivenMaterial
-    upload: Material | None = None
-    license: LicenseRef | None = None
-
-
-@dataclass(frozen=True)
-class _Submission:
-    """A submission that passed every check, ready to store."""
-
-    person_id: str
-    channel: str
-    form: dict
-    applicant: Any  # the identity service's Applicant; None until read (see ``_with_applicants``)
-    matter: Any  # the catalog's matter
-    node_code: str
-    materials: list[_Resolved]
-    node_name: str
-
-
-@dataclass(frozen=True)
-class _Intake:
-    """A checked submission waiting to be written, with its Idempotency-Key."""
-
-    checked: _Submission
-    key: str
-    request_hash: str
-
-
-@dataclass(frozen=True)
-class _Written:
-    """What writing a submission came to: its number, whether it was the first result again, and
-    the view when the writer built it from what it wrote (else the caller reads it)."""
-
-    number: str
-    replayed: bool
-    view: ApplicationView | None = None
 
 
 @dataclass
@@ -160,15 +123,13 @@ class ApplicationService:
         """``catalog``, ``nodes``, ``identity``, ``delivery``: those modules' services."""
         self.clock, self.vault = clock, vault
         self.catalog, self.nodes, self.identity, self.delivery = catalog, nodes, identity, delivery
-        self.store = store
-        self.wallet: LicenseWallet = wallet or EmptyWallet()
+        self.materials = Materials(clock=clock, store=store, wallet=wallet, upload_max_bytes=upload_max_bytes)
         self.approval: InstantApproval = approval or ManualReviewOnly()
         self.listeners: list[TransitionListener] = []
-        self.upload_max_bytes = upload_max_bytes
         self._matters: Memo[str, Any] = Memo(seconds=MEMO_SECONDS)
         self._handlers: Memo[tuple, list] = Memo(seconds=MEMO_SECONDS)
         self._counting: set[asyncio.Task] = set()  # popularity counts of batches, on their way
-        self._intake: GroupCommit[_Intake, _Written] = GroupCommit(
+        self._intake: GroupCommit[Intake, Written] = GroupCommit(
             write_batch=self._store_batch, write_one=self._store_alone, writers=SUBMIT_WRITERS,
             name="applications.submit")
 
@@ -176,7 +137,7 @@ class ApplicationService:
 
     def use_wallet(self, wallet: LicenseWallet) -> None:
         """The licenses module's wallet, once it is wired (bff/app.py)."""
-        self.wallet = wallet
+        self.materials.wallet = wallet
 
     def use_approval(self, approval: InstantApproval) -> None:
         """The instant-approval (秒批) step, consulted by every submit."""
@@ -200,15 +161,15 @@ class ApplicationService:
         request_hash = rules.fingerprint(request)
         try:
             checked = await self._check_submission(person_id, channel, matter_code, form, materials)
-            intake = _Intake(checked, idempotency_key, request_hash)
+            intake = Intake(checked, idempotency_key, request_hash)
             # in a caller's transaction (a fund withdrawal claims its quota in the same one) the
             # submission must nest in it and commit or roll back with it: never batched
-            plain = not checked.materials and not checked.matter.instant_approval and not _in_transaction()
+            plain = not checked.materials and not checked.matter.instant_approval and not in_callers_transaction()
             written = await (self._intake.write(intake) if plain else self._store_alone(intake))
         except (DomainError, IntegrityError):
             # A duplicate of this very request may have committed meanwhile: its key is claimed (our
             # insert failed) or its upload is taken (our check failed). Answer the first result.
-            if (number := await self._replay(person_id, idempotency_key, "submit", request_hash)) is not None:
+            if (number := await replay_of(person_id, idempotency_key, "submit", request_hash)) is not None:
                 return SubmitResult(await self.detail(person_id=person_id, number=number), replayed=True)
             raise
         if not written.replayed:
@@ -220,38 +181,38 @@ class ApplicationService:
         """Wait until the popularity counts of written batches are sent (tests; shutdown)."""
         await asyncio.gather(*self._counting)
 
-    async def _store_alone(self, intake: _Intake) -> _Written:
+    async def _store_alone(self, intake: Intake) -> Written:
         [checked] = await self._with_applicants([intake.checked])
         if isinstance(checked, Exception):
             raise checked
-        if (number := await self._replay(checked.person_id, intake.key, "submit", intake.request_hash)) is not None:
-            return _Written(number, replayed=True)
+        if (number := await replay_of(checked.person_id, intake.key, "submit", intake.request_hash)) is not None:
+            return Written(number, replayed=True)
         number = await self._store_submission(checked, intake.key, intake.request_hash)
         await self.catalog.count_applications([checked.matter.id])
-        return _Written(number, replayed=False)
+        return Written(number, replayed=False)
 
-    async def _store_batch(self, intakes: Sequence[_Intake]) -> list[_Written | Exception]:
+    async def _store_batch(self, intakes: Sequence[Intake]) -> list[Written | Exception]:
         """Plain submissions together (group commit): their keys, numbers, applications, submit
         transitions, messages and deliveries in one transaction of a few multi-row statements —
         the same rows ``_store_submission`` writes one by one. A key already used, by an earlier
         request or by another in this batch, answers that first result."""
         read = await self._with_applicants([i.checked for i in intakes])
-        results: list[_Written | Exception | None] = [c if isinstance(c, Exception) else None for c in read]
+        results: list[Written | Exception | None] = [c if isinstance(c, Exception) else None for c in read]
         intakes = [i if isinstance(c, Exception) else replace(i, checked=c) for i, c in zip(intakes, read)]
-        first = await _claims(intakes, results)
+        first = await claims(intakes, results)
         fresh = [intakes[i] for i in first.values()]
         if fresh:
             views = await self._write_fresh(fresh)
             for index, view in zip(first.values(), views):
-                results[index] = _Written(view.number, replayed=False, view=view)
+                results[index] = Written(view.number, replayed=False, view=view)
         for index, intake in enumerate(intakes):  # the batch's own duplicates answer their first
             if results[index] is None:
                 writer = first[(intake.checked.person_id, intake.key)]
-                results[index] = _replayed(results[writer].number, "submit", intakes[writer].request_hash,
+                results[index] = answer_again(results[writer].number, "submit", intakes[writer].request_hash,
                                            intake.request_hash)
         return results
 
-    async def _write_fresh(self, fresh: list[_Intake]) -> list[ApplicationView]:
+    async def _write_fresh(self, fresh: list[Intake]) -> list[ApplicationView]:
         """Write new submissions in one transaction; their views, built from what was written."""
         now = self.clock.now()
         apps = await self._numbered_drafts([i.checked for i in fresh], now)
@@ -274,7 +235,8 @@ class ApplicationService:
             await insert_rows(Transition, [fields_of(t) for t in transitions], connection=conn)
             await self._announce(conn, [_notice(app, "submit", before, at=now) for app, before in zip(apps, befores)])
             await self.delivery.enqueue_many([NewDelivery(
-                kind="node.application.submitted", target=app.node_code, dedupe_key=f"application:{app.number}:submitted",
+                kind="node.application.submitted", target=app.node_code,
+                dedupe_key=f"application:{app.number}:submitted",
                 payload=self._submitted_payload(app, i.checked.form, [], i.checked.applicant, app.due_on))
                 for i, app in zip(fresh, apps)], connection=conn)
         self._count_in_background([i.checked.matter.id for i in fresh])
@@ -290,11 +252,11 @@ class ApplicationService:
         self._counting.add(counting)
         counting.add_done_callback(self._counting.discard)
 
-    async def _with_applicants(self, submissions: Sequence[_Submission]) -> list[_Submission | Exception]:
+    async def _with_applicants(self, submissions: Sequence[Submission]) -> list[Submission | Exception]:
         """Each submission with its applicant, read for all in one query; in its place the refusal
         of one who is unknown or not real-name verified (L2)."""
         found = await self.identity.applicants(person_ids=[s.person_id for s in submissions])
-        out: list[_Submission | Exception] = []
+        out: list[Submission | Exception] = []
         for submission in submissions:
             applicant = found.get(submission.person_id)
             if applicant is None:
@@ -307,7 +269,7 @@ class ApplicationService:
         return out
 
     async def _check_submission(self, person_id: str, channel: str, matter_code: str, form: dict,
-                                materials: Sequence[dict]) -> _Submission:
+                                materials: Sequence[dict]) -> Submission:
         """Everything that can refuse a submission before anything is written, but the applicant,
         who is read where the submission is stored (``_with_applicants``). The matter and its nodes
         come from a few seconds' memo (see ``MEMO_SECONDS``)."""
@@ -321,28 +283,28 @@ class ApplicationService:
         node_code = rules.handling_node(department_code=matter.department_code, region_code=matter.region_code,
                                         nodes=[rules.NodeFacts(n.code, n.kind, n.region_code, n.status)
                                                for n in candidates])
-        resolved = await self._resolve_materials(person_id, materials)
+        resolved = await self.materials.resolve(person_id, materials)
         rules.check_materials(matter.materials, [r.given for r in resolved])
-        return _Submission(person_id=person_id, channel=channel, form=form, applicant=None,
+        return Submission(person_id=person_id, channel=channel, form=form, applicant=None,
                            matter=matter, node_code=node_code, materials=resolved,
                            node_name=next(n.name for n in candidates if n.code == node_code))
 
-    async def _store_submission(self, checked: _Submission, key: str, request_hash: str) -> str:
+    async def _store_submission(self, checked: Submission, key: str, request_hash: str) -> str:
         """One transaction: the key, the number, the application, its materials and transitions,
         the instant-approval step and the delivery to the node. Returns the number."""
         matter, person_id, now = checked.matter, checked.person_id, self.clock.now()
         [app] = await self._numbered_drafts([checked], now)
         async with in_transaction() as conn:
-            await self._claim_key(conn, person_id, key, "submit", request_hash, now)
+            await claim_key(conn, person_id, key, "submit", request_hash, now)
             await app.save(using_db=conn)
-            attached = await self._attach(conn, app, checked.materials, now)
+            attached = await self.materials.attach(conn, app, checked.materials, now)
             await self._move(conn, app, "submit", _Actor(rules.CITIZEN, person_id), at=now)
             decision = None if not matter.instant_approval else await self.approval.decide(ApprovalRequest(
                 number=app.number, person_id=person_id, assurance=checked.applicant.assurance,
                 matter_code=matter.code, catalog_code=matter.catalog_code,
                 matter_instant_approval=matter.instant_approval, region_code=matter.region_code,
                 department_code=matter.department_code, form=checked.form,
-                materials=[_material_payload(m, app.number) for m in attached], submitted_at=now),
+                materials=[material_payload(m, app.number) for m in attached], submitted_at=now),
                 connection=conn)
             if decision is not None:
                 await self._record_decision(conn, app, decision, now)
@@ -354,11 +316,11 @@ class ApplicationService:
                 application_number=app.number)
         return app.number
 
-    async def _numbered_drafts(self, submissions: Sequence[_Submission], now: datetime) -> list[Application]:
-        """Unsaved drafts with their numbers, taken per region (see ``_next_sequences``) in the
+    async def _numbered_drafts(self, submissions: Sequence[Submission], now: datetime) -> list[Application]:
+        """Unsaved drafts with their numbers, taken per region (see ``next_sequences``) in the
         order given, and their provisional deadlines (until the department accepts)."""
         today = now.astimezone(SHANGHAI).date()
-        taken = await _next_sequences(today, Counter(s.matter.region_code[:6] for s in submissions))
+        taken = await next_sequences(today, Counter(s.matter.region_code[:6] for s in submissions))
         drafts = []
         for s in submissions:
             region6, matter = s.matter.region_code[:6], s.matter
@@ -389,7 +351,7 @@ class ApplicationService:
             "department_code": app.department_code, "region_code": app.region_code,
             "applicant": {"person_ref": self.person_ref(app.person_id), "name_masked": applicant.name_masked,
                           "assurance": f"L{applicant.assurance}"},
-            "form": form, "materials": [_material_payload(m, app.number) for m in attached],
+            "form": form, "materials": [material_payload(m, app.number) for m in attached],
             "submitted_at": app.submitted_at.isoformat(), "promised_due_on": due_on.isoformat(),
             "callback": f"/gov/v1/applications/{app.number}/events",
             "decision": app.decision,
@@ -481,7 +443,7 @@ class ApplicationService:
             rules.advance(progress_of(app), "resubmit", at=self.clock.now())  # refuse before other checks
             matter = await self.catalog.any_matter(code=app.matter_code)  # retired since: still correctable
             rules.check_form(matter.form_schema, form)
-            resolved = await self._resolve_materials(person_id, materials)
+            resolved = await self.materials.resolve(person_id, materials)
             rules.check_materials(matter.materials, [r.given for r in resolved])
         except DomainError:  # a concurrent repeat may have committed (its uploads are now taken)
             if idempotency_key and await self._replayed(app, idempotency_key, operation, request):
@@ -489,13 +451,13 @@ class ApplicationService:
             raise
 
         async def change(conn: BaseDBAsyncClient, locked: Application, now: datetime) -> None:
-            attached = await self._attach(conn, locked, resolved, now)
+            attached = await self.materials.attach(conn, locked, resolved, now)
             await self._move(conn, locked, "resubmit", _Actor(rules.CITIZEN, person_id), at=now,
                              changes={"form_sealed": self._seal_form(form)})
             await self.delivery.enqueue(
                 kind="node.application.resubmitted", target=locked.node_code,
                 payload={"number": number, "form": form,
-                         "materials": [_material_payload(m, number) for m in attached],
+                         "materials": [material_payload(m, number) for m in attached],
                          "resubmitted_at": now.isoformat(),
                          "due_on": locked.due_on.isoformat() if locked.due_on else None},
                 dedupe_key=f"application:{number}:resubmitted:{locked.version}", connection=conn)
@@ -513,7 +475,7 @@ class ApplicationService:
             async with in_transaction() as conn:
                 if key:
                     request_hash = rules.fingerprint(request)
-                    await self._claim_key(conn, app.person_id, key, operation, request_hash, now, app.number)
+                    await claim_key(conn, app.person_id, key, operation, request_hash, now, app.number)
                 locked = await _locked(conn, app.id)
                 await change(conn, locked, now)
         except IntegrityError:  # the same key committed meanwhile by a concurrent repeat
@@ -523,85 +485,22 @@ class ApplicationService:
         return await self._detail(locked)
 
     async def _replayed(self, app: Application, key: str, operation: str, request: dict) -> bool:
-        number = await self._replay(app.person_id, key, operation, rules.fingerprint(request))
+        number = await replay_of(app.person_id, key, operation, rules.fingerprint(request))
         return number is not None
 
-    # --- materials --------------------------------------------------------------------------
+    # --- materials (materials.py) ------------------------------------------------------------
 
     async def upload_material(self, *, person_id: str, data: bytes, filename: str | None) -> MaterialView:
-        """Check and keep an uploaded file; a later submit or resubmit names it by its id."""
-        content_type = rules.check_upload(data, max_bytes=self.upload_max_bytes)
-        now = self.clock.now()
-        key = f"{now:%Y/%m/%d}/{uuid.uuid4().hex}"
-        await self.store.put(key, data, content_type=content_type)
-        material = await Material.create(
-            public_id="m_" + secrets.token_hex(12), person_id=person_id, kind="upload", storage_key=key,
-            filename=rules.safe_filename(filename), content_type=content_type, size=len(data),
-            sha256=sha256(data).hexdigest(), created_at=now)
-        return material_view(material)
+        return await self.materials.upload(person_id=person_id, data=data, filename=filename)
 
     async def material_for_node(self, *, node_code: str, number: str, material_id: str) -> MaterialContent:
-        """An uploaded material's bytes, for the node that handles the application only."""
-        app = await Application.get_or_none(number=number, node_code=node_code)
-        material = await Material.get_or_none(public_id=material_id, application_id=app.id) if app else None
-        if material is None or material.storage_key is None:
-            raise ApplicationNotFound("未找到该办件或材料")
-        return MaterialContent(data=await self.store.get(material.storage_key),
-                               content_type=material.content_type or "application/octet-stream",
-                               filename=material.filename)
+        return await self.materials.for_node(node_code=node_code, number=number, material_id=material_id)
 
     async def applicants_naming(self, *, license_id: str, node_code: str) -> list[str]:
-        """Who applied, to this node, with this e-license as a material (the licenses module
-        releases the license to that node without a separate consent). Withdrawn ones do not count."""
-        named = Material.filter(kind="license", license_id=license_id, application__node_code=node_code)
-        rows = await named.exclude(application__status=rules.WITHDRAWN).values_list("application__person_id",
-                                                                                    flat=True)
-        return sorted(set(rows))
+        return await self.materials.applicants_naming(license_id=license_id, node_code=node_code)
 
-    async def _resolve_materials(self, person_id: str, items: Sequence[dict]) -> list[_Resolved]:
-        upload_ids = [i.get("upload_id") for i in items if i.get("upload_id")]
-        uploads = {m.public_id: m for m in await Material.filter(
-            public_id__in=upload_ids, person_id=person_id, kind="upload")} if upload_ids else {}
-        resolved, seen = [], set()
-        for item in items:
-            slot = str(item.get("name") or "")
-            if upload_id := item.get("upload_id"):
-                row = uploads.get(upload_id)
-                problem = ("未找到该上传文件" if row is None else "该文件已用于其他办件" if row.application_id
-                           else "同一文件不能重复使用" if upload_id in seen else None)
-                seen.add(upload_id)
-                resolved.append(_Resolved(rules.GivenMaterial(slot, "upload", problem=problem), upload=row))
-            elif license_id := item.get("license_id"):
-                ref = await self.wallet.holds(person_id=person_id, license_id=license_id)
-                problem = None if ref else "电子证照夹中没有该证照或证照已失效"
-                license_type = ref.license_type if ref else None
-                given = rules.GivenMaterial(slot, "license", license_type, problem=problem)
-                resolved.append(_Resolved(given, license=ref))
-            else:
-                problem = "应给出 upload_id 或 license_id"
-                resolved.append(_Resolved(rules.GivenMaterial(slot, "upload", problem=problem)))
-        return resolved
-
-    async def _attach(self, conn: BaseDBAsyncClient, app: Application, resolved: list[_Resolved],
-                      now: datetime) -> list[Material]:
-        attached = []
-        for item in resolved:
-            if item.upload is not None:
-                # conditional: two submissions racing for one upload cannot both take it
-                taken = await Material.filter(id=item.upload.id, application_id=None).using_db(conn).update(
-                    application_id=app.id, slot=item.given.slot, attached_at=now)
-                if not taken:
-                    raise MaterialsInvalid("该文件已用于其他办件",
-                                           errors=[{"field": "materials", "message": "该文件已用于其他办件"}])
-                item.upload.slot, item.upload.attached_at = item.given.slot, now
-                attached.append(item.upload)
-            elif item.license is not None:
-                attached.append(await Material.create(
-                    public_id="m_" + secrets.token_hex(12), person_id=app.person_id, application_id=app.id,
-                    slot=item.given.slot, kind="license", license_id=item.license.license_id,
-                    license_type=item.license.license_type, filename=item.license.title, created_at=now,
-                    attached_at=now, using_db=conn))
-        return attached
+    async def purge_unused_uploads(self) -> dict:
+        return await self.materials.purge_unused()
 
     # --- department events (callbacks) ------------------------------------------------------
 
@@ -713,26 +612,6 @@ class ApplicationService:
                 fields["decided_at"] = at
         return fields
 
-    # --- unused uploads (scheduler job) -----------------------------------------------------
-
-    async def purge_unused_uploads(self) -> dict:
-        """Delete uploads older than ``UNUSED_UPLOAD_KEPT`` that no application took. Each row is
-        deleted only if still unattached (a submit taking it right now wins: on PostgreSQL the
-        delete waits for that transaction), then its file."""
-        cutoff = self.clock.now() - UNUSED_UPLOAD_KEPT
-        rows = await (Material.filter(kind="upload", application_id=None, created_at__lt=cutoff)
-                      .order_by("id").limit(PURGE_BATCH))
-        purged = 0
-        for row in rows:
-            if not await Material.filter(id=row.id, application_id=None).delete():
-                continue
-            purged += 1
-            try:
-                await self.store.delete(row.storage_key)
-            except OSError:  # the row is gone, so nothing refers to the file: logged, not retried
-                log.warning("unused upload %s: file %s not deleted", row.public_id, row.storage_key, exc_info=True)
-        return {"purged": purged}
-
     # --- overdue (scheduler job) ------------------------------------------------------------
 
     async def flag_overdue(self) -> dict:
@@ -745,23 +624,6 @@ class ApplicationService:
 
     # --- helpers ----------------------------------------------------------------------------
 
-    async def _replay(self, person_id: str, key: str, operation: str, request_hash: str) -> str | None:
-        """The first result's application number for this key, or None if the key is new."""
-        record = await IdempotencyRecord.get_or_none(person_id=person_id, key=key)
-        if record is None:
-            return None
-        if record.operation != operation or record.request_hash != request_hash:
-            raise _key_reused()
-        return record.application_number
-
-
-    @staticmethod
-    async def _claim_key(conn: BaseDBAsyncClient, person_id: str, key: str, operation: str, request_hash: str,
-                         now: datetime, number: str | None = None) -> None:
-        await IdempotencyRecord.create(person_id=person_id, key=key, operation=operation,
-                                       request_hash=request_hash, application_number=number, created_at=now,
-                                       using_db=conn)
-
     def _seal_form(self, form: dict) -> str:
         return self.vault.seal(rules.canonical_json(form), context=FORM_CONTEXT)
 
@@ -773,71 +635,6 @@ class ApplicationService:
 
 
 # --- module helpers ---------------------------------------------------------------------------
-
-
-async def _next_sequences(day: date, counts: dict[str, int]) -> dict[str, int]:
-    """Per region (6 digits), the first of its next ``count`` numbers of the day: one atomic
-    multi-row upsert in a transaction of its own, whatever the regions of a batch.
-
-    Not in the submitting transaction: the counter row would stay locked until that commits, and
-    every submission of a region's day would wait for the one before it (the submit benchmark ran
-    at 84/s with the server's CPU a third idle). The price: a submission that fails after this
-    leaves a gap in the day's numbers. Numbers stay unique and are never reused. Regions go in one
-    order, so two batches never lock each other's rows crosswise."""
-    conn = Tortoise.get_connection("default")
-    regions = sorted(counts)
-    marks = placeholders(conn, 3 * len(regions))
-    rows = ", ".join(f"({', '.join(marks[3 * i:3 * i + 3])})" for i in range(len(regions)))
-    sql = (f"INSERT INTO application_number_sequences (region6, day, last_value) VALUES {rows} "
-           "ON CONFLICT (region6, day) DO UPDATE "
-           "SET last_value = application_number_sequences.last_value + excluded.last_value "
-           "RETURNING region6, last_value")
-    values = [v for region in regions for v in (region, f"{day:%Y%m%d}", counts[region])]
-    taken = await conn.execute_query_dict(sql, values)  # fetches on both backends
-    return {row["region6"]: int(row["last_value"]) - counts[row["region6"]] + 1 for row in taken}
-
-
-def _in_transaction() -> bool:
-    """Is this call inside a transaction a caller opened (``in_transaction``)?"""
-    return isinstance(connections.get("default"), TransactionalDBClient)
-
-
-def _key_reused() -> IdempotencyKeyReused:
-    return IdempotencyKeyReused("同一 Idempotency-Key 只能用于同一请求；新的请求请使用新的值")
-
-
-def _replayed(number: str | None, operation: str, first_hash: str, request_hash: str) -> _Written | Exception:
-    """A submit under a key already used: the first result, or the refusal to give it to another body."""
-    if operation != "submit" or first_hash != request_hash or number is None:
-        return _key_reused()
-    return _Written(number, replayed=True)
-
-
-async def _claims(intakes: Sequence[_Intake], results: list) -> dict[tuple[str, str], int]:
-    """Who in a batch writes its key, among the items with no result yet: an item whose key was
-    used before gets that answer in ``results``; returns (person, key) -> the index of the first
-    item that writes it (the others with that key answer its result)."""
-    first: dict[tuple[str, str], int] = {}
-    open_items = [index for index, result in enumerate(results) if result is None]
-    earlier = await _records_of([(intakes[i].checked.person_id, intakes[i].key) for i in open_items])
-    for index in open_items:
-        intake = intakes[index]
-        claim = (intake.checked.person_id, intake.key)
-        if claim in earlier:
-            record = earlier[claim]
-            results[index] = _replayed(record.application_number, record.operation, record.request_hash,
-                                       intake.request_hash)
-        elif claim not in first:
-            first[claim] = index
-    return first
-
-
-async def _records_of(claims: Sequence[tuple[str, str]]) -> dict[tuple[str, str], IdempotencyRecord]:
-    """The idempotency records of these (person, key) pairs, in one query."""
-    wanted = set(claims)
-    rows = await IdempotencyRecord.filter(key__in=sorted({k for _, k in wanted}),
-                                          person_id__in=sorted({p for p, _ in wanted}))
-    return {(r.person_id, r.key): r for r in rows if (r.person_id, r.key) in wanted}
 
 
 async def _locked(conn: BaseDBAsyncClient, application_id: int) -> Application:
@@ -867,15 +664,6 @@ def _notice(app: Application, name: str, before: rules.Progress, *, at: datetime
                             matter_name=app.matter_name, transition=name, from_status=before.status,
                             to_status=app.status, at=at, reason=reason, due_on=app.due_on,
                             new=name == "submit")  # applications are created by their submission
-
-
-def _material_payload(m: Material, number: str) -> dict:
-    """A material as the department receives it: an upload to fetch (signed), or a license to pull."""
-    if m.kind == "license":
-        return {"name": m.slot, "kind": "license", "license_id": m.license_id, "license_type": m.license_type}
-    return {"name": m.slot, "kind": "upload", "id": m.public_id, "filename": m.filename,
-            "content_type": m.content_type, "size": m.size, "sha256": m.sha256,
-            "download": f"/gov/v1/applications/{number}/materials/{m.public_id}"}
 
 
 def _write_cursor(last_id: int) -> str:

@@ -20,10 +20,10 @@ CHANNELS = {"wechat": ("/wx/v1", login_wechat), "alipay": ("/alipay/v1", login_a
 @pytest.fixture
 async def nodes(resources, tmp_path):
     """Matters and nodes; the hub's material store writes to a temporary directory."""
-    service = resources.services["applications"]
-    kept, service.store = service.store, LocalMaterialStore(tmp_path)
+    materials = resources.services["applications"].materials
+    kept, materials.store = materials.store, LocalMaterialStore(tmp_path)
     yield await setup_catalog_and_nodes(resources)
-    service.store = kept
+    materials.store = kept
 
 
 async def _citizen(client, mock_url, channel="wechat", user="alice", who=ALICE) -> dict:
@@ -156,7 +156,7 @@ async def test_uploads_may_exceed_the_json_body_limit_up_to_their_own(client, mo
     """A scan is bigger than any JSON body: the upload route streams and enforces the upload limit
     (GOVHUB_UPLOAD_MAX_BYTES) itself; every other route keeps GOVHUB_MAX_BODY_BYTES."""
     who = await _citizen(client, mock_url)
-    limit = resources.services["applications"].upload_max_bytes
+    limit = resources.services["applications"].materials.upload_max_bytes
     assert resources.settings.max_body_bytes < 3_000_000 < limit
     big = PDF + b"0" * (3_000_000 - len(PDF))
     response = await client.post("/wx/v1/applications/materials", headers=who["headers"],

@@ -88,10 +88,10 @@ async def test_alipay_reports_consents_and_the_app_has_no_such_route(client, moc
 
 @pytest.fixture
 async def instant(resources, tmp_path):
-    service = resources.services["applications"]
-    kept, service.store = service.store, LocalMaterialStore(tmp_path)
+    materials = resources.services["applications"].materials
+    kept, materials.store = materials.store, LocalMaterialStore(tmp_path)
     yield await setup_instant(resources)
-    service.store = kept
+    materials.store = kept
 
 
 async def _upload(client, who):
