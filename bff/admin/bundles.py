@@ -18,7 +18,7 @@ from bff.common import bundle_presenters
 from bff.common.parsing import parse_body, parse_query
 from bff.common.schemas import Body
 from domain.bundles.rules import RUN_STATUSES
-from domain.bundles.service import BundleView
+from domain.bundles.views import BundleView
 from domain.shared.clock import SHANGHAI
 
 bp = Blueprint("admin_bundles")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from domain.bundles.service import ConfirmationView, PrefilledForm, RunView, StepView
+from domain.bundles.views import ConfirmationView, PrefilledForm, RunView, StepView
 from domain.shared.clock import SHANGHAI
 
 MINI_PAGE = "pages/bundles/detail?no={number}"

@@ -45,6 +45,18 @@ from domain.bundles.errors import (
     ConfirmationNotFound,
 )
 from domain.bundles.models import Bundle, BundleEvent, BundleRun, BundleStep
+from domain.bundles.views import (
+    BundleView,
+    ConfirmationView,
+    EventView,
+    PrefilledForm,
+    RunView,
+    SubmitResult,
+    bundle_view,
+    masked_form,
+    run_view,
+    step_view,
+)
 from domain.catalog.errors import MatterNotFound
 from domain.identity.errors import AssuranceRequired
 from domain.shared.clock import SHANGHAI, Clock
@@ -64,104 +76,6 @@ MAX_PASSES = 6
 TRANSIENT = ("unavailable", "rate_limited")  # a step's submission waits and is tried again
 
 
-# --- what the use cases return ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BundleView:
-    code: str
-    name: str
-    status: str
-    version: int
-    published_version: int | None
-    draft: dict
-    published: dict | None
-    updated_at: datetime
-    published_at: datetime | None
-
-
-@dataclass(frozen=True)
-class PrefilledForm:
-    bundle: dict  # the published declaration, as citizens see it
-    values: dict[str, Any]  # pre-filled answers (identity ones masked: the hub fills them itself)
-    sources: dict[str, str]  # field -> where its value came from
-    locked: tuple[str, ...]  # fields the citizen cannot change
-
-
-@dataclass(frozen=True)
-class StepView:
-    key: str
-    title: str
-    matter_code: str
-    optional: bool
-    after: tuple[str, ...]
-    status: str
-    attempt: int
-    application_number: str | None
-    application_status: str | None
-    outputs: dict
-    failure: dict | None
-    last_error: str | None
-    compensation_number: str | None
-    history: list
-    submitted_at: datetime | None
-    finished_at: datetime | None
-
-    @property
-    def status_name(self) -> str:
-        return rules.STEP_NAMES.get(self.status, self.status)
-
-
-@dataclass(frozen=True)
-class EventView:
-    at: datetime
-    step_key: str | None
-    kind: str
-    message: str
-
-
-@dataclass(frozen=True)
-class RunView:
-    number: str
-    bundle_code: str
-    bundle_name: str
-    bundle_version: int
-    channel: str
-    status: str
-    confirmation: str | None
-    created_at: datetime
-    updated_at: datetime
-    completed_at: datetime | None
-    deadline_at: datetime
-    stuck: bool
-    steps: tuple[StepView, ...] = ()
-    events: tuple[EventView, ...] = ()
-    form: dict | None = None  # detail only: the citizen's own answers
-    failed_steps: tuple[str, ...] = ()
-    allowed_actions: tuple[str, ...] = ()
-
-    @property
-    def status_name(self) -> str:
-        return rules.RUN_NAMES.get(self.status, self.status)
-
-
-@dataclass(frozen=True)
-class SubmitResult:
-    run: RunView
-    replayed: bool
-
-
-@dataclass(frozen=True)
-class ConfirmationView:
-    number: str
-    bundle_name: str
-    title: str
-    applicant_name_masked: str | None
-    facts: dict[str, Any]  # what the second party confirms (declared by the bundle)
-    status: str
-    created_at: datetime
-
-
 @dataclass
 class _Pass:
     changed: bool = False
@@ -177,10 +91,10 @@ class BundleService:
     # === declarations (product teams, /admin/v1) ==============================================
 
     async def list(self) -> list[BundleView]:
-        return [_bundle_view(b) for b in await Bundle.all().order_by("code")]
+        return [bundle_view(b) for b in await Bundle.all().order_by("code")]
 
     async def get(self, code: str) -> BundleView:
-        return _bundle_view(await self._bundle(code))
+        return bundle_view(await self._bundle(code))
 
     async def save(self, *, actor: Actor, code: str, definition: dict, version: int | None = None,
                    request_id: str | None = None) -> BundleView:
@@ -215,7 +129,7 @@ class BundleService:
             await AuditLog.record(actor=actor, action="bundle.save", target_type="bundle", target_id=code,
                                   before=before, after={"version": row.version, "draft": definition},
                                   request_id=request_id, at=now)
-        return _bundle_view(row)
+        return bundle_view(row)
 
     async def validate(self, *, code: str) -> list[dict[str, str]]:
         """The draft's problems (empty: publishable)."""
@@ -239,7 +153,7 @@ class BundleService:
             await AuditLog.record(actor=actor, action="bundle.publish", target_type="bundle", target_id=code,
                                   before={"published_version": row.published_version},
                                   after={"published_version": version}, request_id=request_id, at=now)
-        return _bundle_view(await Bundle.get(id=row.id))
+        return bundle_view(await Bundle.get(id=row.id))
 
     async def seed(self, definitions: list[dict]) -> dict[str, int]:
         """Declare and publish the demo bundles (idempotent: an unchanged one is left alone)."""
@@ -413,7 +327,7 @@ class BundleService:
 
     async def runs(self, *, person_id: str, limit: int = 20) -> list[RunView]:
         rows = await BundleRun.filter(person_id=person_id).order_by("-id").limit(max(1, min(limit, 50)))
-        return [self._run_view(r) for r in rows]
+        return [run_view(r) for r in rows]
 
     async def run(self, *, person_id: str, number: str) -> RunView:
         return await self._detail(await self._own(person_id, number))
@@ -751,35 +665,18 @@ class BundleService:
 
     # === views ================================================================================
 
-    def _run_view(self, run: BundleRun) -> RunView:
-        return RunView(number=run.number, bundle_code=run.bundle_code, bundle_name=run.bundle_name,
-                       bundle_version=run.bundle_version, channel=run.channel, status=run.status,
-                       confirmation=run.confirmation, created_at=run.created_at, updated_at=run.updated_at,
-                       completed_at=run.completed_at, deadline_at=run.deadline_at, stuck=run.stuck_at is not None)
-
     async def _detail(self, run: BundleRun, *, with_form: bool = True) -> RunView:
         bundle = rules.parse(run.definition)
         rows = {s.key: s for s in await BundleStep.filter(run_id=run.id)}
-        steps = tuple(_step_view(d, rows[d.key]) for d in rules.order(bundle.steps) if d.key in rows)
+        steps = tuple(step_view(d, rows[d.key]) for d in rules.order(bundle.steps) if d.key in rows)
         events = tuple(EventView(at=e.at, step_key=e.step_key, kind=e.kind, message=e.message)
                        for e in await BundleEvent.filter(run_id=run.id).order_by("id"))
         failed = tuple(s.key for s in steps if s.status == rules.FAILED)
         retryable = rules.retry_targets({s.key: s.status for s in steps}) or run.confirmation == "declined"
-        view = self._run_view(run)
+        view = run_view(run)
         return RunView(**{**view.__dict__, "steps": steps, "events": events, "failed_steps": failed,
-                          "form": self._masked_form(bundle, self._open(run.form_sealed)) if with_form else None,
+                          "form": masked_form(bundle, self._open(run.form_sealed)) if with_form else None,
                           "allowed_actions": ("retry",) if retryable else ()})
-
-    def _masked_form(self, bundle: rules.BundleDef, answers: dict) -> dict:
-        """The citizen's answers, ID numbers masked (the page shows, it never needs them clear)."""
-        shown = dict(answers)
-        for name, source in rules.locked_fields(bundle).items():
-            if source == "identity.id_number" and isinstance(shown.get(name), str):
-                shown[name] = mask_id_number(shown[name])
-        for name in bundle.confirmation["parties"] if bundle.confirmation else ():
-            if isinstance(shown.get(name), str):
-                shown[name] = mask_id_number(shown[name])
-        return shown
 
     def _seal(self, answers: dict) -> str:
         return self.vault.seal(application_rules.canonical_json(answers), context=FORM_CONTEXT)
@@ -808,18 +705,3 @@ async def _reset_for_retry(conn, step: BundleStep, now: datetime) -> None:
 def _number(region_code: str, now: datetime) -> str:
     """``B<region6>-<yyyymmdd>-<8 hex>``: readable, and not a counter another citizen could walk."""
     return f"B{region_code[:6]}-{now.astimezone(SHANGHAI):%Y%m%d}-{secrets.token_hex(4).upper()}"
-
-
-def _bundle_view(row: Bundle) -> BundleView:
-    return BundleView(code=row.code, name=row.name, status=row.status, version=row.version,
-                      published_version=row.published_version, draft=row.draft, published=row.published,
-                      updated_at=row.updated_at, published_at=row.published_at)
-
-
-def _step_view(definition: rules.StepDef, row: BundleStep) -> StepView:
-    return StepView(key=row.key, title=definition.title, matter_code=definition.matter_code,
-                    optional=definition.optional, after=definition.after, status=row.status, attempt=row.attempt,
-                    application_number=row.application_number, application_status=row.application_status,
-                    outputs=row.outputs or {}, failure=row.failure, last_error=row.last_error,
-                    compensation_number=row.compensation_number, history=row.history or [],
-                    submitted_at=row.submitted_at, finished_at=row.finished_at)
