@@ -1,0 +1,73 @@
+"""domain/shared/rows.insert_rows on both backends: values stored as Tortoise stores them (JSON,
+dates, booleans, aware datetimes), ids back in the order given, conflicts skipped when asked,
+large inserts split under the parameter limit, and a failed insert leaving nothing behind."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from tortoise import Tortoise
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from domain.applications.models import Application
+from domain.delivery.models import Delivery
+from domain.shared import rows
+from domain.shared.rows import fields_of, insert_rows
+
+AT = datetime(2026, 11, 27, 16, 5, 30, 123456, tzinfo=UTC)
+
+
+def _delivery(key: str, **changes) -> dict:
+    return {"kind": "node.application.submitted", "target": "zj-platform", "payload": {"键": key, "n": [1, 2]},
+            "dedupe_key": key, "status": "pending", "attempts": 0, "next_attempt_at": AT, "created_at": AT,
+            "updated_at": AT, **changes}
+
+
+async def test_rows_read_back_as_the_orm_wrote_them_and_ids_come_back_in_order(resources):
+    conn = Tortoise.get_connection("default")
+    returned = await insert_rows(Delivery, [_delivery(f"k{i}") for i in range(5)], connection=conn,
+                                 returning=("id", "dedupe_key"))
+    assert [r["dedupe_key"] for r in returned] == [f"k{i}" for i in range(5)]
+    assert [r["id"] for r in returned] == sorted(r["id"] for r in returned)
+    stored = await Delivery.get(dedupe_key="k3")
+    assert stored.id == returned[3]["id"] and stored.payload == {"键": "k3", "n": [1, 2]}
+    assert stored.next_attempt_at == AT and stored.claimed_by is None
+
+
+async def test_a_model_instance_goes_in_with_its_dates_and_booleans(resources):
+    app = Application(number="330106-20261128-000001", person_id="p_1", matter_code="m", matter_name="事项",
+                      department_code="d", region_code="330106000000", node_code="zj-platform", channel="wechat",
+                      status="submitted", form_sealed="x", promised_limit_days=5, due_on=date(2026, 12, 4),
+                      calendar_basis="official", overdue=True, decision={"approved": False}, submitted_at=AT,
+                      version=2, created_at=AT, updated_at=AT)
+    [row] = await insert_rows(Application, [fields_of(app)], connection=Tortoise.get_connection("default"),
+                              returning=("id",))
+    stored = await Application.get(id=row["id"])
+    assert (stored.due_on, stored.overdue, stored.decision, stored.submitted_at, stored.version) == (
+        date(2026, 12, 4), True, {"approved": False}, AT, 2)
+
+
+async def test_conflicts_are_skipped_only_when_asked(resources):
+    conn = Tortoise.get_connection("default")
+    await insert_rows(Delivery, [_delivery("same")], connection=conn)
+    returned = await insert_rows(Delivery, [_delivery("same"), _delivery("other")], connection=conn,
+                                 returning=("dedupe_key",), ignore_conflicts=True)
+    assert [r["dedupe_key"] for r in returned] == ["other"]
+    with pytest.raises(IntegrityError):
+        async with in_transaction() as tx:
+            await insert_rows(Delivery, [_delivery("third"), _delivery("same")], connection=tx)
+    assert await Delivery.filter(dedupe_key="third").count() == 0  # the whole statement failed
+    assert await Delivery.all().count() == 2
+
+
+async def test_many_rows_are_split_under_the_parameter_limit(resources, monkeypatch):
+    monkeypatch.setattr(rows, "MAX_PARAMETERS", 25)  # 9 columns a row: 2 rows a statement
+    returned = await insert_rows(Delivery, [_delivery(f"s{i}") for i in range(7)],
+                                 connection=Tortoise.get_connection("default"), returning=("dedupe_key",))
+    assert [r["dedupe_key"] for r in returned] == [f"s{i}" for i in range(7)]
+    assert await Delivery.all().count() == 7
+
+
+async def test_nothing_to_insert_sends_nothing(resources):
+    assert await insert_rows(Delivery, [], connection=Tortoise.get_connection("default")) == []
