@@ -99,14 +99,14 @@ def _bundle(view: BundleView) -> dict:
 @admin_doc("一件事列表 Bundles (drafts and published)", roles=READERS, ok=(200, AdminBundleList))
 @require_role(*READERS)
 async def list_bundles(request: Request) -> HTTPResponse:
-    return json({"items": [_bundle(b) for b in await request.app.ctx.bundles.list()]}, ensure_ascii=False)
+    return json({"items": [_bundle(b) for b in await request.app.ctx.bundles.declarations.list()]}, ensure_ascii=False)
 
 
 @bp.get("/bundles/<code:str>")
 @admin_doc("一件事配置 A bundle's declaration", roles=READERS, ok=(200, AdminBundleOut), errors=NOT_FOUND)
 @require_role(*READERS)
 async def detail(request: Request, code: str) -> HTTPResponse:
-    return json(_bundle(await request.app.ctx.bundles.get(code)), ensure_ascii=False)
+    return json(_bundle(await request.app.ctx.bundles.declarations.get(code)), ensure_ascii=False)
 
 
 @bp.put("/bundles/<code:str>")
@@ -121,7 +121,7 @@ async def detail(request: Request, code: str) -> HTTPResponse:
 @require_role(*EDITORS)
 async def save(request: Request, code: str) -> HTTPResponse:
     body = parse_body(request, BundleIn)
-    view = await request.app.ctx.bundles.save(actor=current_admin(request), code=code, definition=body.definition,
+    view = await request.app.ctx.bundles.declarations.save(actor=current_admin(request), code=code, definition=body.definition,
                                               version=body.version, request_id=str(request.id))
     return json(_bundle(view), status=201 if body.version is None else 200, ensure_ascii=False)
 
@@ -133,7 +133,7 @@ async def save(request: Request, code: str) -> HTTPResponse:
                        "that no source covers, a source not available when its step runs.")
 @require_role(*READERS)
 async def validate(request: Request, code: str) -> HTTPResponse:
-    bundles = request.app.ctx.bundles
+    bundles = request.app.ctx.bundles.declarations
     view = await bundles.get(code)
     problems = await bundles.validate(code=code)
     return json({"code": code, "version": view.version, "valid": not problems, "problems": problems},
@@ -148,7 +148,7 @@ async def validate(request: Request, code: str) -> HTTPResponse:
 @require_role(*EDITORS)
 async def publish(request: Request, code: str) -> HTTPResponse:
     body = parse_body(request, PublishIn)
-    view = await request.app.ctx.bundles.publish(actor=current_admin(request), code=code, version=body.version,
+    view = await request.app.ctx.bundles.declarations.publish(actor=current_admin(request), code=code, version=body.version,
                                                  request_id=str(request.id))
     return json(_bundle(view), ensure_ascii=False)
 

@@ -50,5 +50,5 @@ async def seed_seals(seals, *, node: str = NODE, region6: str = "330000") -> int
 async def seed_bundles(bundles, catalog, seals) -> dict:
     report = await seed_matters(catalog)
     report["seals"] = await seed_seals(seals)
-    report["bundles"] = await bundles.seed(definitions())
+    report["bundles"] = await bundles.declarations.seed(definitions())
     return report

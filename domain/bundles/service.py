@@ -1,5 +1,6 @@
-"""Bundle use cases: declarations for product teams, the one form for citizens, and the runner
-that turns a bundle into applications and follows them to the end (docs/bundles.md).
+"""Bundle use cases: the one form for citizens, and the runner that turns a bundle into
+applications and follows them to the end (docs/bundles.md). Product teams' declarations are in
+``declarations.py`` (``BundleService.declarations``), what the use cases return in ``views.py``.
 
 Guarantees, and what makes them hold:
 - **One submission, one bundle.** ``submit`` inserts the run under a unique (person, Idempotency-Key)
@@ -29,35 +30,28 @@ from tortoise.transactions import in_transaction
 
 from domain.applications import rules as application_rules
 from domain.applications.errors import IdempotencyKeyRequired, IdempotencyKeyReused
-from domain.audit.service import SEED, Actor, AuditLog
 from domain.bundles import rules
+from domain.bundles.declarations import BundleDeclarations, bundle_row
 from domain.bundles.errors import (
-    BundleExists,
     BundleFormInvalid,
-    BundleInvalid,
-    BundleNotFound,
     BundleNotPublished,
     BundleNotRetryable,
     BundleRunNotFound,
-    BundleVersionConflict,
     ConfirmationClosed,
     ConfirmationNotAllowed,
     ConfirmationNotFound,
 )
 from domain.bundles.models import Bundle, BundleEvent, BundleRun, BundleStep
 from domain.bundles.views import (
-    BundleView,
     ConfirmationView,
     EventView,
     PrefilledForm,
     RunView,
     SubmitResult,
-    bundle_view,
     masked_form,
     run_view,
     step_view,
 )
-from domain.catalog.errors import MatterNotFound
 from domain.identity.errors import AssuranceRequired
 from domain.shared.clock import SHANGHAI, Clock
 from domain.shared.errors import DomainError
@@ -87,114 +81,7 @@ class BundleService:
         """``catalog``, ``applications``, ``identity``, ``licenses``: those modules' services."""
         self.clock, self.vault = clock, vault
         self.catalog, self.applications, self.identity, self.licenses = catalog, applications, identity, licenses
-
-    # === declarations (product teams, /admin/v1) ==============================================
-
-    async def list(self) -> list[BundleView]:
-        return [bundle_view(b) for b in await Bundle.all().order_by("code")]
-
-    async def get(self, code: str) -> BundleView:
-        return bundle_view(await self._bundle(code))
-
-    async def save(self, *, actor: Actor, code: str, definition: dict, version: int | None = None,
-                   request_id: str | None = None) -> BundleView:
-        """Create the bundle (``version`` None) or change its draft (``version`` = the one read).
-        The shape is checked now; matters, cycles and coverage when validating or publishing."""
-        definition = {**definition, "code": code}
-        problems = rules.structure_problems(definition)
-        if problems:
-            raise BundleInvalid("请检查以下配置：" + "、".join(p["field"] for p in problems), errors=problems)
-        now = self.clock.now()
-        async with in_transaction():
-            existing = await Bundle.select_for_update().get_or_none(code=code)
-            if existing is None:
-                if version is not None:
-                    raise BundleNotFound(f"“一件事” {code} 不存在")
-                try:
-                    row = await Bundle.create(code=code, name=definition["name"], status="draft", draft=definition,
-                                              version=1, created_at=now, updated_at=now)
-                except IntegrityError as exc:
-                    raise BundleExists(f"“一件事” {code} 已存在") from exc
-                before = None
-            else:
-                if version is None:
-                    raise BundleExists(f"“一件事” {code} 已存在；修改请带上当前版本号")
-                if version != existing.version:
-                    raise BundleVersionConflict(f"当前版本为 {existing.version}", current_version=existing.version)
-                before = {"version": existing.version, "draft": existing.draft}
-                existing.draft, existing.name = definition, definition["name"]
-                existing.version, existing.updated_at = existing.version + 1, now
-                await existing.save(update_fields=["draft", "name", "version", "updated_at"])
-                row = existing
-            await AuditLog.record(actor=actor, action="bundle.save", target_type="bundle", target_id=code,
-                                  before=before, after={"version": row.version, "draft": definition},
-                                  request_id=request_id, at=now)
-        return bundle_view(row)
-
-    async def validate(self, *, code: str) -> list[dict[str, str]]:
-        """The draft's problems (empty: publishable)."""
-        return await self._problems((await self._bundle(code)).draft)
-
-    async def publish(self, *, actor: Actor, code: str, version: int, request_id: str | None = None) -> BundleView:
-        row = await self._bundle(code)
-        if version != row.version:
-            raise BundleVersionConflict(f"当前版本为 {row.version}", current_version=row.version)
-        problems = await self._problems(row.draft)
-        if problems:
-            raise BundleInvalid("校验未通过，不能发布：" + "；".join(p["message"] for p in problems[:3]),
-                                errors=problems)
-        now = self.clock.now()
-        async with in_transaction():
-            updated = await Bundle.filter(id=row.id, version=version).update(
-                published=row.draft, published_version=version, status="published", published_at=now,
-                updated_at=now)
-            if not updated:
-                raise BundleVersionConflict("配置已被他人修改，请刷新后重试")
-            await AuditLog.record(actor=actor, action="bundle.publish", target_type="bundle", target_id=code,
-                                  before={"published_version": row.published_version},
-                                  after={"published_version": version}, request_id=request_id, at=now)
-        return bundle_view(await Bundle.get(id=row.id))
-
-    async def seed(self, definitions: list[dict]) -> dict[str, int]:
-        """Declare and publish the demo bundles (idempotent: an unchanged one is left alone)."""
-        report = {"created": 0, "changed": 0, "unchanged": 0}
-        for definition in definitions:
-            existing = await Bundle.get_or_none(code=definition["code"])
-            if existing is not None and existing.published == definition:
-                report["unchanged"] += 1
-                continue
-            view = await self.save(actor=SEED, code=definition["code"], definition=definition,
-                                   version=existing.version if existing else None)
-            await self.publish(actor=SEED, code=view.code, version=view.version)
-            report["changed" if existing else "created"] += 1
-        return report
-
-    async def _problems(self, definition: dict) -> list[dict[str, str]]:
-        found = rules.structure_problems(definition)
-        if found:
-            return found
-        codes = {s["matter_code"] for s in definition["steps"]}
-        codes |= {s["compensation"]["matter_code"] for s in definition["steps"] if s.get("compensation")}
-        matters = {code: await self._matter_facts(code) for code in codes}
-        licenses = {t.code: rules.LicenseFacts(fields=frozenset(t.fields), sensitive=frozenset(t.sensitive))
-                    for t in self.licenses.types()}
-        return rules.problems(definition, matters, licenses)
-
-    async def _matter_facts(self, code: str) -> rules.MatterFacts | None:
-        try:
-            matter = await self.catalog.matter(code=code)
-        except MatterNotFound:
-            return None
-        if not application_rules.may_apply_online(matter.online_depth):
-            return None
-        required = tuple(m["name"] for m in matter.materials or () if m.get("required"))
-        return rules.MatterFacts(code=matter.code, form_schema=matter.form_schema or {}, required_materials=required)
-
-    async def _bundle(self, code: str) -> Bundle:
-        row = await Bundle.get_or_none(code=code) if isinstance(code, str) else None
-        if row is None:
-            raise BundleNotFound(f"未找到“一件事” {code}")
-        return row
+        self.declarations = BundleDeclarations(clock=clock, catalog=catalog, licenses=licenses)  # /admin/v1
 
     # === citizens: what there is, the one form ================================================
 
@@ -224,7 +111,7 @@ class BundleService:
         return PrefilledForm(bundle=raw, values=values, sources=sources, locked=tuple(rules.locked_fields(bundle)))
 
     async def _published(self, code: str) -> dict:
-        row = await self._bundle(code)
+        row = await bundle_row(code)
         if row.published is None or row.status != "published":
             raise BundleNotPublished(f"“{row.name}”尚未上线")
         return row.published
@@ -270,7 +157,7 @@ class BundleService:
             async with in_transaction() as conn:
                 run = await BundleRun.create(
                     number=_number(bundle.region_code, now), person_id=person_id, bundle_code=bundle.code,
-                    bundle_version=(await self._bundle(code)).published_version, bundle_name=bundle.name,
+                    bundle_version=(await bundle_row(code)).published_version, bundle_name=bundle.name,
                     definition=raw, channel=channel, status=rules.RUNNING, form_sealed=self._seal(answers),
                     chosen_optional=sorted(set(optional_steps)), idempotency_key=idempotency_key,
                     request_hash=request_hash, confirmer_hash=confirmer, needs_advance=True,
