@@ -99,7 +99,8 @@ def _bundle(view: BundleView) -> dict:
 @admin_doc("一件事列表 Bundles (drafts and published)", roles=READERS, ok=(200, AdminBundleList))
 @require_role(*READERS)
 async def list_bundles(request: Request) -> HTTPResponse:
-    return json({"items": [_bundle(b) for b in await request.app.ctx.bundles.declarations.list()]}, ensure_ascii=False)
+    found = await request.app.ctx.bundles.declarations.list()
+    return json({"items": [_bundle(b) for b in found]}, ensure_ascii=False)
 
 
 @bp.get("/bundles/<code:str>")
@@ -121,8 +122,9 @@ async def detail(request: Request, code: str) -> HTTPResponse:
 @require_role(*EDITORS)
 async def save(request: Request, code: str) -> HTTPResponse:
     body = parse_body(request, BundleIn)
-    view = await request.app.ctx.bundles.declarations.save(actor=current_admin(request), code=code, definition=body.definition,
-                                              version=body.version, request_id=str(request.id))
+    view = await request.app.ctx.bundles.declarations.save(
+        actor=current_admin(request), code=code, definition=body.definition, version=body.version,
+        request_id=str(request.id))
     return json(_bundle(view), status=201 if body.version is None else 200, ensure_ascii=False)
 
 
@@ -148,8 +150,8 @@ async def validate(request: Request, code: str) -> HTTPResponse:
 @require_role(*EDITORS)
 async def publish(request: Request, code: str) -> HTTPResponse:
     body = parse_body(request, PublishIn)
-    view = await request.app.ctx.bundles.declarations.publish(actor=current_admin(request), code=code, version=body.version,
-                                                 request_id=str(request.id))
+    view = await request.app.ctx.bundles.declarations.publish(
+        actor=current_admin(request), code=code, version=body.version, request_id=str(request.id))
     return json(_bundle(view), ensure_ascii=False)
 
 

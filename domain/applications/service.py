@@ -78,7 +78,7 @@ from domain.applications.views import (
 )
 from domain.catalog.errors import InvalidCursor
 from domain.delivery.service import NewDelivery
-from domain.identity.errors import AssuranceRequired, TokenInvalid
+from domain.identity.errors import UNKNOWN_PERSON, AssuranceRequired, TokenInvalid
 from domain.nodes.errors import NodeNotFound
 from domain.shared.clock import SHANGHAI, Clock, beijing_day_start
 from domain.shared.errors import DomainError
@@ -164,7 +164,8 @@ class ApplicationService:
             intake = Intake(checked, idempotency_key, request_hash)
             # in a caller's transaction (a fund withdrawal claims its quota in the same one) the
             # submission must nest in it and commit or roll back with it: never batched
-            plain = not checked.materials and not checked.matter.instant_approval and not in_callers_transaction()
+            plain = (not checked.materials and not checked.matter.instant_approval
+                     and not in_callers_transaction())
             written = await (self._intake.write(intake) if plain else self._store_alone(intake))
         except (DomainError, IntegrityError):
             # A duplicate of this very request may have committed meanwhile: its key is claimed (our
@@ -209,7 +210,7 @@ class ApplicationService:
             if results[index] is None:
                 writer = first[(intake.checked.person_id, intake.key)]
                 results[index] = answer_again(results[writer].number, "submit", intakes[writer].request_hash,
-                                           intake.request_hash)
+                                              intake.request_hash)
         return results
 
     async def _write_fresh(self, fresh: list[Intake]) -> list[ApplicationView]:
@@ -224,8 +225,9 @@ class ApplicationService:
                 setattr(app, name, value)
         async with in_transaction() as conn:
             await insert_rows(IdempotencyRecord, [
-                {"person_id": i.checked.person_id, "key": i.key, "operation": "submit", "request_hash": i.request_hash,
-                 "application_number": app.number, "created_at": now} for i, app in zip(fresh, apps)], connection=conn)
+                {"person_id": i.checked.person_id, "key": i.key, "operation": "submit",
+                 "request_hash": i.request_hash, "application_number": app.number, "created_at": now}
+                for i, app in zip(fresh, apps)], connection=conn)
             ids = {row["number"]: row["id"] for row in await insert_rows(
                 Application, [fields_of(app) for app in apps], connection=conn, returning=("id", "number"))}
             for app in apps:
@@ -260,7 +262,7 @@ class ApplicationService:
         for submission in submissions:
             applicant = found.get(submission.person_id)
             if applicant is None:
-                out.append(TokenInvalid("登录对象不存在"))
+                out.append(TokenInvalid(UNKNOWN_PERSON))
             elif applicant.assurance < REQUIRED_ASSURANCE:
                 out.append(AssuranceRequired("提交申请前请先完成实名认证", required="L2",
                                              current=f"L{applicant.assurance}"))
@@ -286,8 +288,8 @@ class ApplicationService:
         resolved = await self.materials.resolve(person_id, materials)
         rules.check_materials(matter.materials, [r.given for r in resolved])
         return Submission(person_id=person_id, channel=channel, form=form, applicant=None,
-                           matter=matter, node_code=node_code, materials=resolved,
-                           node_name=next(n.name for n in candidates if n.code == node_code))
+                          matter=matter, node_code=node_code, materials=resolved,
+                          node_name=next(n.name for n in candidates if n.code == node_code))
 
     async def _store_submission(self, checked: Submission, key: str, request_hash: str) -> str:
         """One transaction: the key, the number, the application, its materials and transitions,

@@ -70,6 +70,9 @@ class TokenInvalid(Unauthorized):
     title = "登录已失效，请重新登录"
 
 
+UNKNOWN_PERSON = "登录对象不存在"  # a TokenInvalid detail: the person a token names is not (or no longer) known
+
+
 class RefreshTokenReused(Unauthorized):
     code = "refresh_token_reused"
     title = "登录状态异常，请重新登录"

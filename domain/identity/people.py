@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.identity import rules
-from domain.identity.errors import TokenInvalid
+from domain.identity.errors import UNKNOWN_PERSON, TokenInvalid
 from domain.identity.models import ChannelAccount, Person
 from domain.shared.vault import Vault
 
@@ -46,7 +46,7 @@ async def resolve(public_id: str) -> Person:
     """The person a token names, following merges to the survivor."""
     person = await Person.get_or_none(public_id=public_id)
     if person is None:
-        raise TokenInvalid("登录对象不存在")
+        raise TokenInvalid(UNKNOWN_PERSON)
     return await survivor(person)
 
 

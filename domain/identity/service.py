@@ -180,16 +180,13 @@ class IdentityService:
     async def me(self, *, person_id: str) -> PersonView:
         return await people.view(await people.resolve(person_id), self.vault, self.clock.now())
 
-    async def applicant(self, *, person_id: str) -> people.Applicant:
-        """``me`` as a submission needs it, in one read: assurance and masked name."""
-        return people.applicant(await people.resolve(person_id), self.vault, self.clock.now())
-
     async def applicants(self, *, person_ids: Sequence[str]) -> dict[str, people.Applicant]:
-        """``applicant`` of many people in one read (a batch of submissions), by the id asked
-        for; unknown ids are left out."""
+        """``me`` as submissions need it — assurance and masked name — for many people in one read
+        (a batch of submissions), by the id asked for, following merges; unknown ids are left out."""
         now = self.clock.now()
         found = await Person.filter(public_id__in=sorted(set(person_ids)))
-        return {person.public_id: people.applicant(await people.survivor(person), self.vault, now) for person in found}
+        return {person.public_id: people.applicant(await people.survivor(person), self.vault, now)
+                for person in found}
 
     # --- how a person is reached (notifications' Recipients port) ----------------------------
 
