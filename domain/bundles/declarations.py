@@ -9,7 +9,7 @@ from tortoise.transactions import in_transaction
 
 from domain.applications import rules as application_rules
 from domain.audit.service import SEED, Actor, AuditLog
-from domain.bundles import rules
+from domain.bundles import declaration_rules
 from domain.bundles.errors import BundleExists, BundleInvalid, BundleNotFound, BundleVersionConflict
 from domain.bundles.models import Bundle
 from domain.bundles.views import BundleView, bundle_view
@@ -33,7 +33,7 @@ class BundleDeclarations:
         """Create the bundle (``version`` None) or change its draft (``version`` = the one read).
         The shape is checked now; matters, cycles and coverage when validating or publishing."""
         definition = {**definition, "code": code}
-        problems = rules.structure_problems(definition)
+        problems = declaration_rules.structure_problems(definition)
         if problems:
             raise BundleInvalid("请检查以下配置：" + "、".join(p["field"] for p in problems), errors=problems)
         now = self.clock.now()
@@ -102,17 +102,17 @@ class BundleDeclarations:
         return report
 
     async def _problems(self, definition: dict) -> list[dict[str, str]]:
-        found = rules.structure_problems(definition)
+        found = declaration_rules.structure_problems(definition)
         if found:
             return found
         codes = {s["matter_code"] for s in definition["steps"]}
         codes |= {s["compensation"]["matter_code"] for s in definition["steps"] if s.get("compensation")}
         matters = {code: await self._matter_facts(code) for code in codes}
-        licenses = {t.code: rules.LicenseFacts(fields=frozenset(t.fields), sensitive=frozenset(t.sensitive))
+        licenses = {t.code: declaration_rules.LicenseFacts(fields=frozenset(t.fields), sensitive=frozenset(t.sensitive))
                     for t in self.licenses.types()}
-        return rules.problems(definition, matters, licenses)
+        return declaration_rules.problems(definition, matters, licenses)
 
-    async def _matter_facts(self, code: str) -> rules.MatterFacts | None:
+    async def _matter_facts(self, code: str) -> declaration_rules.MatterFacts | None:
         try:
             matter = await self.catalog.matter(code=code)
         except MatterNotFound:
@@ -120,7 +120,7 @@ class BundleDeclarations:
         if not application_rules.may_apply_online(matter.online_depth):
             return None
         required = tuple(m["name"] for m in matter.materials or () if m.get("required"))
-        return rules.MatterFacts(code=matter.code, form_schema=matter.form_schema or {}, required_materials=required)
+        return declaration_rules.MatterFacts(code=matter.code, form_schema=matter.form_schema or {}, required_materials=required)
 
 
 async def bundle_row(code: str) -> Bundle:

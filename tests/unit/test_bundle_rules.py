@@ -7,12 +7,12 @@ import copy
 
 import pytest
 
-from domain.bundles import rules
+from domain.bundles import declaration_rules, rules
 from domain.bundles.demo import definitions
 
 SCHEMA = {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}, "required": ["a", "b"]}
-MATTERS = {code: rules.MatterFacts(code=code, form_schema=SCHEMA) for code in ("M1", "M2", "M3")}
-LICENSES = {"business_license": rules.LicenseFacts(fields=frozenset({"credit_code", "legal_representative_id_number"}),
+MATTERS = {code: declaration_rules.MatterFacts(code=code, form_schema=SCHEMA) for code in ("M1", "M2", "M3")}
+LICENSES = {"business_license": declaration_rules.LicenseFacts(fields=frozenset({"credit_code", "legal_representative_id_number"}),
                                                    sensitive=frozenset({"legal_representative_id_number"}))}
 
 
@@ -29,16 +29,16 @@ def bundle(**changes) -> dict:
 
 
 def messages(raw) -> list[str]:
-    return [p["message"] for p in rules.problems(raw, MATTERS, LICENSES)]
+    return [p["message"] for p in declaration_rules.problems(raw, MATTERS, LICENSES)]
 
 
 def test_a_sound_declaration_has_no_problems():
-    assert rules.problems(bundle(), MATTERS, LICENSES) == []
+    assert declaration_rules.problems(bundle(), MATTERS, LICENSES) == []
 
 
 def test_the_three_demo_bundles_have_a_sound_shape():
     for raw in definitions():
-        assert rules.structure_problems(raw) == [], raw["code"]
+        assert declaration_rules.structure_problems(raw) == [], raw["code"]
         assert rules.cycle(rules.parse(raw).steps) is None
 
 
@@ -78,8 +78,8 @@ def test_unknown_steps_matters_and_fields_of_the_matter():
 
 
 def test_a_matter_that_needs_uploads_cannot_be_a_step():
-    matters = {**MATTERS, "M1": rules.MatterFacts(code="M1", form_schema=SCHEMA, required_materials=("购房合同",))}
-    assert any("购房合同" in p["message"] for p in rules.problems(bundle(), matters, LICENSES))
+    matters = {**MATTERS, "M1": declaration_rules.MatterFacts(code="M1", form_schema=SCHEMA, required_materials=("购房合同",))}
+    assert any("购房合同" in p["message"] for p in declaration_rules.problems(bundle(), matters, LICENSES))
 
 
 def test_prefill_from_a_sensitive_license_field_is_refused():
@@ -95,11 +95,11 @@ def test_required_steps_cannot_wait_for_optional_ones():
 
 
 def test_shape_problems_come_first():
-    assert [p["field"] for p in rules.structure_problems({"code": "X", "steps": []})] == [
+    assert [p["field"] for p in declaration_rules.structure_problems({"code": "X", "steps": []})] == [
         "code", "name", "region_code", "form", "steps"]
     duplicated = bundle()
     duplicated["steps"][1]["key"] = "one"
-    assert rules.structure_problems(duplicated) == [{"field": "steps[1].key", "message": "步骤 one 重复"}]
+    assert declaration_rules.structure_problems(duplicated) == [{"field": "steps[1].key", "message": "步骤 one 重复"}]
 
 
 def test_a_step_form_takes_each_field_from_its_source():
