@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+from types import SimpleNamespace
 from pathlib import Path
 
 import httpx
@@ -152,6 +153,7 @@ def _docs_example() -> dict:
     assert len(blocks) == 1, "docs/nodes.md should hold one Python example"
     namespace = {"__name__": "docs_nodes_example"}
     exec(compile(blocks[0], "docs/nodes.md", "exec"), namespace)
+    namespace["time"] = SimpleNamespace(time=suite_clock.timestamp)  # the example reads the suite's clock
     return namespace
 
 
