@@ -78,9 +78,10 @@ async def run(database_url: str, stub_url: str, count: int, concurrencies: list[
     try:
         for concurrency in concurrencies:
             for round_number in range(1, runs + 1):
-                sender = NodeSender(nodes=registry,
+                clock = Clock()
+                sender = NodeSender(nodes=registry, now=clock.now,
                                     client_factory=lambda **o: SignedNodeClient(private_key_pem=hub_key, **o))
-                relay = DeliveryService(clock=Clock(), vault=vault, senders={kind: sender for kind in NODE_KINDS},
+                relay = DeliveryService(clock=clock, vault=vault, senders={kind: sender for kind in NODE_KINDS},
                                         concurrency=concurrency, relay_name="bench")
                 began = time.perf_counter()
                 for _ in range(count):

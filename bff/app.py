@@ -57,7 +57,7 @@ class Resources:
 async def build_resources(settings: Settings) -> Resources:
     await database.connect(settings.database_url)
     resources = Resources(settings=settings, redis=redis_adapter.connect(settings.redis_url))
-    clock = Clock()
+    clock = Clock(settings.clock_offset)
     vault = Vault(data_key=base64.b64decode(settings.data_key), lookup_key=base64.b64decode(settings.lookup_key))
     resources.services.update(clock=clock, vault=vault)
     # --- tokens (access/refresh tokens, signing keys) ---
@@ -84,7 +84,8 @@ async def build_resources(settings: Settings) -> Resources:
         nodes=NodeRegistry(clock, RedisNonceStore(resources.redis.aio)),
         hub_node_key=hub_key(hub_node_pem),
         # node_client_factory(base_url=...) -> a SignedNodeClient signing as the hub ("govhub")
-        node_client_factory=lambda **options: SignedNodeClient(private_key_pem=hub_node_pem, **options),
+        node_client_factory=lambda **options: SignedNodeClient(private_key_pem=hub_node_pem, now=clock.timestamp,
+                                                                **options),
     )
     # --- end nodes ---
     # --- catalog (matters, search, popularity) ---
@@ -124,7 +125,7 @@ async def build_resources(settings: Settings) -> Resources:
     from domain.delivery.service import DeliveryService
 
     node_sender = NodeSender(nodes=resources.services["nodes"],
-                             client_factory=resources.services["node_client_factory"])
+                             client_factory=resources.services["node_client_factory"], now=clock.now)
     # senders: kind -> Sender; a kind without one is parked by the relay, never dropped. The
     # notification senders join this dict: resources.services["delivery"].senders[kind] = sender
     resources.services["delivery"] = DeliveryService(clock=clock, vault=resources.services["vault"],

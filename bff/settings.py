@@ -35,6 +35,9 @@ class Settings:
     redis_url: str = ""  # empty: in-process fakeredis (one worker only)
     max_body_bytes: int = 1_048_576
     log_level: str = "INFO"
+    # seconds every clock of the hub runs ahead of the wall clock (negative: behind); for running the
+    # suite and demos at a chosen date (a month end, a year end). Never in production.
+    clock_offset: int = 0
 
     # keys for personal data: AES-256-GCM at rest, HMAC-SHA256 for lookups (base64, 32 bytes)
     data_key: str = DEV_DATA_KEY
@@ -150,6 +153,8 @@ class Settings:
         for key in (self.data_key, self.lookup_key):
             if len(base64.b64decode(key)) != 32:
                 problems.append("data and lookup keys must be 32 bytes, base64")
+        if self.clock_offset:
+            problems.append("GOVHUB_CLOCK_OFFSET must not be set: production runs on the real time")
         if problems:
             raise SettingsError("production mode refuses to start: " + "; ".join(problems))
 

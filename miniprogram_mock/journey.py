@@ -6,7 +6,10 @@ would. Any unexpected answer stops it with ``JourneyFailed`` carrying the hub's 
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 import httpx
@@ -15,6 +18,16 @@ from miniprogram_mock.users import DEMO_IDENTITIES, phone_of
 
 PREFIXES = {"wechat": "/wx", "alipay": "/alipay", "app": "/app"}
 STEPS = 7
+
+
+def hub_time() -> float:
+    """The time the hub runs on: the wall clock moved by ``GOVHUB_CLOCK_OFFSET`` (a demo or a test run
+    "at" another date). Signed requests and offline checks must agree with the hub's clock."""
+    return time.time() + float(os.environ.get("GOVHUB_CLOCK_OFFSET") or 0)
+
+
+def hub_now() -> datetime:
+    return datetime.fromtimestamp(hub_time(), timezone.utc)
 
 
 class JourneyFailed(Exception):

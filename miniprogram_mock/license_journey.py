@@ -10,7 +10,6 @@ import base64
 import hashlib
 import json
 import secrets
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import httpx
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from miniprogram_mock.journey import JourneyFailed, _problem
+from miniprogram_mock.journey import JourneyFailed, _problem, hub_now, hub_time
 from miniprogram_mock.users import DEMO_IDENTITIES
 from verifier.offline import OfflineVerifier
 
@@ -27,7 +26,7 @@ STEPS = 6
 
 
 def node_headers(key, node: str, method: str, path: str, body: bytes) -> dict[str, str]:
-    timestamp, nonce = str(int(time.time())), secrets.token_urlsafe(24)
+    timestamp, nonce = str(int(hub_time())), secrets.token_urlsafe(24)
     message = "\n".join(["GOVHUB-SIG-V1", node, method, path, timestamp, nonce, hashlib.sha256(body).hexdigest()])
     signature = key.sign(message.encode(), ec.ECDSA(hashes.SHA256()))
     return {"X-Gov-Node": node, "X-Gov-Timestamp": timestamp, "X-Gov-Nonce": nonce,
@@ -97,7 +96,7 @@ def run_license_journey(base_url: str = "http://127.0.0.1:8000", mock_url: str =
         say(f"verifier downloaded trust list v{verifier.trust_version} ({len(verifier.keys)} keys) and a status list")
 
         step = 6
-        result = verifier.verify(shown["token"])  # no network from here on
+        result = verifier.verify(shown["token"], now=hub_now())  # no network from here on
         if result.result != "valid" or identity.id_number in json.dumps(result.fields, ensure_ascii=False):
             raise JourneyFailed(step, "verify offline", None, {"detail": result.__dict__})
         say(f"verified offline: {result.result}, {result.license_type} from {result.issuer}, fields {result.fields}")

@@ -16,6 +16,7 @@ from tortoise import Tortoise
 
 from bff import database
 from bff.settings import Settings
+from tests.support.clock import OFFSET, suite_clock  # sets GOVHUB_CLOCK_OFFSET for every process
 
 pytest_plugins = ["tests.support.fixtures"]
 
@@ -52,6 +53,12 @@ def database_url(tmp_path_factory) -> str:
         yield url
 
 
+@pytest.fixture(scope="session", name="suite_clock")
+def suite_clock_fixture():
+    """The time every process of this run agrees on (tests/support/clock.py): read it, never the wall."""
+    return suite_clock
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     return os.environ.get("GOVHUB_REDIS_URL", "")
@@ -62,7 +69,7 @@ def settings(database_url, redis_url, mock_url, tmp_path_factory) -> Settings:
     host, port = mock_url.removeprefix("http://").split(":")
     return Settings(env="test", database_url=database_url, redis_url=redis_url, mock_host=host,
                     mock_port=int(port), scheduler_enabled=False, seed_demo=False, log_level="WARNING",
-                    storage_dir=str(tmp_path_factory.mktemp("materials")))
+                    storage_dir=str(tmp_path_factory.mktemp("materials")), clock_offset=OFFSET)
 
 
 @pytest.fixture(scope="session")

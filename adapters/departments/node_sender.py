@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import httpx
 
@@ -33,8 +33,7 @@ EXCERPT_CHARS = 500
 
 class NodeSender:
     def __init__(self, *, nodes: NodeRegistry, client_factory: Callable[..., SignedNodeClient],
-                 http: httpx.AsyncClient | None = None, now: Callable[[], datetime] = lambda: datetime.now(UTC)
-                 ) -> None:
+                 now: Callable[[], datetime], http: httpx.AsyncClient | None = None) -> None:
         """``client_factory(base_url=..., http=...)`` builds a client signing as the hub (the
         nodes block of bff/app.py provides it)."""
         self._nodes = nodes
@@ -70,7 +69,7 @@ class NodeSender:
             return SendResult.retry(f"timeout ({type(exc).__name__})")
         except httpx.TransportError as exc:  # refused, reset, DNS: the node may be restarting
             return SendResult.retry(f"{type(exc).__name__}: {exc}"[:200])
-        return _result(response)
+        return _result(response, self._now())
 
     async def _node(self, code: str) -> NodeRecord:
         cached = self._known.get(code)
@@ -88,13 +87,13 @@ class NodeSender:
         return client
 
 
-def _result(response: httpx.Response) -> SendResult:
+def _result(response: httpx.Response, now: datetime) -> SendResult:
     status = response.status_code
     outcome = rules.outcome_of_status(status)
     if outcome == rules.OUTCOME_DELIVERED:
         return SendResult.delivered(status)
     if outcome == rules.OUTCOME_RETRY:
-        retry_after = rules.parse_retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
+        retry_after = rules.parse_retry_after(response.headers.get("Retry-After"), now)
         return SendResult.retry(f"http {status}", status_code=status, retry_after=retry_after)
     log.warning("node refused delivery: http %s from %s", status, response.request.url)
     return SendResult.rejected(f"http {status}", status_code=status, response_excerpt=response.text[:EXCERPT_CHARS])

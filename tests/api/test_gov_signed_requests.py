@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import re
-import time
+from types import SimpleNamespace
 from pathlib import Path
 
 import httpx
@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from adapters.departments.node_client import SignedNodeClient
 from domain.nodes import signatures
+from tests.support.clock import suite_clock
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE = "gd.province"
@@ -40,7 +41,7 @@ def _signed(client, key, method, url, *, body=b"", node=NODE, timestamp=None, no
     request.headers.update(signatures.signed_headers(
         private_key=key, node=node, method=method, path=path, query_string=query,
         body=body if sign_body is None else sign_body,
-        timestamp=int(time.time()) if timestamp is None else timestamp, nonce=nonce))
+        timestamp=int(suite_clock.timestamp()) if timestamp is None else timestamp, nonce=nonce))
     return request
 
 
@@ -93,9 +94,9 @@ async def test_a_replayed_request_is_refused(client, key):
 
 @pytest.mark.parametrize("offset", [-400, 400], ids=["older", "future"])
 async def test_a_stale_timestamp_is_refused(client, key, offset):
-    request = _signed(client, key, "GET", "/gov/v1/whoami", timestamp=int(time.time()) + offset)
+    request = _signed(client, key, "GET", "/gov/v1/whoami", timestamp=int(suite_clock.timestamp()) + offset)
     problem = _assert_refused(await client.send(request), "node_timestamp_stale")
-    assert abs(problem["server_time"] - time.time()) < 60
+    assert abs(problem["server_time"] - suite_clock.timestamp()) < 60
 
 
 async def test_an_unknown_node_is_refused(client, key):
@@ -139,7 +140,8 @@ async def test_the_openapi_document_marks_gov_routes_as_signed(client):
 
 async def test_the_hubs_own_client_signs_as_a_node_would(client, key):
     node = SignedNodeClient(base_url="http://hub.test/", hub_node_code=NODE,
-                            private_key_pem=_private_pem(key), http=client, retry_delays=())
+                            private_key_pem=_private_pem(key), http=client, retry_delays=(),
+                            now=suite_clock.timestamp)
     response = await node.request("POST", "/gov/v1/echo?b=2&a=1", json={"姓名": "张丽"})
     assert response.status_code == 200, response.text
     assert response.json()["body_sha256"] == signatures.body_digest('{"姓名":"张丽"}'.encode())
@@ -151,6 +153,7 @@ def _docs_example() -> dict:
     assert len(blocks) == 1, "docs/nodes.md should hold one Python example"
     namespace = {"__name__": "docs_nodes_example"}
     exec(compile(blocks[0], "docs/nodes.md", "exec"), namespace)
+    namespace["time"] = SimpleNamespace(time=suite_clock.timestamp)  # the example reads the suite's clock
     return namespace
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from adapters.departments.stub.licenses import license_request
 from tests.support.citizens import ALICE, BOB, bearer, login_app, login_wechat, verify_real_name
+from tests.support.clock import suite_clock
 from tests.support.licenses import department, signed
 
 KINDS = {"BDL-0001": "health", "BDL-0002": "public_security", "BDL-0003": "human_resources_social_security"}
@@ -23,7 +24,7 @@ async def test_the_mothers_wallet_lists_the_newborns_licenses_as_the_childs(clie
             "household_address": "浙江省杭州市西湖区文三路1号"}
     for step, dept in departments.items():
         body = license_request({"matter_code": f"330106-{step}", "form": form,
-                                "number": f"330106-20261127-1-{step}"})["body"]
+                                "number": f"330106-20261127-1-{step}"}, suite_clock.today().isoformat())["body"]
         issued = await signed(client, dept, "POST", "/gov/v1/licenses", body)
         assert issued.status_code == 201, issued.text
     mother = await login_wechat(client, mock_url)

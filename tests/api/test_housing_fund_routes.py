@@ -8,10 +8,12 @@ import asyncio
 
 import pytest
 
+from adapters.departments.stub.fund_centre import DEMO_ACCOUNTS
 from domain.applications.models import Application
 from domain.delivery.models import Delivery
 from domain.housing_fund.models import Quota, Withdrawal
 from tests.support.citizens import ALICE, bearer
+from tests.support.clock import suite_clock
 from tests.support.housing_fund import (
     ALICE_BJ,
     BOB_HF,
@@ -69,7 +71,12 @@ async def test_the_app_gets_history_and_when_each_centre_answered(client, mock_u
     assert (await verify_real_name(client, "/app/v1", session, WHO)).status_code == 200
     answer = (await client.get("/app/v1/housing-fund/accounts", headers=bearer(session))).json()
     hangzhou = next(a for a in answer["accounts"] if a["account_no"] == BOB_HZ)
-    assert len(hangzhou["history"]) == hangzhou["deposit_months"] == 10 and hangzhou["as_of"]
+    # deposits since the account's first month, up to (not including) this month of the suite's clock
+    first = next(a.deposits_since for a in DEMO_ACCOUNTS if a.account_no == BOB_HZ)
+    today = suite_clock.today()
+    months = (today.year - int(first[:4])) * 12 + today.month - int(first[5:])
+    assert hangzhou["deposit_months"] == months and len(hangzhou["history"]) == min(months, 12)
+    assert hangzhou["history"][-1]["month"] < f"{today:%Y-%m}" and hangzhou["as_of"]
     assert {c["centre_code"] for c in answer["centres"]} == {BJ, HZ, HF}
 
 

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from domain.identity.models import SmsChallenge
-
 from tests.support.citizens import (
     ALICE,
     CAROL,
@@ -18,6 +17,7 @@ from tests.support.citizens import (
     login_wechat,
     verify_real_name,
 )
+from tests.support.clock import suite_clock
 
 
 async def test_real_name_raises_assurance_and_masks(client, mock_url):
@@ -59,7 +59,7 @@ async def test_one_person_across_wechat_alipay_and_app(client, mock_url):
     # the old app token was for the absorbed record: that login was replaced
     assert (await client.get("/app/v1/me", headers=bearer(app))).status_code == 401
     # logging in on the app again (a minute later: one code a minute) lands on the one person
-    await SmsChallenge.all().update(created_at=datetime.now(timezone.utc) - timedelta(minutes=2))
+    await SmsChallenge.all().update(created_at=suite_clock.now() - timedelta(minutes=2))
     again = await login_app(client, mock_url, phone="13900000001", device="device-2")
     assert again["person"]["id"] == wechat["person"]["id"]
     alipay = await login_alipay(client, mock_url, "alice")

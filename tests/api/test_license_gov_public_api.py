@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
 from tests.support.citizens import ALICE, bearer, login_wechat, verify_real_name
+from tests.support.clock import suite_clock
 from tests.support.licenses import CIVIL, CIVIL_DEPARTMENT, department, example, issue, signed
 from verifier.offline import OfflineVerifier
 
@@ -148,7 +149,7 @@ async def test_offline_verification_valid_revoked_stale_and_replayed(client, psb
     other = await issue(client, psb, number="ID-2")
     fresh_token = await _show(client, headers, other["id"])
     await _load_status(client, verifier, fresh_token)
-    too_late = datetime.now(timezone.utc) + timedelta(minutes=6)
+    too_late = suite_clock.now() + timedelta(minutes=6)
     assert verifier.verify(fresh_token, now=too_late).result == "expired"
 
 

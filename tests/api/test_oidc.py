@@ -6,6 +6,7 @@ import pytest
 from jwt import PyJWKClient
 
 from domain.identity.models import Person
+from tests.support.clock import OFFSET
 from tests.support.token_helpers import own_signing_keys
 
 
@@ -60,6 +61,11 @@ async def test_jwks_is_public_cacheable_and_holds_no_private_parts(client, resou
     assert all(k["alg"] == "ES256" and k["kty"] == "EC" and "d" not in k for k in keys)
 
 
+# A relying party reads the wall clock (PyJWT has no other); the suite's clock may be moved
+# (tests/support/clock.py), so the relying party allows exactly that much.
+RELYING_PARTY_LEEWAY = abs(OFFSET)
+
+
 async def test_a_relying_party_verifies_hub_tokens_with_the_served_jwks(client, resources, settings):
     tokens = resources.services["tokens"]
     person = await Person.create(public_id="p-roaming-001", assurance=3)
@@ -74,11 +80,11 @@ async def test_a_relying_party_verifies_hub_tokens_with_the_served_jwks(client, 
     issued = await tokens.issue(person=person, channel="app", assurance=3, device_id="dev-1")
     key = verifier.get_signing_key_from_jwt(issued.access_token)
     claims = jwt.decode(issued.access_token, key, algorithms=["ES256"], audience="govhub-app",
-                        issuer=settings.issuer, options={"require": ["exp", "iat", "nbf", "acr", "sid"]})
+                        issuer=settings.issuer, leeway=RELYING_PARTY_LEEWAY, options={"require": ["exp", "iat", "nbf", "acr", "sid"]})
     assert claims["sub"] == "p-roaming-001" and claims["acr"] == "L3"
     with pytest.raises(jwt.InvalidAudienceError):
         jwt.decode(issued.access_token, key, algorithms=["ES256"], audience="govhub-wechat",
-                   issuer=settings.issuer)
+                   issuer=settings.issuer, leeway=RELYING_PARTY_LEEWAY)
 
     # After a rotation the new kid is unknown to the verifier's cache: it refetches and goes on.
     await tokens.rotate_key()
@@ -88,11 +94,11 @@ async def test_a_relying_party_verifies_hub_tokens_with_the_served_jwks(client, 
     key = verifier.get_signing_key_from_jwt(rotated.access_token)
     assert verifier.fetches > fetches
     assert jwt.decode(rotated.access_token, key, algorithms=["ES256"], audience="govhub-app",
-                      issuer=settings.issuer)["sub"] == "p-roaming-001"
+                      issuer=settings.issuer, leeway=RELYING_PARTY_LEEWAY)["sub"] == "p-roaming-001"
     # and the token signed before the rotation still verifies: the old key is in the overlap.
     old = verifier.get_signing_key_from_jwt(issued.access_token)
     assert jwt.decode(issued.access_token, old, algorithms=["ES256"], audience="govhub-app",
-                      issuer=settings.issuer)["sid"] == issued.family_id
+                      issuer=settings.issuer, leeway=RELYING_PARTY_LEEWAY)["sid"] == issued.family_id
 
 
 async def test_both_documents_are_in_the_openapi_spec(client):

@@ -11,8 +11,13 @@ import pytest
 
 from adapters.departments.node_client import SignedNodeClient
 from domain.nodes import signatures
+from tests.support.clock import suite_clock
 from tests.support.department_stub import (
-    DEVKEYS, NODE, NODE_PUBLIC_KEY, HubDouble, running_stub,
+    DEVKEYS,
+    NODE,
+    NODE_PUBLIC_KEY,
+    HubDouble,
+    running_stub,
 )
 
 HUB_KEY = (DEVKEYS / "hub_node_private.pem").read_bytes()
@@ -40,7 +45,8 @@ def _body(delivery_id: str, kind: str = "node.application.submitted", payload: d
 
 async def _deliver(endpoint: str, body: bytes, *, key: bytes = HUB_KEY, timeout: float = 5.0) -> httpx.Response:
     async with httpx.AsyncClient(timeout=timeout) as http:
-        client = SignedNodeClient(base_url=endpoint, private_key_pem=key, http=http, retry_delays=())
+        client = SignedNodeClient(base_url=endpoint, private_key_pem=key, http=http, retry_delays=(),
+                                  now=suite_clock.timestamp)
         return await http.send(client.build("POST", "deliveries", body))
 
 
@@ -61,7 +67,8 @@ async def test_a_request_not_signed_by_the_hub_is_refused_and_not_recorded(stub)
 
 async def test_a_replayed_request_is_refused(stub):
     async with httpx.AsyncClient() as http:
-        request = SignedNodeClient(base_url=stub.endpoint(), private_key_pem=HUB_KEY, http=http).build(
+        request = SignedNodeClient(base_url=stub.endpoint(), private_key_pem=HUB_KEY, http=http,
+                                   now=suite_clock.timestamp).build(
             "POST", "deliveries", _body("43"))
         assert (await http.send(request)).status_code == 202
         replayed = await http.send(request)  # the very same headers: same nonce

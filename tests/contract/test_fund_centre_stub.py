@@ -27,8 +27,8 @@ async def centres(resources, stub) -> HttpFundCentres:
 
 async def test_a_signed_query_answers_the_persons_accounts(centres):
     [account] = await centres.accounts(centre_code=HZ, id_number="330106198805120023", name="王强")
-    assert (account.account_no, account.status, account.balance_fen, account.deposit_months) == (
-        BOB_HZ, "normal", 3_000_000, len(account.history))
+    assert (account.account_no, account.status, account.balance_fen) == (BOB_HZ, "normal", 3_000_000)
+    assert account.deposit_months >= len(account.history) == min(account.deposit_months, 12)
     [sealed] = await centres.accounts(centre_code=HF, id_number="330106198805120023", name="王强")
     assert (sealed.account_no, sealed.status, str(sealed.sealed_on)) == (BOB_HF, "sealed", "2025-12-31")
     assert await centres.accounts(centre_code=HZ, id_number="110105199003070017", name="张丽") == []

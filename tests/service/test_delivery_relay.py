@@ -15,6 +15,7 @@ from domain.delivery.models import Delivery, DeliveryAttempt
 from domain.delivery.rules import NODE_KINDS
 from domain.delivery.service import DeliveryService
 from domain.shared.clock import FrozenClock
+from tests.support.clock import suite_clock
 from tests.support.department_stub import NODE, NODE_PUBLIC_KEY, running_stub
 
 SUBMITTED = "node.application.submitted"
@@ -37,11 +38,12 @@ async def node(resources, stub):
 
 @pytest.fixture
 def clock():
-    return FrozenClock()
+    return FrozenClock(suite_clock.now())
 
 
 def relay(resources, clock, name: str = "relay-a", **options) -> DeliveryService:
-    sender = NodeSender(nodes=resources.services["nodes"], client_factory=resources.services["node_client_factory"])
+    sender = NodeSender(nodes=resources.services["nodes"], client_factory=resources.services["node_client_factory"],
+                        now=clock.now)
     return DeliveryService(clock=clock, vault=resources.services["vault"], senders={kind: sender for kind in NODE_KINDS},
                            relay_name=name, jitter=lambda: 0.0, **options)
 

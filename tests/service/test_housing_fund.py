@@ -4,7 +4,6 @@ centre's side — one payout id paid once, however often it arrives."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -14,6 +13,7 @@ from domain.housing_fund.errors import FaceBindingMissing, WithdrawalLimitExceed
 from domain.housing_fund.models import Quota, Withdrawal
 from domain.housing_fund.service import HousingFundService, _reserve
 from domain.shared.clock import FrozenClock
+from tests.support.clock import suite_clock
 from tests.support.housing_fund import (
     BOB_HF,
     HF,
@@ -50,7 +50,7 @@ def service_with(resources, clock) -> HousingFundService:
 
 
 async def test_the_quota_row_lets_exactly_the_room_through_under_concurrency(resources):
-    now = datetime.now(UTC)
+    now = suite_clock.now()
 
     async def take() -> bool:
         async with in_transaction() as conn:
@@ -80,7 +80,7 @@ async def test_two_submissions_past_the_check_at_once_only_one_takes_the_limit(c
 
 
 async def test_a_face_scan_older_than_five_minutes_does_not_authorise(client, resources, bob):
-    clock = FrozenClock()
+    clock = FrozenClock(suite_clock.now())
     service = service_with(resources, clock)
     withdrawal_id, _ = await ready(client, bob, leaving())
     clock.advance(301)

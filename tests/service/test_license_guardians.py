@@ -48,7 +48,8 @@ async def _newborn(hub, form: dict, application: str = "330106-20261127-000001",
     """Issue what the stub issues when the newborn bundle's steps are approved: type -> license id."""
     issued = {}
     for step in steps:
-        body = license_request({"matter_code": f"330106-{step}", "form": form, "number": f"{application}-{step}"})["body"]
+        body = license_request({"matter_code": f"330106-{step}", "form": form, "number": f"{application}-{step}"},
+                               hub.clock.today().isoformat())["body"]
         node = NODES[{"BDL-0001": "health", "BDL-0002": "public_security", "BDL-0003": "human_resources_social_security",
                       "BDL-0004": "medical_security"}[step]]
         summary = await hub.licenses.issue(node=node, type_code=body["type"], number=body["number"],

@@ -25,6 +25,7 @@ from domain.licenses.presentations import PresentationService
 from domain.licenses.service import LicenseService
 from domain.seals import crypto
 from domain.shared.clock import FrozenClock
+from tests.support.clock import suite_clock
 from tests.support.licenses import PSB, department, example
 
 ALICE_ID = "110105199003070017"
@@ -48,7 +49,7 @@ class Applications:
 
 @pytest.fixture
 async def hub(resources):
-    clock = FrozenClock()
+    clock = FrozenClock(suite_clock.now())
     seals = resources.services["seals"]
     seals._clock = clock  # the same seal service, on a clock the test moves
     licenses = LicenseService(vault=resources.services["vault"], clock=clock, seals=seals,

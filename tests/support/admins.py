@@ -10,6 +10,7 @@ from domain.admin.service import AdminAccounts
 from domain.admin.sessions import AdminSessions
 from domain.audit.service import SystemActor
 from domain.shared.clock import Clock
+from tests.support.clock import suite_clock
 
 PASSWORD = "test-password-123"
 TESTER = SystemActor("system:test")
@@ -24,7 +25,7 @@ def cheap_passwords() -> Passwords:
 def cheap_admin_services(app, clock: Clock | None = None):
     """Point the hub's admin services at cheap hashing for a test module, then restore them."""
     saved = (app.ctx.admin_accounts, app.ctx.admin_sessions)
-    passwords, clock = cheap_passwords(), clock or Clock()
+    passwords, clock = cheap_passwords(), clock or suite_clock
     app.ctx.admin_accounts = AdminAccounts(clock=clock, passwords=passwords)
     app.ctx.admin_sessions = AdminSessions(clock=clock, passwords=passwords)
     try:

@@ -2,7 +2,6 @@
 registered in the real registry, and verified citizens."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -10,6 +9,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from domain.identity.models import Person
 from domain.identity.people import NAME
 from domain.nodes import signatures
+from tests.support.clock import suite_clock
 
 PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
@@ -51,7 +51,7 @@ class TestNode:
 
     def headers(self, method: str, path: str, body: bytes, query: str = "") -> dict:
         return signatures.signed_headers(private_key=self.key, node=self.code, method=method, path=path,
-                                         query_string=query, body=body, timestamp=int(time.time()))
+                                         query_string=query, body=body, timestamp=int(suite_clock.timestamp()))
 
 
 async def register_node(resources, code: str, kind: str, region: str) -> TestNode:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 
 import httpx
 
 from domain.housing_fund.matters import DEMO_CENTRES, offer_withdrawals
 from domain.nodes import signatures
 from tests.support.citizens import BOB, bearer, login_wechat, verify_real_name
+from tests.support.clock import suite_clock
 from tests.support.department_stub import DEVKEYS, running_stub
 
 HZ, HF, BJ = "330100-housing_fund", "340100-housing_fund", "110000-housing_fund"
@@ -104,5 +104,5 @@ async def payout_event(client, centre: str, payout_id: str, event_id: str, type:
                       ensure_ascii=False).encode()
     headers = signatures.signed_headers(private_key=signatures.load_private_key(private_key(centre)), node=centre,
                                         method="POST", path=path, query_string="", body=body,
-                                        timestamp=int(time.time()))
+                                        timestamp=int(suite_clock.timestamp()))
     return await client.post(path, content=body, headers={**headers, "Content-Type": "application/json"})

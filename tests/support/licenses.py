@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from domain.licenses.catalog import license_type
 from domain.nodes import signatures
+from tests.support.clock import suite_clock
 
 PSB = "bj-psb"  # 北京市公安局's node
 PSB_DEPARTMENT = "110000-public_security"
@@ -47,7 +47,7 @@ async def signed(client, dept: Department, method: str, path: str, body: dict | 
     target, _, query = request.url.raw_path.decode().partition("?")
     request.headers.update(signatures.signed_headers(private_key=dept.key, node=dept.node, method=method,
                                                      path=target, query_string=query, body=raw,
-                                                     timestamp=int(time.time())))
+                                                     timestamp=int(suite_clock.timestamp())))
     return await client.send(request)
 
 

@@ -14,11 +14,12 @@ import logging
 from bff.app import build_resources, close_resources
 from bff.settings import Settings
 from domain.delivery.service import DeliveryService
+from tests.support.clock import OFFSET  # the suite's moved clock, inherited from the test run
 
 
 async def main(args: argparse.Namespace) -> None:
     settings = Settings(env="test", database_url=args.database_url, redis_url=args.redis_url, mock_port=args.mock_port,
-                        scheduler_enabled=False, seed_demo=False, log_level="WARNING")
+                        scheduler_enabled=False, seed_demo=False, log_level="WARNING", clock_offset=OFFSET)
     resources = await build_resources(settings)
     hub_relay = resources.services["delivery"]
     resources.services["delivery"] = relay = DeliveryService(

@@ -33,7 +33,7 @@ def test_production_refuses_every_embedded_part_at_once():
         assert part in message
 
 
-def test_production_starts_with_real_parts(tmp_path):
+def _production_env(tmp_path) -> dict[str, str]:
     key = tmp_path / "k.pem"
     key.write_text("not read here")
     real = base64.b64encode(os.urandom(32)).decode()
@@ -49,7 +49,29 @@ def test_production_starts_with_real_parts(tmp_path):
         "GOVHUB_PUBLIC_URL": "https://hub.gov.cn",
         "GOVHUB_WECHAT_TEMPLATE_ID": "Kq3f8-applicationprogress", "GOVHUB_ALIPAY_TEMPLATE_ID": "2021001",
     }
-    assert Settings.from_env(env).is_production
+    return env
+
+
+def test_production_starts_with_real_parts(tmp_path):
+    assert Settings.from_env(_production_env(tmp_path)).is_production
+
+
+def test_production_runs_on_the_real_time_only(tmp_path):
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({**_production_env(tmp_path), "GOVHUB_CLOCK_OFFSET": "86400"})
+    assert "GOVHUB_CLOCK_OFFSET" in str(refused.value)
+
+
+def test_a_moved_clock_moves_every_reading_together():
+    from datetime import timedelta
+
+    from domain.shared.clock import Clock
+
+    wall, moved = Clock(), Clock(offset_seconds=86400 * 26)
+    ahead = moved.now() - wall.now()
+    assert abs(ahead - timedelta(days=26)) < timedelta(seconds=1)
+    assert abs(moved.timestamp() - moved.now().timestamp()) < 1
+    assert (moved.today() - wall.today()).days in (25, 26, 27)
 
 
 def test_a_dev_key_copied_elsewhere_is_still_refused(tmp_path):

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from adapters.departments.stub.server import FAULT_MODES, StubConfig, create_stub_app, demo_nodes, parse_fault
+from domain.shared.clock import OFFSET_VARIABLE, Clock, offset_from
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--slow-seconds", type=float, default=5.0)
     parser.add_argument("--retry-after", type=int)
     parser.add_argument("--fault-status", type=int)
+    parser.add_argument("--clock-offset", type=float, default=offset_from(os.environ.get(OFFSET_VARIABLE)),
+                        help=f"seconds the stub's clock runs ahead of the wall clock (default: ${OFFSET_VARIABLE}, "
+                             "as the hub's; both must agree for signed requests)")
     return parser
 
 
@@ -49,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
                              "retry_after": args.retry_after, "status": args.fault_status})
     config = StubConfig(hub_url=args.hub_url, hub_key_path=str(args.hub_key) if args.hub_key else None,
                         nodes=_nodes(args.node), delay=args.delay, review=not args.no_review, db_path=args.db,
-                        fault=fault)
+                        fault=fault, clock=Clock(args.clock_offset))
     app = create_stub_app(config)
     # one process: what it received lives in this process (or its --db file)
     app.run(host=args.host, port=args.port, single_process=True, access_log=False, motd=False)

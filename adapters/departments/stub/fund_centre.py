@@ -27,9 +27,8 @@ import contextlib
 import json as jsonlib
 import logging
 import sqlite3
-import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
@@ -38,6 +37,7 @@ from sanic import Blueprint, Request, Sanic, json
 
 from adapters.departments.bank_card_stub import RETURNING_CARDS
 from adapters.departments.node_client import SignedNodeClient
+from domain.shared.clock import Clock
 
 log = logging.getLogger("govhub.stub.fund")
 DEVKEYS = Path(__file__).resolve().parents[3] / "devkeys"
@@ -109,7 +109,8 @@ def is_centre(node: str) -> bool:
 
 
 class FundStore:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, clock: Clock) -> None:
+        self._clock = clock
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         self._db.executescript(SCHEMA)
@@ -129,7 +130,7 @@ class FundStore:
     def accounts_of(self, centre: str, id_number: str) -> list[dict]:
         rows = self._db.execute("SELECT * FROM fund_accounts WHERE centre = ? AND id_number = ? ORDER BY account_no",
                                 (centre, id_number)).fetchall()
-        return [_account_answer(dict(row), date.today()) for row in rows]
+        return [_account_answer(dict(row), self._clock.today()) for row in rows]
 
     def account(self, centre: str, account_no: str) -> dict | None:
         row = self._db.execute("SELECT * FROM fund_accounts WHERE centre = ? AND account_no = ?",
@@ -165,17 +166,17 @@ class FundStore:
         """Carry out the payouts that are due, each in one transaction with its debit and its callback."""
         done = []
         for row in self._db.execute("SELECT * FROM fund_payouts WHERE outcome IS NULL AND due_at <= ?",
-                                    (time.time(),)).fetchall():
+                                    (self._clock.timestamp(),)).fetchall():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 outcome, reason, reference = self._pay(dict(row))
                 self._db.execute("UPDATE fund_payouts SET outcome = ?, reason = ?, bank_reference = ?, executed_at = ?"
                                  " WHERE payout_id = ? AND outcome IS NULL",
-                                 (outcome, reason, reference, time.time(), row["payout_id"]))
+                                 (outcome, reason, reference, self._clock.timestamp(), row["payout_id"]))
                 self._db.execute("INSERT INTO fund_callbacks (centre, payout_id, event_id, type, reason, bank_reference,"
                                  " due_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
                                  (row["centre"], row["payout_id"], f"payout-{row['payout_id']}-{outcome}", outcome,
-                                  reason, reference, time.time()))
+                                  reason, reference, self._clock.timestamp()))
                 self._db.execute("COMMIT")
             except Exception:
                 self._db.execute("ROLLBACK")
@@ -202,7 +203,7 @@ class FundStore:
 
     def due_callbacks(self) -> list[dict]:
         rows = self._db.execute("SELECT * FROM fund_callbacks WHERE state = 'pending' AND due_at <= ? ORDER BY id",
-                                (time.time(),)).fetchall()
+                                (self._clock.timestamp(),)).fetchall()
         return [dict(r) for r in rows]
 
     def callback_done(self, callback_id: int, *, state: str, status: int, answer: str) -> None:
@@ -211,7 +212,7 @@ class FundStore:
 
     def callback_failed(self, callback_id: int, *, status: int | None, retry_in: float) -> None:
         self._db.execute("UPDATE fund_callbacks SET attempts = attempts + 1, last_status = ?, due_at = ? WHERE id = ?",
-                         (status, time.time() + retry_in, callback_id))
+                         (status, self._clock.timestamp() + retry_in, callback_id))
 
     def callbacks(self) -> list[dict]:
         rows = self._db.execute("SELECT id, centre, payout_id, event_id, type, state, attempts, last_status, answer"
@@ -239,7 +240,7 @@ def _account_answer(row: dict, today: date) -> dict:
 
 def install(app: Sanic) -> None:
     """Add the centre role to a stub app (the one hook in server.create_stub_app)."""
-    app.ctx.fund = FundStore(app.ctx.config.db_path)
+    app.ctx.fund = FundStore(app.ctx.config.db_path, app.ctx.clock)
     app.ctx.fund_unreachable = set()  # centre codes; "*" for every centre
     app.blueprint(_routes())
 
@@ -278,7 +279,7 @@ def handle_delivery(app: Sanic, node: str, kind: str, delivery_id: str, payload:
     quick = delay / 10 if form.get("rule_clear") else delay
     store.schedule(node=node, number=number, delay=quick,
                    events=[(f"stub-{delivery_id}-{i}", e, r) for i, (e, r) in enumerate(events[:-1], start=1)])
-    paid_at = time.time() + quick * (len(events) - 1)
+    paid_at = app.ctx.clock.timestamp() + quick * (len(events) - 1)
     store.schedule(node=node, number=number, delay=delay,
                    events=[(f"stub-{delivery_id}-{len(events)}", events[-1][0], None)])
     first = fund.take_payout(centre=node, number=number, account_no=str(form.get("account_no")), payout=payout,
@@ -315,9 +316,10 @@ async def _send(app: Sanic, http: httpx.AsyncClient, signers: dict, callback: di
     centre = callback["centre"]
     if centre not in signers:
         signers[centre] = SignedNodeClient(base_url=app.ctx.config.hub_url, hub_node_code=centre,
-                                           private_key_pem=app.ctx.config.nodes[centre], http=http, retry_delays=())
+                                           private_key_pem=app.ctx.config.nodes[centre], http=http, retry_delays=(),
+                                           now=app.ctx.clock.timestamp)
     body = jsonlib.dumps({"event_id": callback["event_id"], "type": callback["type"],
-                          "occurred_at": datetime.now(UTC).isoformat(), "reason": callback["reason"],
+                          "occurred_at": app.ctx.clock.now().isoformat(), "reason": callback["reason"],
                           "bank_reference": callback["bank_reference"]},
                          ensure_ascii=False, separators=(",", ":")).encode()
     path = f"gov/v1/housing-fund/payouts/{quote(callback['payout_id'], safe='')}/events"

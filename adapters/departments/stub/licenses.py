@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 from urllib.parse import quote
 
@@ -27,7 +26,6 @@ from domain.applications.instant_approval import organisation_code
 log = logging.getLogger("govhub.stub")
 
 ISSUE = "issue_license"  # the review script's pseudo-event: issue, then go on
-BEIJING = timezone(timedelta(hours=8))
 
 
 def _serial(number: str, space: int) -> int:
@@ -49,15 +47,11 @@ def company_credit_code(region6: str, number: str) -> str:
     return uscc.validate(first17 + uscc.calc_check_digit(first17))
 
 
-def _today() -> str:
-    return datetime.now(BEIJING).date().isoformat()
-
-
 def _child(form: dict, number: str) -> str:
     return child_id_number(number[:6], form["birth_date"], form["certificate_number"], form.get("child_sex", "男"))
 
 
-def _birth_certificate(form: dict, number: str) -> tuple[str, str, dict]:
+def _birth_certificate(form: dict, number: str, today: str) -> tuple[str, str, dict]:
     data = {"child_name": form["child_name"], "sex": form["child_sex"], "birth_date": form["birth_date"],
             "birth_place": form["birth_place"], "mother_name": form["mother_name"],
             "mother_id_number": form["mother_id_number"], "certificate_number": form["certificate_number"]}
@@ -66,28 +60,28 @@ def _birth_certificate(form: dict, number: str) -> tuple[str, str, dict]:
     return "birth_medical_certificate", form["certificate_number"], data
 
 
-def _household_entry(form: dict, number: str) -> tuple[str, str, dict]:
+def _household_entry(form: dict, number: str, today: str) -> tuple[str, str, dict]:
     return "household_register", f"HR-{number}", {
         "name": form["child_name"], "id_number": _child(form, number),
         "household_number": f"HH{number[:6]}{_serial(form['household_address'], 10**6):06d}",
         "relation_to_head": "子" if form["child_sex"] == "男" else "女", "address": form["household_address"],
-        "registered_on": _today()}
+        "registered_on": today}
 
 
-def _social_security_card(form: dict, number: str) -> tuple[str, str, dict]:
+def _social_security_card(form: dict, number: str, today: str) -> tuple[str, str, dict]:
     return "social_security_card", f"SSC-{number}", {
         "name": form["child_name"], "id_number": _child(form, number),
-        "card_number": f"A{_serial(number, 10**8):08d}", "bank": "中国工商银行", "issued_on": _today(),
+        "card_number": f"A{_serial(number, 10**8):08d}", "bank": "中国工商银行", "issued_on": today,
         "region": number[:6]}
 
 
-def _medical_insurance(form: dict, number: str) -> tuple[str, str, dict]:
+def _medical_insurance(form: dict, number: str, today: str) -> tuple[str, str, dict]:
     return "medical_insurance_certificate", f"MI-{number}", {
         "name": form["child_name"], "id_number": _child(form, number), "insured_region": number[:6],
         "insurance_type": "城乡居民"}
 
 
-def _vaccination(form: dict, number: str) -> tuple[str, str, dict]:
+def _vaccination(form: dict, number: str, today: str) -> tuple[str, str, dict]:
     return "vaccination_certificate", f"VAC-{number}", {
         "child_name": form["child_name"], "birth_date": form["birth_date"], "guardian_name": form["guardian_name"],
         "guardian_id_number": form["guardian_id_number"],
@@ -95,45 +89,46 @@ def _vaccination(form: dict, number: str) -> tuple[str, str, dict]:
                   {"vaccine": "卡介苗", "date": form["birth_date"]}]}
 
 
-def _business_license(form: dict, number: str) -> tuple[str, str, dict]:
+def _business_license(form: dict, number: str, today: str) -> tuple[str, str, dict]:
     return "business_license", f"BL-{number}", {
         "credit_code": company_credit_code(number[:6], number), "company_name": form["company_name"],
         "company_type": form["company_type"], "legal_representative": form["legal_representative"],
         "legal_representative_id_number": form["legal_representative_id_number"],
-        "registered_capital_fen": form["registered_capital_fen"], "established_on": _today(),
+        "registered_capital_fen": form["registered_capital_fen"], "established_on": today,
         "operating_period_end": "长期", "address": form["address"], "business_scope": form["business_scope"]}
 
 
-def _company_seal_filing(form: dict, number: str) -> tuple[str, str, dict]:
+def _company_seal_filing(form: dict, number: str, today: str) -> tuple[str, str, dict]:
     """Public security files the seals it allowed to be engraved, each with its 13-digit seal code."""
     kinds = [kind for kind in form["seal_set"].replace("，", "、").split("、") if kind]
     base = number[:6] + f"{_serial(number, 10**6):06d}"
     return "company_seal_filing", f"YZ-{number}", {
         "credit_code": form["credit_code"], "unit_name": form["company_name"],
         "legal_representative_id_number": form["legal_representative_id_number"],
-        "filing_number": f"YZBA-{base}", "filed_on": _today(),
+        "filing_number": f"YZBA-{base}", "filed_on": today,
         "seals": [{"kind": kind, "seal_code": f"{base}{n}"} for n, kind in enumerate(kinds)]}
 
 
-def _social_insurance_registration(form: dict, number: str) -> tuple[str, str, dict]:
+def _social_insurance_registration(form: dict, number: str, today: str) -> tuple[str, str, dict]:
     return "social_insurance_registration", f"SIR-{number}", {
         "credit_code": form["credit_code"], "unit_name": form["company_name"],
         "legal_representative_id_number": form["legal_representative_id_number"],
-        "registration_number": f"SB{_serial(number, 10**10):010d}", "registered_on": _today()}
+        "registration_number": f"SB{_serial(number, 10**10):010d}", "registered_on": today}
 
 
-def _housing_fund_unit(form: dict, number: str) -> tuple[str, str, dict]:
+def _housing_fund_unit(form: dict, number: str, today: str) -> tuple[str, str, dict]:
     return "housing_fund_unit_registration", f"HFU-{number}", {
         "credit_code": form["credit_code"], "unit_name": form["company_name"],
         "legal_representative_id_number": form["legal_representative_id_number"],
         "unit_account": f"GJJ{_serial(number, 10**9):09d}", "deposit_rate_percent": form["deposit_rate_percent"]}
 
 
-# catalog code -> what its approval issues: (license type, number, data) from (form, application number).
+# catalog code -> what its approval issues: (license type, number, data) from (form, application number,
+# today in Beijing as YYYY-MM-DD: the stub's clock).
 # A newborn's household entry, card and insurance are the child's own: their holder is the ID
 # number birth registration gives, which each department derives alike from the birth certificate
 # (they share the registration behind the hub; the hub's forms need not carry it).
-ISSUES: dict[str, Callable[[dict, str], tuple[str, str, dict]]] = {
+ISSUES: dict[str, Callable[[dict, str, str], tuple[str, str, dict]]] = {
     "BDL-0001": _birth_certificate,
     "BDL-0002": _household_entry,
     "BDL-0003": _social_security_card,
@@ -153,7 +148,7 @@ CHANGES: dict[str, Callable[[dict, str], tuple[str, dict]]] = {
 }
 
 
-def license_request(payload: dict[str, Any]) -> dict | None:
+def license_request(payload: dict[str, Any], today: str) -> dict | None:
     """What approving this application does to licenses, as a signed call to the hub: issuing one
     (``POST /gov/v1/licenses``) or ending one (``POST /gov/v1/licenses/{id}/status``, e.g. a
     company's business license cancelled when it is closed); None if nothing (or the form lacks
@@ -167,19 +162,19 @@ def license_request(payload: dict[str, Any]) -> dict | None:
             license_id, body = change(form, number)
             return {"path": f"gov/v1/licenses/{quote(license_id, safe='')}/status", "body": body}
         if (build := ISSUES.get(catalog_code)) is not None:
-            type_code, license_number, data = build(form, number)
+            type_code, license_number, data = build(form, number, today)
             return {"path": "gov/v1/licenses", "body": {"type": type_code, "number": license_number, "data": data}}
     except (KeyError, ValueError) as exc:
         log.warning("stub: %s approved without its license call (%s missing)", number, exc)
     return None
 
 
-def with_issuance(events: list[tuple[str, str | None]], payload: dict) -> list[tuple[str, str | None]]:
+def with_issuance(events: list[tuple[str, str | None]], payload: dict, today: str) -> list[tuple[str, str | None]]:
     """The review script with the issuance placed just before ``completed`` when it approves."""
     names = [name for name, _ in events]
     if "approved" not in names or "completed" not in names:
         return events
-    request = license_request(payload)
+    request = license_request(payload, today)
     if request is None:
         return events
     at = names.index("completed")

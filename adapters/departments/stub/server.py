@@ -6,9 +6,7 @@ import contextlib
 import itertools
 import json as jsonlib
 import logging
-import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,6 +20,7 @@ from adapters.departments.stub import licenses as stub_licenses  # --- bundles -
 from adapters.departments.stub.store import StubStore
 from domain.nodes import rules as node_rules
 from domain.nodes import signatures
+from domain.shared.clock import Clock
 
 log = logging.getLogger("govhub.stub")
 DEVKEYS = Path(__file__).resolve().parents[3] / "devkeys"
@@ -63,6 +62,7 @@ class StubConfig:
     review: bool = True  # False: only receive (benchmarks)
     db_path: str = ":memory:"
     fault: Fault | None = None
+    clock: Clock = field(default_factory=Clock)  # moved by GOVHUB_CLOCK_OFFSET, as the hub's is
 
 
 DEMO_NODE_KEYS = {
@@ -90,7 +90,8 @@ def create_stub_app(config: StubConfig) -> Sanic:
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.AUTO_EXTEND = False
     app.ctx.config = config
-    app.ctx.store = StubStore(config.db_path)
+    app.ctx.clock = config.clock
+    app.ctx.store = StubStore(config.db_path, config.clock)
     app.ctx.fault = config.fault
     app.ctx.nonces = {}
     app.ctx.signers = {}
@@ -189,7 +190,7 @@ async def _check_signature(request: Request) -> HTTPResponse | None:
     signer, timestamp, nonce, signature = values
     if signer != node_rules.HUB_NODE_CODE:
         return _problem(401, "signer_unknown", f"only {node_rules.HUB_NODE_CODE} delivers here")
-    if not timestamp.isdigit() or not node_rules.timestamp_fresh(int(timestamp), time.time()):
+    if not timestamp.isdigit() or not node_rules.timestamp_fresh(int(timestamp), request.app.ctx.clock.timestamp()):
         return _problem(401, "timestamp_stale", "X-Gov-Timestamp is not within 300 s of this server's clock")
     key = await _hub_key(request.app)
     if key is None:
@@ -200,7 +201,7 @@ async def _check_signature(request: Request) -> HTTPResponse | None:
     if not signatures.verify(key, message, signature):
         return _problem(401, "signature_invalid", "the signature does not verify with the hub's key")
     nonces: dict[str, float] = request.app.ctx.nonces
-    now = time.time()
+    now = request.app.ctx.clock.timestamp()
     if nonces.get(nonce, 0) > now:
         return _problem(401, "nonce_replayed", "X-Gov-Nonce was used already")
     if len(nonces) > 100_000:
@@ -232,7 +233,8 @@ def _start_review(app: Sanic, node: str, delivery_id: str, kind: str, payload: d
         store.cancel(node=node, number=number)
         return
     events = [(f"stub-{delivery_id}-{i}", event, reason)
-              for i, (event, reason) in enumerate(review.steps(kind, payload), start=1)]
+              for i, (event, reason) in enumerate(review.steps(kind, payload, app.ctx.clock.today().isoformat()),
+                                                         start=1)]
     store.schedule(node=node, number=number, events=events, delay=app.ctx.config.delay)
 
 
@@ -256,14 +258,14 @@ async def _send_callback(app: Sanic, callback: dict) -> None:
     if client is None:  # one signer per node, its key parsed once
         client = app.ctx.signers[node] = SignedNodeClient(
             base_url=app.ctx.config.hub_url, hub_node_code=node, private_key_pem=app.ctx.config.nodes[node],
-            http=app.ctx.http, retry_delays=())
+            http=app.ctx.http, retry_delays=(), now=app.ctx.clock.timestamp)
     # --- bundles: the review script's license issuance (stub/licenses.py) ---
     if callback["type"] == stub_licenses.ISSUE:
         await _issue_license(app, client, callback)
         return
     # --- end bundles ---
     body = jsonlib.dumps({"event_id": callback["event_id"], "type": callback["type"],
-                          "occurred_at": datetime.now(UTC).isoformat(), "reason": callback["reason"],
+                          "occurred_at": app.ctx.clock.now().isoformat(), "reason": callback["reason"],
                           "department_reference": f"{node}:{callback['number']}"},
                          ensure_ascii=False, separators=(",", ":")).encode()
     path = f"gov/v1/applications/{quote(callback['number'], safe='')}/events"

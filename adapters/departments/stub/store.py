@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from typing import Any
+
+from domain.shared.clock import Clock
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS received (
@@ -28,7 +29,8 @@ CREATE INDEX IF NOT EXISTS callbacks_due ON callbacks (state, due_at);
 
 
 class StubStore:
-    def __init__(self, path: str = ":memory:") -> None:
+    def __init__(self, path: str, clock: Clock) -> None:
+        self._clock = clock
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         if path != ":memory:":
@@ -42,7 +44,7 @@ class StubStore:
 
     def receive(self, *, node: str, delivery_id: str, kind: str, payload: dict[str, Any]) -> bool:
         """Count an arrival. True the first time this delivery arrives (process it), False after."""
-        now = time.time()
+        now = self._clock.timestamp()
         number = payload.get("number") if isinstance(payload, dict) else None
         inserted = self._db.execute(
             "INSERT INTO received (node, delivery_id, kind, number, payload, arrivals, processed, first_at, last_at)"
@@ -74,7 +76,7 @@ class StubStore:
         after whatever is already queued for that application."""
         last = self._db.execute("SELECT MAX(due_at) FROM callbacks WHERE node = ? AND number = ? AND state = 'pending'",
                                 (node, number)).fetchone()[0]
-        due = max(time.time(), last or 0)
+        due = max(self._clock.timestamp(), last or 0)
         for event_id, kind, reason in events:
             due += delay
             self._db.execute("INSERT INTO callbacks (node, number, event_id, type, reason, due_at) VALUES (?, ?, ?, ?, ?, ?)"
@@ -89,12 +91,12 @@ class StubStore:
         rows = self._db.execute(
             "SELECT * FROM callbacks c WHERE state = 'pending' AND due_at <= ? AND NOT EXISTS ("
             " SELECT 1 FROM callbacks e WHERE e.node = c.node AND e.number = c.number AND e.state = 'pending'"
-            " AND e.id < c.id) ORDER BY due_at LIMIT ?", (time.time(), limit)).fetchall()
+            " AND e.id < c.id) ORDER BY due_at LIMIT ?", (self._clock.timestamp(), limit)).fetchall()
         return [dict(row) for row in rows]
 
     def callback_sent(self, callback_id: int, *, status: int, answer: str) -> None:
         self._db.execute("UPDATE callbacks SET state = 'sent', attempts = attempts + 1, last_status = ?, answer = ?,"
-                         " sent_at = ? WHERE id = ?", (status, answer[:2000], time.time(), callback_id))
+                         " sent_at = ? WHERE id = ?", (status, answer[:2000], self._clock.timestamp(), callback_id))
 
     def callback_refused(self, callback_id: int, *, status: int, answer: str) -> None:
         self._db.execute("UPDATE callbacks SET state = 'refused', attempts = attempts + 1, last_status = ?,"
@@ -105,7 +107,7 @@ class StubStore:
         push the application's later events back by as much so they stay in order."""
         row = self._db.execute("SELECT node, number, due_at FROM callbacks WHERE id = ?", (callback_id,)).fetchone()
         self._db.execute("UPDATE callbacks SET attempts = attempts + 1, last_error = ?, last_status = ?,"
-                         " due_at = ? WHERE id = ?", (error[:500], status, time.time() + retry_in, callback_id))
+                         " due_at = ? WHERE id = ?", (error[:500], status, self._clock.timestamp() + retry_in, callback_id))
         self._db.execute("UPDATE callbacks SET due_at = due_at + ? WHERE node = ? AND number = ? AND state = 'pending'"
                          " AND id > ?", (retry_in, row["node"], row["number"], callback_id))
 
