@@ -77,6 +77,7 @@ async def build_resources(settings: Settings) -> Resources:
     from adapters.cache.nonces import RedisNonceStore
     from adapters.departments.node_client import SignedNodeClient
     from domain.nodes.service import NodeRegistry, hub_key
+    from domain.nodes.statements import StatementSigner
 
     with open(settings.node_key_path, "rb") as key_file:
         hub_node_pem = key_file.read()
@@ -86,6 +87,8 @@ async def build_resources(settings: Settings) -> Resources:
         # node_client_factory(base_url=...) -> a SignedNodeClient signing as the hub ("govhub")
         node_client_factory=lambda **options: SignedNodeClient(private_key_pem=hub_node_pem, now=clock.timestamp,
                                                                 **options),
+        # statements the hub vouches for, with the same key (a fund centre's payout instruction)
+        statement_signer=StatementSigner(hub_node_pem),
     )
     # --- end nodes ---
     # --- catalog (matters, search, popularity) ---
@@ -182,7 +185,7 @@ async def build_resources(settings: Settings) -> Resources:
         centres=HttpFundCentres(nodes=services["nodes"], client_factory=services["node_client_factory"]),
         # no card-verification client exists for production yet: there every check is "unavailable"
         cards=BankCardsNotConfigured() if settings.is_production else StubBankCards(),
-        cache=RedisJsonCache(resources.redis.aio, prefix="govhub:fund:"))
+        signer=services["statement_signer"], cache=RedisJsonCache(resources.redis.aio, prefix="govhub:fund:"))
     # --- end housing fund ---
     # --- bundles (one-thing bundles across departments) ---
     from domain.bundles.service import BundleService  # local: see the nodes block

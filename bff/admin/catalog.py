@@ -52,6 +52,8 @@ class MatterIn(BaseModel):
     channels: list[str] = ["wechat", "alipay", "app", "pc"]
     cross_province: bool = False
     instant_approval: bool = False
+    entry: str | None = Field(None, max_length=16, description="which capability submits it: application, "
+                              "housing_fund or bundle; omitted: the stored matter's (a new one: application)")
     form_schema: dict = {}
 
 

@@ -110,19 +110,22 @@ def add_application_routes(bp: Blueprint, *, channel: str, summary: Callable, de
     @doc("提交申请 Submit an application", tag=tag, body=SubmitIn, ok=(201, ApplicationOut),
          errors={400: FORM_ERRORS + ["idempotency_key_required"], **AUTH,
                  403: ["assurance_required"], 404: ["matter_not_found"],
-                 409: ["idempotency_key_reused", "matter_not_online"], 429: ["rate_limited"],
+                 409: ["idempotency_key_reused", "matter_not_online", "matter_entry_not_allowed"],
+                 429: ["rate_limited"],
                  503: ["no_handling_node"]},
          description="Needs real name (L2) and an `Idempotency-Key` header: a new value per new "
                      "application, the same on every retry. The same key and body answer the first "
                      "result again (header `Idempotent-Replayed: true`); the same key with another body "
-                     "is 409. The answer names the node that handles the application.")
+                     "is 409. The answer names the node that handles the application. A matter another "
+                     "capability submits (a housing-fund withdrawal, a bundle's step) is 409 "
+                     "`matter_entry_not_allowed`, whose `route` names where to go.")
     @rate_limited("submit", capacity=60, per_seconds=60, by="person")
     async def submit(request: Request) -> HTTPResponse:
         key = idempotency_key(request)
         body = parse_body(request, SubmitIn)
         result = await request.app.ctx.applications.submit(
             person_id=request.ctx.auth.subject, channel=channel, matter_code=body.matter_code, form=body.form,
-            materials=_materials(body.materials), idempotency_key=key)
+            materials=_materials(body.materials), idempotency_key=key, entry=rules.PLAIN)
         headers = {"Location": f"{request.path}/{result.application.number}"}
         if result.replayed:
             headers["Idempotent-Replayed"] = "true"
@@ -166,15 +169,17 @@ def add_application_routes(bp: Blueprint, *, channel: str, summary: Callable, de
     @bp.post("/applications/<number:str>/resubmission")
     @doc("补正后重新提交 Resubmit after a correction request", tag=tag, body=ResubmitIn, ok=(200, ApplicationOut),
          errors={400: FORM_ERRORS, **AUTH, 404: ["application_not_found", "matter_not_found"],
-                 409: CHANGE_CONFLICTS},
+                 409: CHANGE_CONFLICTS + ["matter_entry_not_allowed"]},
          description="Only while a correction is requested (补正). The whole corrected form and the "
                      "materials, checked like a submission; back to intake, or to review if the "
-                     "application had been accepted (the days left on the deadline are kept).")
+                     "application had been accepted (the days left on the deadline are kept). Only "
+                     "applications submitted here: a withdrawal's or a bundle step's is 409 "
+                     "`matter_entry_not_allowed`.")
     async def resubmit(request: Request, number: str) -> HTTPResponse:
         body = parse_body(request, ResubmitIn)
         found = await request.app.ctx.applications.resubmit(
             person_id=request.ctx.auth.subject, number=number, form=body.form,
-            materials=_materials(body.materials), idempotency_key=idempotency_key(request))
+            materials=_materials(body.materials), idempotency_key=idempotency_key(request), entry=rules.PLAIN)
         return json(detail(found), ensure_ascii=False)
 
     @bp.post("/applications/materials", stream=True, ctx_own_body_limit=True)

@@ -144,7 +144,7 @@ def add_bundle_routes(bp: Blueprint, *, channel: str, summary, detail, compact: 
     @bp.post("/bundle-runs/<number:str>/retry")
     @doc("重试未通过的步骤 Retry the steps that failed", tag=tag, body=RetryIn, ok=(200, RunOut),
          errors={400: FORM_ERRORS, **AUTH, **REAL_NAME, 404: ["bundle_run_not_found"],
-                 409: ["bundle_run_not_retryable"]},
+                 409: ["bundle_run_not_retryable", "matter_entry_not_allowed"]},
          description="Redoes only what did not succeed (failed, blocked, undone steps) with a new "
                      "application each; done steps are never redone. `form` corrects answers first.")
     @rate_limited("bundle_retry", capacity=20, per_seconds=60, by="person")

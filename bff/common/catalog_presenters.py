@@ -24,14 +24,16 @@ def _materials(m: Matter, *, notes: bool) -> list[dict]:
 def detail_compact(m: Matter) -> dict:
     return {**summary_compact(m), "promised_limit_days": m.promised_limit_days, "fee_fen": m.fee_fen,
             "materials": _materials(m, notes=False), "form_schema": m.form_schema,
-            "instant_approval": m.instant_approval, "department_code": m.department_code}
+            "instant_approval": m.instant_approval, "department_code": m.department_code,
+            "entry": m.entry}  # which capability submits it: where the page sends the citizen
 
 
 def detail_full(m: Matter) -> dict:
     return {**summary_full(m), "catalog_code": m.catalog_code, "legal_limit_days": m.legal_limit_days,
             "online_depth_name": ONLINE_DEPTHS.get(m.online_depth), "for_individuals": m.for_individuals,
             "for_legal_persons": m.for_legal_persons, "life_events": m.life_events, "themes": m.themes,
-            "zones": m.zones, "materials": _materials(m, notes=True), "form_schema": m.form_schema}
+            "zones": m.zones, "materials": _materials(m, notes=True), "form_schema": m.form_schema,
+            "entry": m.entry}
 
 
 # --- home -----------------------------------------------------------------------------------------

@@ -48,6 +48,14 @@ class MatterNotOnline(Conflict):
     title = "该事项暂不支持在线申请"
 
 
+class MatterEntryNotAllowed(Conflict):
+    """The matter (or the application) belongs to another capability's entry point: ``entry``
+    names it and ``route`` is where to go instead (relative to the channel's base)."""
+
+    code = "matter_entry_not_allowed"
+    title = "该事项须通过专门的入口办理"
+
+
 class NoHandlingNode(DomainError):
     """No department node and no provincial platform for the matter: a platform gap, not the
     citizen's mistake; operators register the node and the same request then succeeds."""

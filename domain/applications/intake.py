@@ -31,6 +31,7 @@ class Submission:
     node_code: str
     materials: list[Resolved]
     node_name: str
+    entry: str = "application"  # the capability submitting it (rules.ENTRIES), recorded on the application
 
 
 @dataclass(frozen=True)

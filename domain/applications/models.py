@@ -11,7 +11,8 @@ class Application(models.Model):
     (``<region6>-<yyyymmdd>-<seq6>``); it is given once and never changes or is reused. The matter's
     name, department and region are a snapshot taken at submission: the catalog may change later.
     The form is personal data, sealed with the vault. ``version`` moves on with every change
-    (optimistic concurrency next to the row lock)."""
+    (optimistic concurrency next to the row lock). ``entry`` is the capability that submitted it
+    (plain route, housing fund, bundle): only that one changes it later."""
 
     id = fields.BigIntField(primary_key=True)
     number = fields.CharField(max_length=32, unique=True)
@@ -22,6 +23,7 @@ class Application(models.Model):
     region_code = fields.CharField(max_length=12)
     node_code = fields.CharField(max_length=64)  # the department or provincial node that handles it
     channel = fields.CharField(max_length=16)  # wechat | alipay | app: where the citizen applied
+    entry = fields.CharField(max_length=16, default="application")  # the capability that submitted it (rules.ENTRIES)
     status = fields.CharField(max_length=24)
     form_sealed = fields.TextField()
     promised_limit_days = fields.SmallIntField()

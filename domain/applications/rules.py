@@ -25,6 +25,7 @@ from domain.applications.errors import (
     MaterialsInvalid,
     MaterialTooLarge,
     MaterialTypeNotAllowed,
+    MatterEntryNotAllowed,
     NoHandlingNode,
     TransitionNotAllowed,
 )
@@ -220,6 +221,49 @@ def handling_node(*, department_code: str, region_code: str, nodes: Iterable[Nod
 def may_apply_online(online_depth: int) -> bool:
     """Depth 3 (apply online, verify offline) and 4 (fully online) take online applications."""
     return online_depth >= 3
+
+
+# --- entry points: which capability submits which matter -------------------------------------
+
+# A matter's ``entry`` (the catalog's ``rules.ENTRIES``) names the capability that submits it; the
+# caller of ``ApplicationService.submit`` / ``resubmit`` says which one it is. Only the owner gets
+# through, so a generic route never reaches another capability's asset (issue #12): a fund
+# withdrawal's payout, a bundle step's confirmed facts.
+PLAIN, HOUSING_FUND, BUNDLE = "application", "housing_fund", "bundle"
+ENTRIES = (PLAIN, HOUSING_FUND, BUNDLE)
+# Where a citizen submits a matter of each entry, relative to the channel's base (/wx/v1, ...).
+ENTRY_ROUTES = {PLAIN: "POST /applications", HOUSING_FUND: "POST /housing-fund/withdrawals",
+                BUNDLE: "POST /bundles/{code}/submissions"}
+ENTRY_NAMES = {PLAIN: "办事申请", HOUSING_FUND: "住房公积金提取", BUNDLE: "“一件事”"}
+# Who else may enter a matter: a bundle's step may be a plain matter (the bundle submits it for
+# the citizen, as the citizen could); nothing but the fund enters a fund matter.
+ALSO_ENTERED_BY = {PLAIN: frozenset({BUNDLE})}
+
+
+def may_enter(matter_entry: str, entry: str) -> bool:
+    """May the capability ``entry`` submit a matter whose entry is ``matter_entry``?"""
+    return entry == matter_entry or entry in ALSO_ENTERED_BY.get(matter_entry, frozenset())
+
+
+def check_entry(*, matter_code: str, matter_name: str, matter_entry: str, entry: str) -> None:
+    """Refuse a submission through an entry that does not own the matter, naming the one that does."""
+    if entry not in ENTRIES:
+        raise ValueError(f"unknown entry {entry!r}")
+    if not may_enter(matter_entry, entry):
+        raise MatterEntryNotAllowed(
+            f"“{matter_name}”不能在此办理，请通过{ENTRY_NAMES.get(matter_entry, matter_entry)}入口办理",
+            matter_code=matter_code, entry=matter_entry, route=ENTRY_ROUTES.get(matter_entry))
+
+
+def check_change_entry(*, number: str, submitted_by: str, entry: str) -> None:
+    """An application is changed (resubmitted, its materials attached) only through the entry
+    that submitted it."""
+    if entry not in ENTRIES:
+        raise ValueError(f"unknown entry {entry!r}")
+    if submitted_by != entry:
+        raise MatterEntryNotAllowed(
+            f"办件 {number} 由{ENTRY_NAMES.get(submitted_by, submitted_by)}提交，不能在此修改或补正",
+            number=number, entry=submitted_by, route=ENTRY_ROUTES.get(submitted_by))
 
 
 # --- deadlines --------------------------------------------------------------------------------

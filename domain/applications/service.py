@@ -150,17 +150,24 @@ class ApplicationService:
     # --- submit -----------------------------------------------------------------------------
 
     async def submit(self, *, person_id: str, channel: str, matter_code: str, form: dict,
-                     materials: Sequence[dict], idempotency_key: str | None) -> SubmitResult:
+                     materials: Sequence[dict], idempotency_key: str | None,
+                     entry: str = rules.PLAIN) -> SubmitResult:
         """Check, then write: a plain submission (no materials, no instant approval, not inside a
         caller's transaction) by group commit with the others arriving meanwhile, any other in a
         transaction of its own (nested in the caller's, if any). A key
-        seen before answers its first result, whichever way that was written."""
+        seen before answers its first result, whichever way that was written.
+
+        ``entry`` is the capability calling (``rules.ENTRIES``): the plain route, the housing fund
+        or a bundle. A matter another capability owns is refused (``matter_entry_not_allowed``)
+        before anything is stored; the least privileged entry is the default."""
         if not idempotency_key:
             raise IdempotencyKeyRequired("提交申请须带 Idempotency-Key 请求头（每次新申请一个新值，重试时不变）")
         request = {"matter_code": matter_code, "form": form, "materials": list(materials)}
+        if entry != rules.PLAIN:  # a key never answers another capability's request (plain hashes as before)
+            request["entry"] = entry
         request_hash = rules.fingerprint(request)
         try:
-            checked = await self._check_submission(person_id, channel, matter_code, form, materials)
+            checked = await self._check_submission(person_id, channel, matter_code, form, materials, entry)
             intake = Intake(checked, idempotency_key, request_hash)
             # in a caller's transaction (a fund withdrawal claims its quota in the same one) the
             # submission must nest in it and commit or roll back with it: never batched
@@ -271,11 +278,12 @@ class ApplicationService:
         return out
 
     async def _check_submission(self, person_id: str, channel: str, matter_code: str, form: dict,
-                                materials: Sequence[dict]) -> Submission:
+                                materials: Sequence[dict], entry: str) -> Submission:
         """Everything that can refuse a submission before anything is written, but the applicant,
         who is read where the submission is stored (``_with_applicants``). The matter and its nodes
         come from a few seconds' memo (see ``MEMO_SECONDS``)."""
         matter = await self._matters.get(matter_code, lambda: self.catalog.matter(code=matter_code))
+        rules.check_entry(matter_code=matter.code, matter_name=matter.name, matter_entry=matter.entry, entry=entry)
         if channel not in matter.channels or not rules.may_apply_online(matter.online_depth):
             raise MatterNotOnline(f"“{matter.name}”暂不支持在此渠道在线申请", matter_code=matter.code)
         rules.check_form(matter.form_schema, form)
@@ -289,7 +297,13 @@ class ApplicationService:
         rules.check_materials(matter.materials, [r.given for r in resolved])
         return Submission(person_id=person_id, channel=channel, form=form, applicant=None,
                           matter=matter, node_code=node_code, materials=resolved,
-                          node_name=next(n.name for n in candidates if n.code == node_code))
+                          node_name=next(n.name for n in candidates if n.code == node_code), entry=entry)
+
+    async def check_entry(self, *, matter_code: str, entry: str) -> None:
+        """Refuse now what ``submit`` would refuse for ``entry`` (a bundle's retry asks before it
+        resets its steps). Retired matters are judged too: their record still says who owns them."""
+        matter = await self.catalog.any_matter(code=matter_code)
+        rules.check_entry(matter_code=matter.code, matter_name=matter.name, matter_entry=matter.entry, entry=entry)
 
     async def _store_submission(self, checked: Submission, key: str, request_hash: str) -> str:
         """One transaction: the key, the number, the application, its materials and transitions,
@@ -331,7 +345,8 @@ class ApplicationService:
             drafts.append(Application(
                 number=rules.number_of(matter.region_code, today, sequence), person_id=s.person_id,
                 matter_code=matter.code, matter_name=matter.name, department_code=matter.department_code,
-                region_code=matter.region_code, node_code=s.node_code, channel=s.channel, status=rules.DRAFT,
+                region_code=matter.region_code, node_code=s.node_code, channel=s.channel, entry=s.entry,
+                status=rules.DRAFT,
                 form_sealed=self._seal_form(s.form), promised_limit_days=matter.promised_limit_days,
                 due_on=due_on, calendar_basis=basis, submitted_at=now, version=1, created_at=now, updated_at=now))
         return drafts
@@ -434,16 +449,21 @@ class ApplicationService:
         return await self._citizen_change(app, idempotency_key, f"withdraw:{number}", request, change)
 
     async def resubmit(self, *, person_id: str, number: str, form: dict, materials: Sequence[dict],
-                       idempotency_key: str | None = None) -> ApplicationView:
+                       idempotency_key: str | None = None, entry: str = rules.PLAIN) -> ApplicationView:
         """After a correction request (补正): the corrected form and materials, checked like a
-        submission. Back to intake if the correction came before acceptance, else to review."""
+        submission. Back to intake if the correction came before acceptance, else to review.
+        Only through the entry that submitted the application, for a matter that entry still owns:
+        a fund withdrawal's or a bundle step's application takes no new form or material here."""
         app = await self._own(person_id, number)
+        rules.check_change_entry(number=app.number, submitted_by=app.entry, entry=entry)
         operation, request = f"resubmit:{number}", {"form": form, "materials": list(materials)}
         if idempotency_key and await self._replayed(app, idempotency_key, operation, request):
             return await self._detail(app)
         try:
             rules.advance(progress_of(app), "resubmit", at=self.clock.now())  # refuse before other checks
             matter = await self.catalog.any_matter(code=app.matter_code)  # retired since: still correctable
+            rules.check_entry(matter_code=matter.code, matter_name=matter.name, matter_entry=matter.entry,
+                              entry=entry)
             rules.check_form(matter.form_schema, form)
             resolved = await self.materials.resolve(person_id, materials)
             rules.check_materials(matter.materials, [r.given for r in resolved])

@@ -229,6 +229,9 @@ class BundleService:
         if not targets and run.confirmation != "declined":
             raise BundleNotRetryable("没有未通过的步骤需要重试", current_status=run.status)
         bundle = rules.parse(run.definition)
+        for key in targets:  # a step only a bundle may submit; refused now, before anything is reset
+            await self.applications.check_entry(matter_code=bundle.step(key).matter_code,
+                                                entry=application_rules.BUNDLE)
         answers = self._open(run.form_sealed)
         if form_changes:
             answers = self._complete_form(bundle, {**answers, **form_changes}, await self._real_name(person_id))
@@ -434,7 +437,7 @@ class BundleService:
         try:
             result = await self.applications.submit(person_id=run.person_id, channel=run.channel,
                                                     matter_code=definition.matter_code, form=form, materials=[],
-                                                    idempotency_key=key)
+                                                    idempotency_key=key, entry=application_rules.BUNDLE)
         except DomainError as error:
             if error.kind in TRANSIENT:  # e.g. no node handles the matter yet: tried again later
                 if step.last_error != error.detail:
@@ -477,7 +480,8 @@ class BundleService:
         try:
             result = await self.applications.submit(
                 person_id=run.person_id, channel=run.channel, matter_code=undo["matter_code"], form=form,
-                materials=[], idempotency_key=f"bundle:{run.number}:{step.key}:{step.attempt}:undo")
+                materials=[], idempotency_key=f"bundle:{run.number}:{step.key}:{step.attempt}:undo",
+                entry=application_rules.BUNDLE)
         except DomainError as error:
             if step.last_error != error.detail:
                 await BundleStep.filter(id=step.id).update(last_error=error.detail, updated_at=now)

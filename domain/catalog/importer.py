@@ -24,7 +24,7 @@ KEPT_REJECTS = 1000  # the report keeps the first ones; on_reject sees them all
 REQUIRED_COLUMNS = ("code", "catalog_code", "name", "kind", "region_code", "department_code")
 OPTIONAL_COLUMNS = ("catalog_name", "for_individuals", "for_legal_persons", "life_events", "themes", "zones",
                     "legal_limit_days", "promised_limit_days", "fee_fen", "online_depth", "cross_province",
-                    "instant_approval", "channels", "materials", "form_schema")
+                    "instant_approval", "entry", "channels", "materials", "form_schema")
 SEED_FILE = Path(__file__).resolve().parent / "seed_data" / "matters.jsonl"
 
 

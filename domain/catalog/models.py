@@ -27,7 +27,9 @@ class CatalogItem(models.Model):
 
 class Matter(models.Model):
     """A matter (政务服务事项): one implementation of a catalog item by one department of one region,
-    with its materials, time limits, fee, online depth, channels and application form."""
+    with its materials, time limits, fee, online depth, channels and application form, and the
+    capability that submits its applications (``entry``: a plain application, a housing-fund
+    withdrawal, a bundle's step; migration 0016)."""
 
     id = fields.BigIntField(primary_key=True)
     code = fields.CharField(max_length=64, unique=True)
@@ -50,6 +52,7 @@ class Matter(models.Model):
     zones = fields.JSONField(default=list)
     form_schema = fields.JSONField(default=dict)
     instant_approval = fields.BooleanField(default=False)
+    entry = fields.CharField(max_length=16, default="application")  # which capability submits it (rules.ENTRIES)
     status = fields.CharField(max_length=16, default="active")
     views = fields.BigIntField(default=0)
     applications = fields.BigIntField(default=0)

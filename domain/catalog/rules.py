@@ -21,6 +21,15 @@ KINDS = {
     "other": "其他行政权力",
 }
 CHANNELS = ("wechat", "alipay", "app", "pc")
+# Which capability submits a matter's applications (its entry point); every other entry refuses it
+# (domain/applications/rules.py ``may_enter``). A plain application includes instant approval,
+# which runs inside the plain submission.
+ENTRIES = {
+    "application": "办事申请",  # POST /applications (and a bundle may name it as a step)
+    "housing_fund": "住房公积金提取",  # only a withdrawal that passed its rules and its face scan
+    "bundle": "“一件事”步骤",  # only as a step of a bundle
+}
+DEFAULT_ENTRY = "application"
 ONLINE_DEPTHS = {1: "信息公开", 2: "在线预约/下载表格", 3: "在线申请、线下核验", 4: "全程网办"}
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _TAG = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -107,6 +116,9 @@ def normalize(record: dict[str, Any]) -> dict[str, Any]:
     out["online_depth"] = integer("online_depth", 1, 4, 1)
     out["cross_province"] = flag("cross_province", False)
     out["instant_approval"] = flag("instant_approval", False)
+    out["entry"] = text("entry", 16, required=False) or DEFAULT_ENTRY
+    if out["entry"] not in ENTRIES:
+        problems.append(f"entry: one of {', '.join(ENTRIES)}")
     out["channels"] = _channels(record.get("channels", list(CHANNELS)), problems)
     out["materials"] = _materials(record.get("materials", []), problems)
     out["form_schema"] = _form_schema(record.get("form_schema", {}), problems)
@@ -116,8 +128,26 @@ def normalize(record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def entry_given(record: dict[str, Any]) -> bool:
+    """Does the record say its entry? A record that does not keeps the stored matter's (a new
+    matter gets the default): a feed or an editor unaware of entries never opens a fund's or a
+    bundle's matter to the plain route."""
+    value = record.get("entry")
+    return not (value is None or (isinstance(value, str) and not value.strip()))
+
+
+def with_entry(normalized: dict[str, Any], entry: str) -> dict[str, Any]:
+    """The normalized record with ``entry`` (a stored one, trusted) and its hash to match."""
+    changed = {**normalized, "entry": entry}
+    changed["content_hash"] = content_hash(changed)
+    return changed
+
+
 def content_hash(normalized: dict[str, Any]) -> str:
-    body = {k: v for k, v in normalized.items() if k != "content_hash"}
+    # The default entry is left out, so matters stored before ``entry`` existed keep their hash
+    # (a re-import finds them unchanged); any other entry is part of the content.
+    body = {k: v for k, v in normalized.items()
+            if k != "content_hash" and not (k == "entry" and v == DEFAULT_ENTRY)}
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 

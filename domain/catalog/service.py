@@ -26,7 +26,7 @@ log = logging.getLogger("govhub.catalog")
 MATTER_FIELDS = ("code", "catalog_code", "name", "kind", "region_code", "department_code", "for_individuals",
                  "for_legal_persons", "life_events", "themes", "materials", "legal_limit_days",
                  "promised_limit_days", "fee_fen", "online_depth", "channels", "cross_province", "zones",
-                 "form_schema", "instant_approval", "content_hash")
+                 "form_schema", "instant_approval", "entry", "content_hash")
 MATTER_UPDATE_FIELDS = [name for name in MATTER_FIELDS if name != "code"] + ["updated_at"]
 CATALOG_UPDATE_FIELDS = ["name", "kind", "for_individuals", "for_legal_persons", "life_events", "themes", "updated_at"]
 HOT_TTL = 60  # seconds a region's hot list is cached
@@ -69,6 +69,7 @@ class CatalogService:
         """Insert or update matters by code; unchanged rows are left alone (idempotent re-imports)."""
         report = UpsertReport()
         valid: dict[str, dict] = {}
+        silent: set[str] = set()  # codes whose latest row does not say its entry
         for index, record in enumerate(records):
             try:
                 normalized = rules.normalize(record)
@@ -76,7 +77,12 @@ class CatalogService:
                 report.rejected.append((index, "; ".join(exc.problems)))
                 continue
             valid[normalized["code"]] = normalized  # a later row of the same code wins
-        stored = dict(await Matter.filter(code__in=list(valid)).values_list("code", "content_hash"))
+            (silent.discard if rules.entry_given(record) else silent.add)(normalized["code"])
+        rows = await Matter.filter(code__in=list(valid)).values_list("code", "content_hash", "entry")
+        for code, _, entry in rows:  # a row silent on its entry keeps the stored one
+            if code in silent:
+                valid[code] = rules.with_entry(valid[code], entry)
+        stored = {code: content_hash for code, content_hash, _ in rows}
         writes = [r for code, r in valid.items() if stored.get(code) != r["content_hash"]]
         report.inserted = sum(1 for r in writes if r["code"] not in stored)
         report.updated = len(writes) - report.inserted
@@ -108,6 +114,8 @@ class CatalogService:
             raise InvalidMatter("; ".join(exc.problems),
                                 errors=[{"field": p.split(":")[0], "message": p} for p in exc.problems]) from None
         before = await Matter.get_or_none(code=normalized["code"])
+        if before is not None and not rules.entry_given(record):  # kept unless the editor says otherwise
+            normalized = rules.with_entry(normalized, before.entry)
         if before is not None and before.content_hash == normalized["content_hash"] and before.status == "active":
             return before  # nothing changed: no write, no audit entry
         async with in_transaction():

@@ -2,8 +2,10 @@
 
 A withdrawal is an application (办件) of the applications module, so each centre offers one matter
 per kind in the catalog: code ``<region6>-HF-<KIND>``, department code = the centre's node code
-(``330100-housing_fund``), so routing hands it to the centre. Their materials and form come from
-``rules.py``: the form carries the withdrawal as the centre needs it, payout instruction included.
+(``330100-housing_fund``), so routing hands it to the centre, and ``entry`` = ``housing_fund``, so
+only ``HousingFundService`` submits it (every generic route refuses it). Their materials and form
+come from ``rules.py``: the form carries the withdrawal as the centre needs it, and the payout
+instruction the hub signed (``instructions.py``).
 """
 from __future__ import annotations
 
@@ -27,18 +29,20 @@ DEMO_CENTRES = (
     Centre("340100-housing_fund", "合肥住房公积金管理中心", "340100000000"),
 )
 
+PAYOUT_ENVELOPE = ("scheme", "type", "signer", "key_id", "statement", "signature")  # statements.FIELDS
 FORM_SCHEMA = {
     "type": "object",
     "properties": {
         "withdrawal_id": {"type": "string", "title": "提取申请编号"},
         "kind": {"type": "string", "enum": list(rules.KINDS), "title": "提取类型"},
         "account_no": {"type": "string", "title": "公积金账号"},
-        "amount_fen": {"type": "integer", "minimum": rules.MIN_AMOUNT_FEN, "title": "提取金额（分）"},
-        "payout": {"type": "object", "title": "支付指令", "properties": {
-            "payout_id": {"type": "string"}, "amount_fen": {"type": "integer"},
-            "bank_card_no": {"type": "string", "pattern": "^[0-9]{16,19}$"},
-            "bank_name": {"type": ["string", "null"]}, "callback": {"type": "string"}},
-            "required": ["payout_id", "amount_fen", "bank_card_no", "callback"]},
+        "amount_fen": {"type": "integer", "minimum": rules.MIN_AMOUNT_FEN, "maximum": rules.MAX_FIGURE_FEN,
+                       "title": "提取金额（分）"},
+        # a statement the hub signs (the envelope of domain/nodes/statements.py); what it vouches
+        # for: instructions.py
+        "payout": {"type": "object", "title": "支付指令（平台签名）",
+                   "properties": {name: {"type": "string"} for name in PAYOUT_ENVELOPE},
+                   "required": list(PAYOUT_ENVELOPE), "additionalProperties": False},
         "rule_clear": {"type": "boolean", "title": "规则校验全部通过且无需人工审核"},
         "checks": {"type": "array", "title": "规则校验结果"},
         "details": {"type": "object", "title": "申请人填写的情况"},
@@ -67,6 +71,7 @@ def _record(centre: Centre, kind: str) -> dict:
         "legal_limit_days": 3, "promised_limit_days": 0, "fee_fen": 0, "online_depth": 4,
         "channels": ["wechat", "alipay", "app"], "cross_province": False, "zones": [],
         "instant_approval": False, "form_schema": FORM_SCHEMA,  # the centre decides, not the hub
+        "entry": "housing_fund",  # only HousingFundService submits it: generic routes refuse it
     }
 
 

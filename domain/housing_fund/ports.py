@@ -8,6 +8,8 @@
 - ``BankCards``: the bank-card holder check (银行卡实名校验): does this card belong to this name and
   ID number? (adapters/departments/bank_card_stub.py offline.)
 - ``AccountCache``: a short shared cache of what centres answered (Redis in the hub).
+- ``PayoutSigner``: signs the payout instruction as the hub (GOVHUB-STMT-V1,
+  ``domain/nodes/statements.StatementSigner`` with the hub's node key).
 """
 from __future__ import annotations
 
@@ -40,3 +42,8 @@ class AccountCache(Protocol):
     async def get_json(self, key: str) -> Any | None: ...
 
     async def set_json(self, key: str, value: Any, *, ttl_seconds: int) -> None: ...
+
+
+class PayoutSigner(Protocol):
+    def sign(self, type: str, claims: dict[str, Any]) -> dict[str, str]:
+        """The signed envelope of a statement of ``type`` vouching for ``claims``."""

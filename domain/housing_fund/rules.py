@@ -48,6 +48,12 @@ RENT_CAP_FEN = 150_000  # 1,500 yuan a month without a rental contract
 RENT_CAP_WITH_CONTRACT_FEN = 300_000  # 3,000 yuan a month with one
 PURCHASE_WINDOW_DAYS = 365
 MIN_AMOUNT_FEN = 100  # one yuan
+# Every money figure a citizen gives (the amount, a home's price, what was repaid, medical costs) is
+# at most this: far above any real one, and far below what the store holds — a BIGINT, and the
+# quota arithmetic on it (``cap - amount``) — so a figure like 2**64 is refused at the start
+# instead of passing the rules and failing at submission (issue #12 item 6).
+MAX_FIGURE_FEN = 100_000_000_000  # 1,000,000,000 yuan
+FIGURE_FIELDS = ("price_fen", "repaid_this_year_fen", "medical_cost_fen")  # in ``details``
 
 # what a kind asks for: (material name, e-license type or None for an upload, required)
 RENTAL_CONTRACT, DIAGNOSIS = "租赁合同", "重大疾病诊断证明"
@@ -117,6 +123,19 @@ def months_between(start: date, end: date) -> int:
 
 
 # --- what the citizen gives ------------------------------------------------------------------
+
+
+def figure_problems(amount_fen: object, details: dict) -> list[dict[str, str]]:
+    """Field errors for money figures that are not a whole number of fen from 1 to
+    ``MAX_FIGURE_FEN`` (``amount_fen`` may be None: only asking; a detail may be absent)."""
+    given = [("amount_fen", amount_fen)] + [(f"details.{name}", details.get(name)) for name in FIGURE_FIELDS]
+    message = f"应为1到{MAX_FIGURE_FEN:,}之间的整数（单位：分）"
+    return [{"field": field, "message": message} for field, value in given
+            if value is not None and not _figure_in_range(value)]
+
+
+def _figure_in_range(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_FIGURE_FEN
 
 
 @dataclass(frozen=True)

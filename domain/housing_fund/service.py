@@ -30,7 +30,7 @@ from tortoise.transactions import in_transaction
 
 from domain.applications import rules as application_rules
 from domain.applications.errors import IdempotencyKeyRequired, IdempotencyKeyReused
-from domain.housing_fund import matters, rules
+from domain.housing_fund import instructions, matters, rules
 from domain.housing_fund.errors import (
     BankCardNotOwn,
     FaceBindingMissing,
@@ -44,9 +44,9 @@ from domain.housing_fund.errors import (
     WithdrawalNotFound,
 )
 from domain.housing_fund.models import PayoutEvent, Quota, Withdrawal
-from domain.housing_fund.ports import AccountCache, BankCards, FundCentres
+from domain.housing_fund.ports import AccountCache, BankCards, FundCentres, PayoutSigner
 from domain.shared.clock import SHANGHAI, Clock
-from domain.shared.errors import InvalidInput, UpstreamUnavailable
+from domain.shared.errors import DomainError, InvalidInput, UpstreamUnavailable
 from domain.shared.rows import placeholders
 from domain.shared.vault import Vault
 
@@ -148,12 +148,14 @@ class _Checked:
 
 class HousingFundService:
     def __init__(self, *, clock: Clock, vault: Vault, identity, nodes, applications, wallet,
-                 centres: FundCentres, cards: BankCards, cache: AccountCache | None = None) -> None:
+                 centres: FundCentres, cards: BankCards, signer: PayoutSigner,
+                 cache: AccountCache | None = None) -> None:
         """``identity``, ``nodes``, ``applications``: those modules' services; ``wallet``: the
-        applications module's e-license wallet (which license types the citizen holds)."""
+        applications module's e-license wallet (which license types the citizen holds);
+        ``signer``: the hub's signature on payout instructions."""
         self.clock, self.vault = clock, vault
         self.identity, self.nodes, self.applications, self.wallet = identity, nodes, applications, wallet
-        self.centres, self.cards, self.cache = centres, cards, cache
+        self.centres, self.cards, self.signer, self.cache = centres, cards, signer, cache
 
     # --- accounts ---------------------------------------------------------------------------
 
@@ -220,6 +222,8 @@ class HousingFundService:
         """The rules judged on a fresh read of the account (or on ``account`` when given)."""
         if kind not in rules.KINDS:
             raise InvalidInput("不支持的提取类型", errors=[{"field": "kind", "message": "、".join(rules.KINDS)}])
+        if problems := rules.figure_problems(amount_fen, details):
+            raise InvalidInput("金额超出可受理的范围", errors=problems)
         account = account or await self._account(who, centre_code, account_no)
         request = await self._request(person_id, kind, details, materials, amount_fen)
         today = self._today()
@@ -301,19 +305,36 @@ class HousingFundService:
     # --- submit -----------------------------------------------------------------------------
 
     async def submit(self, *, person_id: str, withdrawal_id: str, idempotency_key: str | None) -> WithdrawalView:
+        """Submit a withdrawal whose rules and bound face scan pass, once. A key used before answers
+        its first result — also to a copy that was still being checked when the first committed
+        (its refusal, e.g. the limit the first one just took, is not the answer)."""
         if not idempotency_key:
             raise IdempotencyKeyRequired("提交提取申请须带 Idempotency-Key 请求头（重试时不变）")
         withdrawal = await self._own(person_id, withdrawal_id)
-        if withdrawal.submit_key == idempotency_key:
-            return replace(await self._detail(withdrawal), replayed=True)
+        if (first := await self._first_result(withdrawal, idempotency_key)) is not None:
+            return first
         if withdrawal.status != rules.AWAITING_FACE:
             raise WithdrawalAlreadySubmitted(current_status=withdrawal.status)
-        if await Withdrawal.filter(person_id=person_id, submit_key=idempotency_key).exists():
-            raise IdempotencyKeyReused("同一 Idempotency-Key 只能用于同一提取申请")
-        now = self.clock.now()
+        try:
+            await self._submit_checked(withdrawal, idempotency_key)
+        except (DomainError, IntegrityError) as refused:
+            again = await Withdrawal.get(id=withdrawal.id)
+            if (first := await self._first_result(again, idempotency_key)) is not None:
+                return first  # a concurrent copy with this key committed first: its result
+            if isinstance(refused, WithdrawalAlreadySubmitted) and again.status != rules.AWAITING_FACE:
+                raise WithdrawalAlreadySubmitted(current_status=again.status) from None
+            raise
+        log.info("withdrawal %s submitted: %s %s fen from %s", withdrawal.public_id, withdrawal.kind,
+                 withdrawal.amount_fen, withdrawal.centre_code)
+        return await self._detail(await Withdrawal.get(id=withdrawal.id))
+
+    async def _submit_checked(self, withdrawal: Withdrawal, key: str) -> None:
+        """Every check again — not expired, this withdrawal's face scan, the rules on a fresh read
+        of the account — then the one transaction that submits it."""
+        person_id, now = withdrawal.person_id, self.clock.now()
         if now > withdrawal.expires_at:
             raise WithdrawalExpired()
-        await self._face_bound(person_id, withdrawal, now)
+        face = await self._face_bound(person_id, withdrawal, now)
         who = await self.identity.reveal(person_id=person_id)
         details = dict(withdrawal.details)
         materials, snapshot = details.pop("materials", []), details.pop("account", None)
@@ -333,22 +354,26 @@ class HousingFundService:
             checked = replace(checked, eligibility=replace(checked.eligibility, needs_review=True))
         if not checked.eligibility.eligible:  # the account changed since the face scan
             raise _not_eligible(checked.eligibility)
-        try:
-            await self._store_submission(withdrawal, checked, materials, idempotency_key)
-        except (IntegrityError, WithdrawalAlreadySubmitted):
-            # a concurrent submission of this withdrawal committed first: answer its result
-            again = await Withdrawal.get(id=withdrawal.id)
-            if again.submit_key == idempotency_key:
-                return replace(await self._detail(again), replayed=True)
-            if again.status != rules.AWAITING_FACE:
-                raise WithdrawalAlreadySubmitted(current_status=again.status) from None
-            raise IdempotencyKeyReused("同一 Idempotency-Key 只能用于同一提取申请") from None
-        log.info("withdrawal %s submitted: %s %s fen from %s", withdrawal.public_id, withdrawal.kind,
-                 withdrawal.amount_fen, withdrawal.centre_code)
-        return await self._detail(await Withdrawal.get(id=withdrawal.id))
+        await self._store_submission(withdrawal, checked, materials, key, face=face, id_number=who["id_number"])
 
-    async def _face_bound(self, person_id: str, withdrawal: Withdrawal, now: datetime) -> None:
-        """L3 for this withdrawal: its own face session passed, and was read, minutes ago at most."""
+    async def _first_result(self, withdrawal: Withdrawal, key: str) -> WithdrawalView | None:
+        """The first result of a submission under ``key``, if that key was used: this withdrawal's
+        (a replay), or a refusal if it submitted another one. None if the key is new.
+
+        The key's holder is read afresh, never judged from ``withdrawal`` alone: a copy that read
+        the withdrawal just before a concurrent copy committed finds its own withdrawal there, and
+        that is a replay, not a reuse (it was a 409 now and then, issue #12 item 7)."""
+        holder = withdrawal if withdrawal.submit_key == key else await Withdrawal.get_or_none(
+            person_id=withdrawal.person_id, submit_key=key)
+        if holder is None:
+            return None
+        if holder.id != withdrawal.id:
+            raise IdempotencyKeyReused("同一 Idempotency-Key 只能用于同一提取申请")
+        return replace(await self._detail(holder), replayed=True)
+
+    async def _face_bound(self, person_id: str, withdrawal: Withdrawal, now: datetime) -> instructions.FaceBinding:
+        """L3 for this withdrawal: its own face session passed, and was read, minutes ago at most.
+        The binding goes into the payout instruction, which cannot be made without one."""
         outcome = None
         if withdrawal.face_session_id:
             outcome = await self.identity.face_session_outcome(person_id=person_id,
@@ -361,12 +386,14 @@ class HousingFundService:
         if (now - outcome.read_at).total_seconds() > rules.FACE_FRESH_SECONDS:
             raise FaceBindingMissing("人脸核验已超过5分钟，请重新发起提取并核验", required="L3",
                                      withdrawal_id=withdrawal.public_id)
+        return instructions.FaceBinding(session_id=withdrawal.face_session_id, verified_at=outcome.read_at)
 
     async def _store_submission(self, withdrawal: Withdrawal, checked: _Checked, materials: list[dict],
-                                key: str) -> None:
+                                key: str, *, face: instructions.FaceBinding, id_number: str) -> None:
         """One transaction: claim the withdrawal, reserve its amount on both quotas, submit its
         application (a savepoint of ours: the applications module's own transaction nests), and
-        note the application's number. Any refusal undoes all of it."""
+        note the application's number. Any refusal undoes all of it. Called only once the rules
+        passed (``checked``) and the bound face scan did (``face``)."""
         now, payout_id = self.clock.now(), "po_" + secrets.token_hex(12)
         account, limit = checked.account, checked.eligibility.limit
         async with in_transaction() as conn:
@@ -384,23 +411,29 @@ class HousingFundService:
             result = await self.applications.submit(
                 person_id=withdrawal.person_id, channel=withdrawal.channel,
                 matter_code=matters.matter_code(_centre_region(withdrawal.centre_code), withdrawal.kind),
-                form=self._form(withdrawal, checked, payout_id), materials=materials,
-                idempotency_key=f"fund:{withdrawal.public_id}")
+                form=self._form(withdrawal, checked, payout_id, face=face, id_number=id_number),
+                materials=materials, idempotency_key=f"fund:{withdrawal.public_id}",
+                entry=application_rules.HOUSING_FUND)
             await Withdrawal.filter(id=withdrawal.id).using_db(conn).update(
                 application_number=result.application.number, rule_clear=checked.eligibility.rule_clear)
 
-    def _form(self, withdrawal: Withdrawal, checked: _Checked, payout_id: str) -> dict:
+    def _form(self, withdrawal: Withdrawal, checked: _Checked, payout_id: str, *,
+              face: instructions.FaceBinding, id_number: str) -> dict:
         """What the centre receives: the withdrawal, the rules as judged, and the one payout
-        instruction (its id is what the centre dedupes payments by)."""
+        instruction — a statement signed by the hub (its id is what the centre dedupes payments by;
+        its holder reference is what the centre matches against its own record of the account)."""
+        claims = instructions.payout_claims(
+            payout_id=payout_id, withdrawal_id=withdrawal.public_id, centre_code=withdrawal.centre_code,
+            account_no=withdrawal.account_no, holder_ref=instructions.holder_reference(id_number, payout_id),
+            amount_fen=withdrawal.amount_fen, card_no=self.vault.open(withdrawal.card_sealed, context=CARD_CONTEXT),
+            bank_name=withdrawal.bank_name, face=face, issued_at=self.clock.now(),
+            callback=f"/gov/v1/housing-fund/payouts/{payout_id}/events")
         return {
             "withdrawal_id": withdrawal.public_id, "kind": withdrawal.kind, "account_no": withdrawal.account_no,
             "amount_fen": withdrawal.amount_fen, "rule_clear": checked.eligibility.rule_clear,
             "checks": [c.as_dict() for c in checked.eligibility.checks],
             "details": {k: v for k, v in withdrawal.details.items() if k not in ("materials", "account")},
-            "payout": {"payout_id": payout_id, "amount_fen": withdrawal.amount_fen,
-                       "bank_card_no": self.vault.open(withdrawal.card_sealed, context=CARD_CONTEXT),
-                       "bank_name": withdrawal.bank_name,
-                       "callback": f"/gov/v1/housing-fund/payouts/{payout_id}/events"},
+            "payout": self.signer.sign(instructions.PAYOUT_STATEMENT, claims),
         }
 
     # --- reading ----------------------------------------------------------------------------

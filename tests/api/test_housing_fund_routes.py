@@ -11,11 +11,14 @@ import pytest
 from adapters.departments.stub.fund_centre import DEMO_ACCOUNTS
 from domain.applications.models import Application
 from domain.delivery.models import Delivery
+from domain.housing_fund import instructions
 from domain.housing_fund.models import Quota, Withdrawal
-from tests.support.citizens import ALICE, bearer
+from domain.nodes import signatures, statements
+from tests.support.citizens import ALICE, BOB, bearer
 from tests.support.clock import suite_clock
 from tests.support.housing_fund import (
     ALICE_BJ,
+    BOB_CARD,
     BOB_HF,
     BOB_HZ,
     BJ,
@@ -169,11 +172,19 @@ async def test_submitted_once_as_an_application_to_the_centre_with_one_payout(cl
     assert (other_key.status_code, other_key.json()["code"]) == (409, "withdrawal_already_submitted")
     row = await Withdrawal.get(public_id=withdrawal_id)
     app = await Application.get(number=row.application_number)
-    assert (app.node_code, app.matter_code, app.status) == (HF, "340100-HF-LEAVE", "submitted")
+    assert (app.node_code, app.matter_code, app.status, app.entry) == (HF, "340100-HF-LEAVE", "submitted",
+                                                                       "housing_fund")
     [delivery] = await Delivery.all()
     assert (delivery.target, delivery.kind) == (HF, "node.application.submitted")
     payload = resources.services["delivery"].payload_of(delivery)
-    assert payload["form"]["payout"]["payout_id"] == row.payout_id and payload["form"]["rule_clear"] is True
+    # the payout instruction is a statement the hub signed: what a centre verifies before it pays
+    hub_key = signatures.load_public_key(resources.services["hub_node_key"].public_key_pem)
+    claims = statements.verify(hub_key, payload["form"]["payout"], type=instructions.PAYOUT_STATEMENT)
+    assert (claims["payout_id"], claims["centre"], claims["account_no"], claims["amount_fen"]) == (
+        row.payout_id, HF, BOB_HF, 3_215_000)
+    assert claims["holder_ref"] == instructions.holder_reference(BOB["id_number"], row.payout_id)
+    assert claims["face"]["session_id"] == row.face_session_id and claims["bank_card_no"] == BOB_CARD
+    assert payload["form"]["rule_clear"] is True
     detail = (await client.get(f"/app/v1/housing-fund/withdrawals/{withdrawal_id}", headers=bearer(l3)))
     assert detail.status_code == 401  # a WeChat token is not the app's
     listed = (await client.get("/wx/v1/housing-fund/withdrawals", headers=bearer(l3))).json()["items"]

@@ -46,7 +46,7 @@ def service_with(resources, clock) -> HousingFundService:
     fund = resources.services["housing_fund"]
     return HousingFundService(clock=clock, vault=fund.vault, identity=fund.identity, nodes=fund.nodes,
                               applications=fund.applications, wallet=fund.wallet, centres=fund.centres,
-                              cards=fund.cards)
+                              cards=fund.cards, signer=fund.signer)
 
 
 async def test_the_quota_row_lets_exactly_the_room_through_under_concurrency(resources):
@@ -71,8 +71,10 @@ async def test_two_submissions_past_the_check_at_once_only_one_takes_the_limit(c
     checked = [await fund._check(person, who, "renting", r.centre_code, r.account_no, {}, [], r.amount_fen)
                for r in rows]
     assert all(c.eligibility.eligible for c in checked)
-    outcomes = await asyncio.gather(*(fund._store_submission(r, c, [], f"key-{n}")
-                                      for n, (r, c) in enumerate(zip(rows, checked))), return_exceptions=True)
+    faces = [await fund._face_bound(person, r, datetime.now(UTC)) for r in rows]
+    outcomes = await asyncio.gather(*(fund._store_submission(r, c, [], f"key-{n}", face=f, id_number=who["id_number"])
+                                      for n, (r, c, f) in enumerate(zip(rows, checked, faces))),
+                                    return_exceptions=True)
     assert sum(o is None for o in outcomes) == 1
     assert [type(o) for o in outcomes if o is not None] == [WithdrawalLimitExceeded]
     statuses = sorted(await Withdrawal.all().values_list("status", flat=True))

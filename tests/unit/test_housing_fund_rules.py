@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
-from domain.housing_fund import rules
+from domain.housing_fund import instructions, rules
 from domain.housing_fund.rules import Account, Applicant, Request, Usage
 
 TODAY = date(2026, 11, 27)
@@ -127,3 +127,62 @@ def test_bank_card_numbers_carry_a_luhn_digit():
     assert rules.valid_card_number("6217001002000000025")
     assert not rules.valid_card_number("6217001002000000021") and not rules.valid_card_number("62170010")
     assert rules.mask_card("6217001002000000025") == "6217 **** **** 0025"
+
+
+# --- money figures: bounded to what the store holds (issue #12 item 6) -------------------------
+
+
+def _bad_fields(amount, **details) -> list[str]:
+    return [p["field"] for p in rules.figure_problems(amount, details)]
+
+
+def test_money_figures_are_whole_fen_within_what_the_store_holds():
+    assert rules.figure_problems(100, {"medical_cost_fen": 20_000_000, "home_owner": "self"}) == []
+    assert rules.figure_problems(None, {}) == []  # only asking, nothing declared
+    fields = _bad_fields
+    assert fields(100, medical_cost_fen=2**64) == ["details.medical_cost_fen"]
+    assert fields(rules.MAX_FIGURE_FEN + 1, price_fen=0, repaid_this_year_fen=True) == [
+        "amount_fen", "details.price_fen", "details.repaid_this_year_fen"]
+    assert fields(rules.MAX_FIGURE_FEN, price_fen=rules.MAX_FIGURE_FEN) == []
+    assert rules.MAX_FIGURE_FEN * 2 < 2**63  # the quota arithmetic (cap - amount) stays in a BIGINT
+
+
+# --- the payout instruction a centre checks (instructions.py) ----------------------------------
+
+FACE = instructions.FaceBinding("f_1", datetime(2026, 11, 27, 2, 0, tzinfo=UTC))
+BOB_ID = "330106198805120023"
+
+
+def _claims(**changes) -> dict:
+    claims = instructions.payout_claims(
+        payout_id="po_1", withdrawal_id="w_1", centre_code="340100-housing_fund", account_no="340100200023",
+        holder_ref=instructions.holder_reference(BOB_ID, "po_1"), amount_fen=100_000, card_no="6217001002000000025",
+        bank_name=None, face=FACE, issued_at=datetime(2026, 11, 27, 2, 1, tzinfo=UTC), callback="/cb")
+    return {**claims, **changes}
+
+
+FORM = {"withdrawal_id": "w_1", "account_no": "340100200023", "amount_fen": 100_000}
+
+
+def _refusal(claims=None, form=FORM, holder=BOB_ID):
+    found = instructions.refusal(claims or _claims(), centre="340100-housing_fund", form=form,
+                                 holder_id_number=holder)
+    return found.reason if found else None
+
+
+def test_the_holder_reference_is_salted_by_the_payout_and_matches_any_case_of_x():
+    ref = instructions.holder_reference("11010519900307001x", "po_1")
+    assert ref == instructions.holder_reference("11010519900307001X ", "po_1")
+    assert ref != instructions.holder_reference("11010519900307001X", "po_2")
+    assert len(ref) == 64 and "11010519900307001" not in ref
+
+
+def test_a_centre_pays_an_instruction_only_for_itself_its_form_and_the_holder_on_record():
+    assert _refusal() is None
+    assert _refusal(_claims(centre="330100-housing_fund")) == "wrong_centre"
+    assert _refusal(form={**FORM, "amount_fen": 200_000}) == "form_mismatch"
+    assert _refusal(_claims(face={"session_id": "", "verified_at": "x"})) == "face_binding_missing"
+    assert _refusal(holder=None) == "account_not_found"
+    assert _refusal(holder="310115199208150037") == "holder_mismatch"  # another person's account
+    assert _refusal(_claims(amount_fen=True)) == "malformed"
+    assert _refusal({k: v for k, v in _claims().items() if k != "holder_ref"}) == "malformed"

@@ -5,8 +5,14 @@ For the centres it plays (node codes ``<region6>-housing_fund``) the stub also:
 - **answers account queries**: ``POST /nodes/<centre>/fund/accounts/query`` (signed by the hub)
   with the test identities' accounts (``DEMO_ACCOUNTS``: alice in Beijing; bob in Hefei, sealed
   since he left, and in Hangzhou, where he works now);
-- **decides a withdrawal** when its application arrives (``node.application.submitted`` whose form
-  carries a ``payout``): the account exists, is not closed, and holds the amount → accepted and
+- **verifies the payout instruction** of a withdrawal's application (``node.application.submitted``
+  whose form carries a ``payout``) as docs/housing-fund.md tells a real centre to: a statement the
+  hub signed (GOVHUB-STMT-V1) with its current key, for this centre, agreeing with the form, with
+  its face binding, naming the account's holder on record (``instructions.refusal``). Anything else
+  is recorded (``fund_refusals``) and rejected at intake (不予受理), its payout id never touched —
+  but a signed instruction whose account or holder does not match is refused and its payout
+  reported failed, so the hub settles the withdrawal;
+- **decides a withdrawal**: the account exists, is not closed, and holds the amount → accepted and
   approved — at once when the hub says every rule passed (``rule_clear``), after a review step
   otherwise — then the payout, then completed; else refused, and the payout reported failed;
 - **pays once**: the payout instruction's ``payout_id`` is a primary key here; the same id arriving
@@ -16,8 +22,9 @@ For the centres it plays (node codes ``<region6>-housing_fund``) the stub also:
   signed as the centre, retried until the hub answers.
 
 Controls (unsigned): ``GET /_stub/fund/accounts``, ``GET /_stub/fund/payouts``,
-``GET /_stub/fund/callbacks``, ``POST /_stub/fund/unreachable {"centre": code | null, "on": bool}``
-(account queries answer 503: the hub must show "unreachable", never a zero balance),
+``GET /_stub/fund/refusals``, ``GET /_stub/fund/callbacks``,
+``POST /_stub/fund/unreachable {"centre": code | null, "on": bool}`` (account queries answer 503:
+the hub must show "unreachable", never a zero balance),
 ``POST /_stub/fund/reset``.
 """
 from __future__ import annotations
@@ -37,6 +44,8 @@ from sanic import Blueprint, Request, Sanic, json
 
 from adapters.departments.bank_card_stub import RETURNING_CARDS
 from adapters.departments.node_client import SignedNodeClient
+from adapters.departments.stub.fund_instructions import checked_instruction
+from domain.housing_fund import instructions
 from domain.shared.clock import Clock
 
 log = logging.getLogger("govhub.stub.fund")
@@ -87,6 +96,9 @@ CREATE TABLE IF NOT EXISTS fund_payouts (
     payout_id TEXT PRIMARY KEY, centre TEXT NOT NULL, number TEXT NOT NULL, account_no TEXT NOT NULL,
     amount_fen INTEGER NOT NULL, card_no TEXT NOT NULL, decision TEXT NOT NULL, reason TEXT,
     due_at REAL NOT NULL, outcome TEXT, bank_reference TEXT, arrivals INTEGER NOT NULL, executed_at REAL);
+CREATE TABLE IF NOT EXISTS fund_refusals (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, centre TEXT NOT NULL, number TEXT NOT NULL, delivery_id TEXT NOT NULL,
+    reason TEXT NOT NULL, detail TEXT NOT NULL, payout_id TEXT);
 CREATE TABLE IF NOT EXISTS fund_callbacks (
     id INTEGER PRIMARY KEY AUTOINCREMENT, centre TEXT NOT NULL, payout_id TEXT NOT NULL,
     event_id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, reason TEXT, bank_reference TEXT, due_at REAL NOT NULL,
@@ -124,7 +136,8 @@ class FundStore:
                               a.monthly_deposit_fen, a.opened_on, a.deposits_since, a.sealed_on, a.employer))
 
     def reset(self) -> None:
-        self._db.executescript("DELETE FROM fund_accounts; DELETE FROM fund_payouts; DELETE FROM fund_callbacks;")
+        self._db.executescript("DELETE FROM fund_accounts; DELETE FROM fund_payouts; DELETE FROM fund_callbacks;"
+                               " DELETE FROM fund_refusals;")
         self.seed()
 
     def accounts_of(self, centre: str, id_number: str) -> list[dict]:
@@ -156,6 +169,19 @@ class FundStore:
             self._db.execute("UPDATE fund_payouts SET arrivals = arrivals + 1 WHERE payout_id = ?",
                              (payout["payout_id"],))
         return bool(inserted)
+
+    def record_refusal(self, *, centre: str, number: str, delivery_id: str, refusal: instructions.Refusal,
+                       payout_id: str | None) -> None:
+        """A payout instruction this centre would not act on, and why (``payout_id`` only when
+        the hub's signature vouches for it)."""
+        self._db.execute("INSERT INTO fund_refusals (centre, number, delivery_id, reason, detail, payout_id)"
+                         " VALUES (?, ?, ?, ?, ?, ?)", (centre, number, delivery_id, refusal.reason, refusal.message,
+                                                        payout_id))
+
+    def refusals(self) -> list[dict]:
+        rows = self._db.execute("SELECT centre, number, delivery_id, reason, detail, payout_id FROM fund_refusals"
+                                " ORDER BY id").fetchall()
+        return [dict(r) for r in rows]
 
     def cancel(self, *, number: str) -> int:
         """The citizen withdrew the application: a payout not yet carried out ends as failed."""
@@ -256,20 +282,29 @@ def install(app: Sanic) -> None:
 
 
 def handle_delivery(app: Sanic, node: str, kind: str, delivery_id: str, payload: dict) -> bool:
-    """A withdrawal's application arriving at a centre (first arrival of its delivery): decide,
-    schedule the application's events and the payout. False: not a withdrawal; the stub's normal
-    review handles it."""
+    """A withdrawal's application arriving at a centre (first arrival of its delivery): verify its
+    payout instruction, decide, schedule the application's events and the payout. False: not a
+    withdrawal; the stub's normal review handles it."""
     if is_centre(node) and kind == "node.application.withdrawn":
         app.ctx.fund.cancel(number=str(payload.get("number")))  # not yet paid: never paid
         return False  # the stub's own handling cancels the application's pending events
     form = payload.get("form") or {}
-    payout = form.get("payout")
-    if not (is_centre(node) and kind == "node.application.submitted" and isinstance(payout, dict)):
+    if not (is_centre(node) and kind == "node.application.submitted" and isinstance(form, dict)
+            and "payout" in form):
         return False
     store, fund = app.ctx.store, app.ctx.fund
     number, delay = payload["number"], app.ctx.config.delay
-    account = fund.account(node, str(form.get("account_no")))
-    refusal = _refusal(account, int(payout.get("amount_fen", 0)))
+    payout, refused = checked_instruction(app.ctx.hub_key, node, form, fund.account)
+    if refused is not None:
+        fund.record_refusal(centre=node, number=number, delivery_id=delivery_id, refusal=refused,
+                            payout_id=payout["payout_id"] if payout else None)
+        log.warning("fund stub: %s refused the payout instruction of %s: %s", node, number, refused.reason)
+    if payout is None:  # nothing in it can be trusted, not even its payout id: not accepted, never paid
+        store.schedule(node=node, number=number, delay=delay / 10,
+                       events=[(f"stub-{delivery_id}-1", "rejected", f"支付指令未通过核验（{refused.message}），不予受理")])
+        return True
+    account = fund.account(node, payout["account_no"])
+    refusal = refused.message if refused else _refusal(account, payout["amount_fen"])
     if refusal:
         events = [("accepted", None), ("refused", refusal), ("completed", None)]
     elif form.get("rule_clear"):  # every rule passed at the hub: approved at once (即时审批)
@@ -282,7 +317,7 @@ def handle_delivery(app: Sanic, node: str, kind: str, delivery_id: str, payload:
     paid_at = app.ctx.clock.timestamp() + quick * (len(events) - 1)
     store.schedule(node=node, number=number, delay=delay,
                    events=[(f"stub-{delivery_id}-{len(events)}", events[-1][0], None)])
-    first = fund.take_payout(centre=node, number=number, account_no=str(form.get("account_no")), payout=payout,
+    first = fund.take_payout(centre=node, number=number, account_no=payout["account_no"], payout=payout,
                              decision="refused" if refusal else "approved", reason=refusal, due_at=paid_at)
     if not first:
         log.info("fund stub: payout %s arrived again (delivery %s); not paid twice", payout["payout_id"], delivery_id)
@@ -362,6 +397,10 @@ def _routes() -> Blueprint:
     @bp.get("/_stub/fund/payouts")
     async def payouts(request: Request):
         return json({"payouts": request.app.ctx.fund.payouts()}, ensure_ascii=False)
+
+    @bp.get("/_stub/fund/refusals")
+    async def refusals(request: Request):
+        return json({"refusals": request.app.ctx.fund.refusals()}, ensure_ascii=False)
 
     @bp.get("/_stub/fund/callbacks")
     async def callbacks(request: Request):
