@@ -129,7 +129,9 @@ def run_newborn_journey(hub: str, mock: str, *, mother: str = "alice", father: s
         say(f"{father} on the app sees: {mine[0]['title']} for {mine[0]['facts']}")
 
         step = 6
-        confirmed = dad.call(step, "confirm", "POST", f"/bundle-confirmations/{number}", json={"decision": "confirm"})
+        # the digest of what he was shown: if the mother changed it meanwhile, he is asked to look again
+        confirmed = dad.call(step, "confirm", "POST", f"/bundle-confirmations/{number}",
+                             json={"decision": "confirm", "digest": mine[0]["digest"]})
         say(f"{father} confirmed ({confirmed['status']})")
         run = _wait(step, mom, number, lambda r: r["status"] == "completed", timeout, say)
         say(f"every step done: {run['status_name']}")

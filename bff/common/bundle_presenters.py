@@ -89,7 +89,8 @@ def detail_full(r: RunView) -> dict:
 
 def confirmation(c: ConfirmationView, *, compact: bool) -> dict:
     shown = {"number": c.number, "bundle_name": c.bundle_name, "title": c.title,
-             "applicant_name_masked": c.applicant_name_masked, "facts": c.facts, "status": c.status,
+             "applicant_name_masked": c.applicant_name_masked, "facts": c.facts, "digest": c.digest,
+             "status": c.status,
              "created_at": _time(c.created_at)}
     return {**shown, "page": CONFIRM_PAGE.format(number=c.number)} if compact else shown
 

@@ -33,6 +33,9 @@ class RetryIn(Body):
 
 class ConfirmIn(Body):
     decision: Literal["confirm", "decline"]
+    digest: str | None = Field(None, pattern="^[0-9a-f]{64}$",
+                               description="the `digest` of the confirmation as listed: required to confirm "
+                                           "(what one was shown is what one confirms)")
 
 
 class BundleOut(BaseModel):
@@ -73,6 +76,8 @@ class ConfirmationOut(BaseModel):
     number: str
     bundle_name: str
     title: str
+    facts: dict = Field(description="what is confirmed: every covered fact, the parties' ID numbers masked")
+    digest: str = Field(description="digest of those facts and parties; send it back to confirm")
     status: str
 
 
@@ -144,9 +149,11 @@ def add_bundle_routes(bp: Blueprint, *, channel: str, summary, detail, compact: 
     @bp.post("/bundle-runs/<number:str>/retry")
     @doc("重试未通过的步骤 Retry the steps that failed", tag=tag, body=RetryIn, ok=(200, RunOut),
          errors={400: FORM_ERRORS, **AUTH, **REAL_NAME, 404: ["bundle_run_not_found"],
-                 409: ["bundle_run_not_retryable", "matter_entry_not_allowed"]},
+                 409: ["bundle_run_not_retryable", "bundle_confirmed_facts_sent", "matter_entry_not_allowed"]},
          description="Redoes only what did not succeed (failed, blocked, undone steps) with a new "
-                     "application each; done steps are never redone. `form` corrects answers first.")
+                     "application each; done steps are never redone. `form` corrects answers first. "
+                     "Changing a fact or party the other parent confirmed voids the confirmation and "
+                     "asks the (new) other parent again; once a step sent them, they cannot change (409).")
     @rate_limited("bundle_retry", capacity=20, per_seconds=60, by="person")
     async def bundle_retry(request: Request, number: str) -> HTTPResponse:
         body = parse_body(request, RetryIn)
@@ -168,12 +175,15 @@ def add_bundle_routes(bp: Blueprint, *, channel: str, summary, detail, compact: 
          ok=(200, ConfirmationOut),
          errors={400: ["invalid_input", "malformed_json"], **AUTH,
                  403: ["assurance_required", "bundle_confirmation_not_allowed"],
-                 404: ["bundle_confirmation_not_found"], 409: ["bundle_confirmation_closed"]},
-         description="`confirm` lets household registration go ahead; `decline` stops it and tells the "
-                     "applicant. Only the person named as the other party, never the applicant.")
+                 404: ["bundle_confirmation_not_found"],
+                 409: ["bundle_confirmation_closed", "bundle_confirmation_changed"]},
+         description="`confirm` (with the `digest` listed) lets household registration go ahead for "
+                     "exactly the facts and parties shown; if the applicant changed them since, 409 "
+                     "`bundle_confirmation_changed`. `decline` stops it and tells the applicant. Only the "
+                     "person named as the other party, never the applicant.")
     async def bundle_confirm(request: Request, number: str) -> HTTPResponse:
         body = parse_body(request, ConfirmIn)
         decision = "confirmed" if body.decision == "confirm" else "declined"
         found = await request.app.ctx.bundles.confirm(person_id=request.ctx.auth.subject, number=number,
-                                                      decision=decision)
+                                                      decision=decision, digest=body.digest)
         return json(bundle_presenters.confirmation(found, compact=compact), ensure_ascii=False)

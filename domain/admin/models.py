@@ -1,4 +1,5 @@
-"""Tables owned by admin: accounts of product teams and operators, and their login sessions."""
+"""Tables owned by admin: accounts of product teams and operators, their login sessions, and
+wrong passwords counted per login name."""
 from __future__ import annotations
 
 from tortoise import fields, models
@@ -16,8 +17,6 @@ class AdminAccount(models.Model):
     password_hash = fields.CharField(max_length=255)
     roles = fields.JSONField()
     status = fields.CharField(max_length=16, default="active")  # active | disabled
-    failed_logins = fields.SmallIntField(default=0)
-    locked_until = fields.DatetimeField(null=True)
     last_login_at = fields.DatetimeField(null=True)
     password_changed_at = fields.DatetimeField()
     created_at = fields.DatetimeField()
@@ -39,3 +38,18 @@ class AdminSession(models.Model):
 
     class Meta:
         table = "admin_sessions"
+
+
+class AdminLoginFailure(models.Model):
+    """Wrong passwords in a row for one login name, kept whether or not an account has that name:
+    an unknown name is answered and locked exactly like a real one, so no answer tells which
+    names exist. The name is kept only as its SHA-256 (any text may be typed as a name)."""
+
+    id = fields.BigIntField(primary_key=True)
+    name_hash = fields.CharField(max_length=64, unique=True)
+    failed_logins = fields.SmallIntField(default=0)
+    locked_until = fields.DatetimeField(null=True)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "admin_login_failures"

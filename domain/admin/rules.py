@@ -1,6 +1,7 @@
 """Pure rules of admin accounts: roles, what a valid account is, lockout, session lifetime."""
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ class FailedLogin:
 
 
 def after_failed_login(*, failed_logins: int, now: datetime) -> FailedLogin:
-    """Count one wrong password; the fifth in a row locks the account for LOCK_FOR."""
+    """Count one wrong password; the fifth in a row locks the name for LOCK_FOR."""
     failed = failed_logins + 1
     if failed >= MAX_FAILED_LOGINS:
         return FailedLogin(0, now + LOCK_FOR)  # the counter restarts once the lock has run out
@@ -76,6 +77,12 @@ def after_failed_login(*, failed_logins: int, now: datetime) -> FailedLogin:
 
 def is_locked(locked_until: datetime | None, now: datetime) -> bool:
     return locked_until is not None and now < locked_until
+
+
+def login_name_key(name: str) -> str:
+    """Where a login name's wrong passwords are counted: the same for a name with an account and
+    one without, and for any text typed as a name."""
+    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def session_expires_at(*, created_at: datetime, last_seen_at: datetime) -> datetime:

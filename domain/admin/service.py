@@ -10,7 +10,7 @@ from tortoise.transactions import in_transaction
 
 from domain.admin import rules
 from domain.admin.errors import AdminAccountExists, AdminAccountInvalid, AdminAccountNotFound, LastOperator
-from domain.admin.models import AdminAccount, AdminSession
+from domain.admin.models import AdminAccount, AdminLoginFailure, AdminSession
 from domain.admin.passwords import Passwords
 from domain.audit.service import Actor, AuditLog
 from domain.shared.clock import Clock
@@ -39,7 +39,7 @@ class AccountView:
     display_name: str
     roles: tuple[str, ...]
     status: str
-    locked_until: datetime | None
+    locked_until: datetime | None  # of the account's name (wrong passwords are counted per name)
     last_login_at: datetime | None
     password_changed_at: datetime
     created_at: datetime
@@ -65,6 +65,8 @@ class AdminAccounts:
                     username=username, display_name=display_name.strip(), password_hash=password_hash,
                     roles=rules.normalise_roles(roles), status="active", password_changed_at=now,
                     created_at=now, updated_at=now)
+                # wrong passwords typed for the name before it had an account are not the new account's
+                await AdminLoginFailure.filter(name_hash=rules.login_name_key(username)).delete()
                 await AuditLog.record(actor=actor, action="account.create", target_type=TARGET,
                                       target_id=username, before=None, after=snapshot(account),
                                       request_id=request_id, at=now)
@@ -83,11 +85,15 @@ class AdminAccounts:
         now = self._clock.now()
         async with in_transaction():
             account = await _account(username, for_update=True)
-            before = snapshot(account)
+            locked_until = await _locked_until(username)
+            before = snapshot(account, locked_until)
             _apply(account, display_name=display_name, roles=roles, status=status,
                    password_hash=password_hash, now=now)
-            if snapshot(account) == before and password_hash is None:
-                return view(account)  # nothing changed: nothing to record (a password reset always counts)
+            if password_hash is not None or status == "active":  # lifts a lockout
+                await AdminLoginFailure.filter(name_hash=rules.login_name_key(username)).delete()
+                locked_until = None
+            if snapshot(account, locked_until) == before and password_hash is None:
+                return view(account, locked_until)  # nothing changed: nothing to record (a reset always counts)
             if "operator" in before["roles"] and before["status"] == "active":
                 await _keep_an_operator(account)
             account.updated_at = now
@@ -95,15 +101,20 @@ class AdminAccounts:
             if password_hash is not None or account.status == "disabled":
                 await AdminSession.filter(account_id=account.id).delete()
             await AuditLog.record(actor=actor, action="account.update", target_type=TARGET,
-                                  target_id=username, before=before, after=snapshot(account),
+                                  target_id=username, before=before, after=snapshot(account, locked_until),
                                   request_id=request_id, at=now)
-        return view(account)
+        return view(account, locked_until)
 
     async def get(self, username: str) -> AccountView:
-        return view(await _account(username))
+        account = await _account(username)
+        return view(account, await _locked_until(account.username))
 
     async def list(self) -> list[AccountView]:
-        return [view(account) for account in await AdminAccount.all().order_by("username")]
+        accounts = await AdminAccount.all().order_by("username")
+        keys = {rules.login_name_key(a.username): a.username for a in accounts}
+        locks = {keys[f.name_hash]: f.locked_until
+                 for f in await AdminLoginFailure.filter(name_hash__in=list(keys), locked_until__isnull=False)}
+        return [view(account, locks.get(account.username)) for account in accounts]
 
     async def exists(self, username: str) -> bool:
         return await AdminAccount.exists(username=username)
@@ -119,9 +130,6 @@ def _apply(account: AdminAccount, *, display_name, roles, status, password_hash,
     if password_hash is not None:
         account.password_hash = password_hash
         account.password_changed_at = now
-    if password_hash is not None or status == "active":
-        account.failed_logins = 0
-        account.locked_until = None
 
 
 async def _keep_an_operator(changed: AdminAccount) -> None:
@@ -147,16 +155,21 @@ def _check(problems: list[dict]) -> None:
                                   errors=problems)
 
 
-def snapshot(account: AdminAccount) -> dict:
+async def _locked_until(username: str) -> datetime | None:
+    failures = await AdminLoginFailure.get_or_none(name_hash=rules.login_name_key(username))
+    return failures.locked_until if failures else None
+
+
+def snapshot(account: AdminAccount, locked_until: datetime | None = None) -> dict:
     """What the audit log keeps of an account: never the password hash, only when it changed."""
     return {"username": account.username, "display_name": account.display_name, "roles": list(account.roles),
-            "status": account.status, "locked_until": account.locked_until,
+            "status": account.status, "locked_until": locked_until,
             "password_changed_at": account.password_changed_at}
 
 
-def view(account: AdminAccount) -> AccountView:
+def view(account: AdminAccount, locked_until: datetime | None = None) -> AccountView:
     return AccountView(username=account.username, display_name=account.display_name,
                        roles=tuple(account.roles),
-                       status=account.status, locked_until=account.locked_until,
+                       status=account.status, locked_until=locked_until,
                        last_login_at=account.last_login_at, password_changed_at=account.password_changed_at,
                        created_at=account.created_at, updated_at=account.updated_at)

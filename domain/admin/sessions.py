@@ -1,5 +1,9 @@
 """Console logins: password check with lockout, opaque session tokens, the per-request lookup.
 
+Wrong passwords are counted per login name (``AdminLoginFailure``), not per account: a name no
+account has is verified (against a decoy hash), counted, locked and answered exactly as a real
+one, so neither the answers, their timing nor the lockout tell which names exist.
+
 A token is 32 random bytes (URL-safe base64) given to the client once; the database keeps only
 its SHA-256, so a copy of the table opens no console. Lifetimes are in ``rules`` (idle and
 absolute limits).
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NoReturn
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from domain.admin import rules
@@ -22,7 +27,7 @@ from domain.admin.errors import (
     AdminCredentialsInvalid,
     AdminSessionInvalid,
 )
-from domain.admin.models import AdminAccount, AdminSession
+from domain.admin.models import AdminAccount, AdminLoginFailure, AdminSession
 from domain.admin.passwords import Passwords
 from domain.admin.service import TARGET, AdminPrincipal
 from domain.audit.service import AuditLog
@@ -46,18 +51,18 @@ class AdminSessions:
 
     async def login(self, *, username: str, password: str, ip: str | None = None,
                     request_id: str | None = None) -> IssuedAdminSession:
-        account = None
-        if isinstance(username, str) and 0 < len(username) <= 32:
-            account = await AdminAccount.get_or_none(username=username)
+        name = username if isinstance(username, str) else ""
+        key = rules.login_name_key(name)
         now = self._clock.now()
-        if account is not None and rules.is_locked(account.locked_until, now):
-            raise _locked(account.locked_until, now)
+        # The same reads, in the same order, whether or not the name has an account.
+        failures = await AdminLoginFailure.get_or_none(name_hash=key)
+        account = await AdminAccount.get_or_none(username=name) if 0 < len(name) <= 32 else None
+        if failures is not None and rules.is_locked(failures.locked_until, now):
+            raise _locked(failures.locked_until, now)
         # Verified even for an unknown username (against a decoy) so both take the same time.
         matches = await self._passwords.verify(account.password_hash if account else None, str(password))
-        if account is None:
-            raise AdminCredentialsInvalid()
-        if not matches:
-            await self._count_failure(account, now, request_id)
+        if not matches:  # never true for an unknown name
+            await self._count_failure(key, account, now, request_id)
         if account.status != "active":
             raise AdminAccountDisabled()
         outdated = self._passwords.needs_rehash(account.password_hash)
@@ -89,15 +94,22 @@ class AdminSessions:
                                       target_id=principal.username, before={"session": principal.session_id},
                                       after=None, request_id=request_id, at=self._clock.now())
 
-    async def _count_failure(self, account: AdminAccount, now: datetime, request_id: str | None) -> NoReturn:
+    async def _count_failure(self, key: str, account: AdminAccount | None, now: datetime,
+                             request_id: str | None) -> NoReturn:
+        if not await AdminLoginFailure.exists(name_hash=key):
+            try:  # outside the transaction: a conflict there would abort it on PostgreSQL
+                await AdminLoginFailure.create(name_hash=key, failed_logins=0, updated_at=now)
+            except IntegrityError:
+                pass  # a concurrent wrong password made it: counted below all the same
         async with in_transaction():
-            fresh = await AdminAccount.select_for_update().get(id=account.id)
+            fresh = await AdminLoginFailure.select_for_update().get(name_hash=key)
             outcome = rules.after_failed_login(failed_logins=fresh.failed_logins, now=now)
-            await AdminAccount.filter(id=account.id).update(failed_logins=outcome.failed_logins,
-                                                             locked_until=outcome.locked_until)
+            await AdminLoginFailure.filter(id=fresh.id).update(failed_logins=outcome.failed_logins,
+                                                               locked_until=outcome.locked_until, updated_at=now)
             if outcome.locked_until is not None:
-                log.warning("admin account %s locked after %d failed logins", account.username,
-                            rules.MAX_FAILED_LOGINS)
+                log.warning("admin login name %s locked after %d failed logins",
+                            account.username if account else f"(no account, {key[:12]}…)", rules.MAX_FAILED_LOGINS)
+            if outcome.locked_until is not None and account is not None:  # the audit trail names accounts
                 await AuditLog.record(actor=principal(account), action="account.lock", target_type=TARGET,
                                       target_id=account.username, before={"locked_until": None},
                                       after={"locked_until": outcome.locked_until}, request_id=request_id,
@@ -111,11 +123,12 @@ class AdminSessions:
     async def _open(self, account: AdminAccount, *, now: datetime, ip: str | None, rehashed: str | None,
                     request_id: str | None) -> IssuedAdminSession:
         token = secrets.token_urlsafe(32)
-        changes = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+        changes = {"last_login_at": now}
         if rehashed:  # argon2 parameters changed since this hash was made: upgrade it now
             changes["password_hash"] = rehashed
         async with in_transaction():
             await AdminAccount.filter(id=account.id).update(**changes)
+            await AdminLoginFailure.filter(name_hash=rules.login_name_key(account.username)).delete()
             stale = [s.id for s in await AdminSession.filter(account_id=account.id)
                      if not rules.session_alive(created_at=s.created_at, last_seen_at=s.last_seen_at,
                                                 now=now)]

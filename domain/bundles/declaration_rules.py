@@ -1,6 +1,7 @@
 """What a bundle declaration must satisfy before it is published (pure): its shape, its matters
-and license types, its dependencies, and that every field a step's matter requires has a source
-available when the step runs. The declaration's format is described in ``rules``.
+and license types, its dependencies, that every field a step's matter requires has a source
+available when the step runs, and that a confirmation covers everything the steps it gates send
+(``confirmation_rules``). The declaration's format is described in ``rules``.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from domain.bundles import confirmation_rules
 from domain.bundles.rules import IDENTITY_SOURCES, BundleDef, ancestors, cycle, parse
 from domain.bundles.rules import problem as _problem
 
@@ -59,8 +61,10 @@ def structure_problems(raw: Any) -> list[dict[str, str]]:
     if confirmation is not None and not (isinstance(confirmation, Mapping) and _strings(confirmation.get("parties"))
                                          and len(confirmation["parties"]) >= 2
                                          and _strings(confirmation.get("before"))
+                                         and _strings(confirmation.get("covers", []))
                                          and _strings(confirmation.get("show", []))):
-        problems.append(_problem("confirmation", "应含 parties（各方身份证号所在字段，至少两个）、before（步骤列表）"))
+        problems.append(_problem("confirmation", "应含 parties（各方身份证号所在字段，至少两个）、before（步骤列表）、"
+                                                 "covers（确认覆盖的表单字段列表）"))
     steps = raw.get("steps")
     if not isinstance(steps, list) or not 1 <= len(steps) <= MAX_STEPS:
         return problems + [_problem("steps", f"应为1到{MAX_STEPS}个步骤")]
@@ -146,12 +150,13 @@ def problems(raw: Any, matters: Mapping[str, MatterFacts | None],
                 found += _coverage(f"{where}.compensation", step.compensation.get("fields", {}), undo, bundle,
                                    step.key, form_fields, licenses, own=True)
     if bundle.confirmation is not None:
-        for name in [*bundle.confirmation["parties"], *bundle.confirmation.get("show", [])]:
+        for name in bundle.confirmation["parties"]:
             if name not in form_fields:
                 found.append(_problem("confirmation", f"表单中没有字段 {name}"))
         for key in bundle.confirmation["before"]:
             if key not in keys:
                 found.append(_problem("confirmation.before", f"未知步骤 {key}"))
+        found += confirmation_rules.declaration_problems(bundle, sorted(form_fields))
     return found
 
 

@@ -63,3 +63,18 @@ class ConfirmationClosed(Conflict):
 class ConfirmationNotAllowed(Forbidden):
     code = "bundle_confirmation_not_allowed"
     title = "申请人本人不能代替另一方确认"
+
+
+class ConfirmationChanged(Conflict):
+    """What the other party was shown is no longer what the bundle holds (the applicant changed
+    it meanwhile): they confirm again what they see now."""
+
+    code = "bundle_confirmation_changed"
+    title = "需确认的内容已变更，请刷新后重新确认"
+
+
+class ConfirmedFactsSent(Conflict):
+    """A retry may not change what the other party confirmed once a step sent it to a department."""
+
+    code = "bundle_confirmed_facts_sent"
+    title = "另一方已确认并已提交办理的内容不能修改"

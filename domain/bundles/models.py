@@ -47,6 +47,9 @@ class BundleRun(models.Model):
     confirmation = fields.CharField(max_length=16, null=True)  # null | confirmed | declined
     confirmed_at = fields.DatetimeField(null=True)
     confirmer_id = fields.CharField(max_length=32, null=True)
+    # keyed digest of the facts and parties confirmed (confirmation_rules.statement): a step that
+    # needs the confirmation is submitted only while the form still gives the same digest
+    confirmation_digest = fields.CharField(max_length=64, null=True)
     needs_advance = fields.BooleanField(default=True)
     lease_until = fields.DatetimeField(null=True)
     deadline_at = fields.DatetimeField()

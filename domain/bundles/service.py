@@ -11,6 +11,9 @@ Guarantees, and what makes them hold:
   that failed, were blocked or were undone.
 - **One runner at a time per run**: a lease (``lease_until``) taken by a conditional update, like
   the outbox relay's, so the listener-driven job, a request and a second host never interleave.
+- **Only what the other party confirmed.** A step waiting for the confirmation is submitted only
+  while the form gives the digest the confirmation carries (``Confirmations.holds``, checked in
+  ``_submit_step`` whatever led there); a retry that changes a covered fact or party voids it.
 - **Driven by application transitions.** ``on_transitions`` (an ApplicationService listener, inside
   the transition's own transaction) only sets ``needs_advance``; the job advances flagged runs, and
   sweeps open runs now and then so nothing depends on a flag alone.
@@ -31,15 +34,13 @@ from tortoise.transactions import in_transaction
 from domain.applications import rules as application_rules
 from domain.applications.errors import IdempotencyKeyRequired, IdempotencyKeyReused
 from domain.bundles import rules
+from domain.bundles.confirmations import Confirmations
 from domain.bundles.declarations import BundleDeclarations, bundle_row
 from domain.bundles.errors import (
     BundleFormInvalid,
     BundleNotPublished,
     BundleNotRetryable,
     BundleRunNotFound,
-    ConfirmationClosed,
-    ConfirmationNotAllowed,
-    ConfirmationNotFound,
 )
 from domain.bundles.models import Bundle, BundleEvent, BundleRun, BundleStep
 from domain.bundles.views import (
@@ -62,7 +63,6 @@ log = logging.getLogger("govhub.bundles")
 alert = logging.getLogger("govhub.bundles.alert")
 
 FORM_CONTEXT = "bundle.form"
-CONFIRMER_CONTEXT = "bundle.confirmer"
 REQUIRED_ASSURANCE = 2
 LEASE = timedelta(seconds=120)
 SWEEP_AFTER = timedelta(seconds=60)  # an open run untouched this long is looked at again
@@ -82,6 +82,8 @@ class BundleService:
         self.clock, self.vault = clock, vault
         self.catalog, self.applications, self.identity, self.licenses = catalog, applications, identity, licenses
         self.declarations = BundleDeclarations(clock=clock, catalog=catalog, licenses=licenses)  # /admin/v1
+        self.confirmation = Confirmations(clock=clock, vault=vault, identity=identity,
+                                          real_name=self._real_name, open_form=self._open)
 
     # === citizens: what there is, the one form ================================================
 
@@ -151,7 +153,7 @@ class BundleService:
         problems = rules.optional_problems(bundle, optional_steps)
         if problems:
             raise BundleFormInvalid("可选步骤有误", errors=problems)
-        confirmer = self._confirmer_hash(bundle, answers, identity)
+        confirmer = self.confirmation.confirmer_hash(bundle, answers, identity["id_number"])
         now = self.clock.now()
         try:
             async with in_transaction() as conn:
@@ -189,21 +191,6 @@ class BundleService:
             raise BundleFormInvalid("请检查以下字段：" + "、".join(p["field"] for p in problems), errors=problems)
         return answers
 
-    def _confirmer_hash(self, bundle: rules.BundleDef, answers: dict, identity: dict) -> str | None:
-        """Whose confirmation the bundle waits for, as a keyed hash of their ID number."""
-        if bundle.confirmation is None:
-            return None
-        parties = bundle.confirmation["parties"]
-        try:
-            other = rules.confirmer_number(bundle, answers, identity["id_number"])
-        except ValueError:
-            raise BundleFormInvalid("申请人应为其中一方", errors=[
-                {"field": f"form.{name}", "message": "其中之一应为申请人本人的身份证号码"} for name in parties]) from None
-        if other is None:
-            raise BundleFormInvalid("另一方不能是申请人本人", errors=[
-                {"field": f"form.{name}", "message": "应分别填写双方的身份证号码"} for name in parties])
-        return self.vault.lookup_hash(other, context=CONFIRMER_CONTEXT)
-
     async def _replay(self, person_id: str, key: str, request_hash: str) -> str | None:
         run = await BundleRun.get_or_none(person_id=person_id, idempotency_key=key)
         if run is None:
@@ -232,18 +219,19 @@ class BundleService:
         for key in targets:  # a step only a bundle may submit; refused now, before anything is reset
             await self.applications.check_entry(matter_code=bundle.step(key).matter_code,
                                                 entry=application_rules.BUNDLE)
-        answers = self._open(run.form_sealed)
-        if form_changes:
-            answers = self._complete_form(bundle, {**answers, **form_changes}, await self._real_name(person_id))
-        confirmer = run.confirmer_hash
-        if form_changes and bundle.confirmation:  # the other party's number may be the correction
-            confirmer = self._confirmer_hash(bundle, answers, await self._real_name(person_id))
+        before = answers = self._open(run.form_sealed)
+        identity = await self._real_name(person_id) if form_changes else None
+        if identity is not None:
+            answers = self._complete_form(bundle, {**before, **form_changes}, identity)
+        # a changed fact or party the other parent confirmed voids the confirmation (the new party is asked)
+        statuses = {s.key: s.status for s in steps}
+        confirmation = self.confirmation.after_retry(run, bundle, before, answers, statuses,
+                                                     identity["id_number"] if identity else "")
         now = self.clock.now()
         async with in_transaction() as conn:
             updated = await BundleRun.filter(id=run.id, version=run.version).using_db(conn).update(
                 status=rules.RUNNING, form_sealed=self._seal(answers), needs_advance=True, updated_at=now,
-                version=run.version + 1, confirmer_hash=confirmer,
-                confirmation=None if run.confirmation == "declined" else run.confirmation)
+                version=run.version + 1, **confirmation.changes)
             if not updated:
                 raise BundleNotRetryable("该“一件事”正在被处理，请刷新后重试")
             for step in steps:
@@ -251,6 +239,10 @@ class BundleService:
                     await _reset_for_retry(conn, step, now)
             await BundleEvent.create(run_id=run.id, at=now, kind="retried", using_db=conn,
                                      message="重试未通过的步骤：" + "、".join(bundle.step(k).title for k in targets))
+            if confirmation.voided_because:
+                title = bundle.confirmation["title"]
+                await BundleEvent.create(run_id=run.id, at=now, kind="confirmation_voided", using_db=conn,
+                                         message=f"{title}：{confirmation.voided_because}，需重新确认")
         await self.advance(run.id)
         return await self.run(person_id=person_id, number=number)
 
@@ -264,51 +256,15 @@ class BundleService:
 
     async def confirmations(self, *, person_id: str) -> list[ConfirmationView]:
         """Bundles waiting for this person's confirmation (found by their real-name ID number)."""
-        mine = await self._confirmer_of(person_id)
-        rows = await BundleRun.filter(confirmer_hash=mine, confirmation=None,
-                                      status__in=rules.OPEN_RUN).exclude(person_id=person_id).order_by("-id")
-        return [await self._confirmation_view(r) for r in rows]
+        return await self.confirmation.waiting(person_id=person_id)
 
-    async def confirm(self, *, person_id: str, number: str, decision: str) -> ConfirmationView:
-        mine = await self._confirmer_of(person_id)
-        run = await BundleRun.get_or_none(number=number, confirmer_hash=mine) if isinstance(number, str) else None
-        if run is None:
-            raise ConfirmationNotFound(f"没有需要您确认的办件 {number}")
-        if run.person_id == person_id:
-            raise ConfirmationNotAllowed()
-        if run.confirmation is not None:
-            raise ConfirmationClosed(f"已{'确认' if run.confirmation == 'confirmed' else '拒绝'}", decision=run.confirmation)
-        now = self.clock.now()
-        bundle = rules.parse(run.definition)
-        async with in_transaction() as conn:
-            updated = await BundleRun.filter(id=run.id, confirmation=None).using_db(conn).update(
-                confirmation=decision, confirmed_at=now, confirmer_id=person_id, needs_advance=True, updated_at=now)
-            if not updated:
-                raise ConfirmationClosed("已确认或已拒绝")
-            title = bundle.confirmation["title"] if bundle.confirmation else "确认"
-            await BundleEvent.create(run_id=run.id, at=now, kind=f"confirmation_{decision}", using_db=conn,
-                                     message=f"{title}：{'已确认' if decision == 'confirmed' else '已拒绝'}")
-            if decision == "declined":
-                await BundleStep.filter(run_id=run.id, key__in=sorted(bundle.confirmation_before),
-                                        status__in=(rules.PENDING, rules.WAITING_CONFIRMATION)).using_db(conn).update(
-                    status=rules.FAILED, failure=rules.DECLINED, finished_at=now, updated_at=now)
+    async def confirm(self, *, person_id: str, number: str, decision: str,
+                      digest: str | None = None) -> ConfirmationView:
+        """Confirm (with the ``digest`` of what one was shown) or decline; the run moves on at once."""
+        run = await self.confirmation.decide(person_id=person_id, number=number, decision=decision,
+                                             digest=digest)
         await self.advance(run.id)
-        return await self._confirmation_view(await BundleRun.get(id=run.id))
-
-    async def _confirmer_of(self, person_id: str) -> str:
-        identity = await self._real_name(person_id)
-        return self.vault.lookup_hash(identity["id_number"].upper(), context=CONFIRMER_CONTEXT)
-
-    async def _confirmation_view(self, run: BundleRun) -> ConfirmationView:
-        bundle = rules.parse(run.definition)
-        answers = self._open(run.form_sealed)
-        shown = bundle.confirmation.get("show", []) if bundle.confirmation else []
-        applicant = await self.identity.me(person_id=run.person_id)
-        return ConfirmationView(number=run.number, bundle_name=run.bundle_name,
-                                title=bundle.confirmation["title"] if bundle.confirmation else "",
-                                applicant_name_masked=applicant.name_masked,
-                                facts={name: answers.get(name) for name in shown},
-                                status=run.confirmation or "waiting", created_at=run.created_at)
+        return await self.confirmation.view(await BundleRun.get(id=run.id))
 
     # === the runner ===========================================================================
 
@@ -431,6 +387,11 @@ class BundleService:
                            step: BundleStep, answers: dict, outputs: dict) -> bool:
         """The step's application, through the applications service and its outbox. The key
         makes a repeat (a crashed runner, a second host) answer the same application."""
+        if definition.key in bundle.confirmation_before and not self.confirmation.holds(run, bundle, answers):
+            # the one guard: only with the facts and parties the other party confirmed
+            if run.confirmation == "confirmed":
+                await self.confirmation.void(run, bundle, "确认的内容已变更")
+            return True
         form = rules.step_form(definition.fields, answers, outputs)
         key = f"bundle:{run.number}:{step.key}:{step.attempt}"
         now = self.clock.now()

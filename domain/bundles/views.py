@@ -100,7 +100,8 @@ class ConfirmationView:
     bundle_name: str
     title: str
     applicant_name_masked: str | None
-    facts: dict[str, Any]  # what the second party confirms (declared by the bundle)
+    facts: dict[str, Any]  # what the second party confirms: the covered facts, the parties masked
+    digest: str  # of those facts and parties: confirming sends it back (what one saw is what one confirms)
     status: str
     created_at: datetime
 

@@ -1,8 +1,9 @@
 """Exchange between departments with consent (电子证照共享).
 
 A department (a node, over /gov/v1) asks for a citizen's license of a type, for a stated purpose.
-The hub releases it only when the wallet's owner has consented — once (per request) or standing
-(scope: department + license type; until it expires or is revoked) — or when the citizen submitted
+The hub releases it only when the wallet's owner has consented — once (for the purpose stated in
+the request the citizen granted, and only that) or standing (scope: department + license type;
+until it expires or is revoked) — or when the citizen submitted
 to that department an application naming the license as a material (``ApplicationMaterials``).
 Otherwise the answer is ``consent_required`` and the hub files the request for the citizen to
 grant; the log records the attempt as ``refused``, never as ``released``.
@@ -72,7 +73,7 @@ class ExchangeService:
             raise LicenseNotFound("该持证人没有有效的此类证照")
         now = self._clock.now()
         async with in_transaction():
-            basis = await self._basis(row, node, now)
+            basis = await self._basis(row, node, purpose, now)
             if basis is None:
                 consent = await self._file_request(row, node, purpose, now)
                 await self._licenses.log(row, actor_kind="department", actor=node, action="exchange",
@@ -87,10 +88,13 @@ class ExchangeService:
                        document=row.document, stamp=row.stamp, disclosures=self._licenses.disclosures_of(row),
                        basis=basis)
 
-    async def _basis(self, row: License, node: str, now: datetime) -> str | None:
+    async def _basis(self, row: License, node: str, purpose: str, now: datetime) -> str | None:
         consents = await LicenseConsent.select_for_update().filter(
             wallet_hash=row.wallet_hash, department=node, type_code=row.type_code, status="granted")
-        usable = [c for c in consents if rules.consent_permits(_state(c), now)]
+        # a once-consent binds the purpose the citizen read when granting it; a standing one is
+        # scoped to the department and the type, as the citizen chose
+        usable = [c for c in consents if rules.consent_permits(_state(c), now)
+                  and rules.consent_covers(_state(c), c.purpose, purpose)]
         # a standing consent first: a per-request one stays for the request it was given for
         usable.sort(key=lambda c: c.kind != "standing")
         if usable:

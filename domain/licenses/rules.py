@@ -92,6 +92,12 @@ def consent_permits(consent: ConsentState, now: datetime) -> bool:
     return consent.expires_at is None or now < consent.expires_at
 
 
+def consent_covers(consent: ConsentState, granted_for: str, asked_for: str) -> bool:
+    """A once-consent covers only the purpose it was granted for (what the citizen read); a
+    standing one covers any purpose of its department and license type."""
+    return consent.kind == "standing" or granted_for.strip() == asked_for.strip()
+
+
 def consent_status(consent: ConsentState, now: datetime) -> str:
     """What the citizen sees: requested, granted, used, revoked or expired."""
     if consent.status in ("requested", "granted") and consent.expires_at is not None and now >= consent.expires_at:

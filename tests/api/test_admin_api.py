@@ -1,8 +1,13 @@
 """/admin/v1 over HTTP: console login, the guard, roles (RBAC), accounts and the audit trail."""
 from __future__ import annotations
 
+import httpx
 import pytest
+from argon2 import PasswordHasher
 
+from domain.admin.passwords import Passwords
+from domain.admin.sessions import AdminSessions
+from domain.shared.clock import FrozenClock
 from tests.support.admins import PASSWORD, admin_headers, cheap_admin_services, make_admin
 
 
@@ -47,6 +52,47 @@ async def test_wrong_passwords_lock_the_account(client, accounts):
     assert int(locked.headers["Retry-After"]) > 800
     still = await client.post("/admin/v1/session", json={"username": "editor", "password": PASSWORD})
     assert still.json()["code"] == "admin_account_locked"
+
+
+class CountingHasher(PasswordHasher):
+    """argon2id at the smallest cost, counting the verifications it really does."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        self.verified = 0
+
+    def verify(self, hash, password):  # noqa: A002 - argon2-cffi's own parameter name
+        self.verified += 1
+        return super().verify(hash, password)
+
+
+async def test_an_unknown_name_is_answered_and_locked_exactly_like_a_real_one(app, client, accounts):
+    hasher, clock = CountingHasher(), FrozenClock()
+    saved = (app.ctx.admin_accounts, app.ctx.admin_sessions)
+    app.ctx.admin_sessions = AdminSessions(clock=clock, passwords=Passwords(hasher))
+
+    async def attempts(username: str, ip: str) -> tuple[list, int]:
+        """Six wrong passwords then the right one, as seen from outside; and the argon2 work done."""
+        before = hasher.verified
+        transport = httpx.ASGITransport(app=app, client=(ip, 50000))  # its own per-IP rate limit
+        seen = []
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as http:
+            for password in ["not the password"] * 6 + [PASSWORD]:
+                answer = await http.post("/admin/v1/session", json={"username": username, "password": password})
+                body = {k: v for k, v in answer.json().items() if k != "request_id"}
+                headers = {k: v for k, v in answer.headers.items() if k not in ("x-request-id", "content-length")}
+                seen.append((answer.status_code, body, headers))
+        return seen, hasher.verified - before
+
+    try:
+        real, real_work = await attempts("editor", "10.0.0.1")
+        unknown, unknown_work = await attempts("no.such.admin", "10.0.0.2")
+    finally:
+        app.ctx.admin_accounts, app.ctx.admin_sessions = saved
+    assert [status for status, _, _ in real] == [401] * 4 + [429] * 3  # locked at the fifth, right password too
+    assert unknown == real
+    assert real[4][2]["retry-after"] == str(15 * 60 + 1)
+    assert unknown_work == real_work == 5  # the same argon2 work: a decoy hash for the unknown name
 
 
 async def test_login_is_rate_limited_per_ip(client, accounts):

@@ -122,8 +122,8 @@ async def test_the_second_parent_confirms_on_their_own_device(client, mock_url, 
         (number, "王小丽", "*丽")]
     own = await client.post(f"/wx/v1/bundle-confirmations/{number}", json={"decision": "confirm"}, headers=mother)
     assert (own.status_code, own.json()["code"]) == (404, "bundle_confirmation_not_found")
-    confirmed = await client.post(f"/app/v1/bundle-confirmations/{number}", json={"decision": "confirm"},
-                                  headers=father)
+    confirmed = await client.post(f"/app/v1/bundle-confirmations/{number}", headers=father,
+                                  json={"decision": "confirm", "digest": waiting[0]["digest"]})
     assert (confirmed.status_code, confirmed.json()["status"]) == (200, "confirmed")
     twice = await client.post(f"/app/v1/bundle-confirmations/{number}", json={"decision": "decline"}, headers=father)
     assert (twice.status_code, twice.json()["code"]) == (409, "bundle_confirmation_closed")

@@ -71,7 +71,7 @@ async def test_newborn_waits_for_the_other_parent_then_runs_every_step(resources
     [waiting] = await bundles.confirmations(person_id=father)
     assert (waiting.number, waiting.facts["child_name"]) == (run.number, "王小丽")
     assert await bundles.confirmations(person_id=mother) == []  # the applicant confirms nothing herself
-    await bundles.confirm(person_id=father, number=run.number, decision="confirmed")
+    await bundles.confirm(person_id=father, number=run.number, decision="confirmed", digest=waiting.digest)
 
     run = await drive(resources, mother, run.number, until=lambda r: r.status == rules.COMPLETED)
     assert statuses(run) == {"birth_certificate": DONE, "birth_registration": DONE, "social_security_card": DONE,

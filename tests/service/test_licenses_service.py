@@ -206,6 +206,22 @@ async def test_exchange_needs_consent_and_logs_no_release_without_it(hub, psb):
     assert issued.id in {e.license_id for e in await hub.licenses.access_log(person_id="p-alice")}
 
 
+async def test_a_once_consent_releases_only_for_the_purpose_the_citizen_granted(hub, psb):
+    await _issue(hub)
+    with pytest.raises(ConsentRequired) as refused:
+        await hub.exchange.request(node=PSB, type_code="resident_id_card", holder=ALICE_ID, purpose="办理居住证")
+    await hub.exchange.grant(person_id="p-alice", consent_id=refused.value.extra["consent_request"])
+    with pytest.raises(ConsentRequired) as other:  # the same department, another purpose: asked anew
+        await hub.exchange.request(node=PSB, type_code="resident_id_card", holder=ALICE_ID, purpose="核查户籍信息")
+    assert other.value.extra["consent_request"] != refused.value.extra["consent_request"]
+    assert await LicenseAccess.filter(outcome="released").count() == 0
+    released = await hub.exchange.request(node=PSB, type_code="resident_id_card", holder=ALICE_ID,
+                                          purpose="办理居住证")
+    assert released.basis == f"consent:{refused.value.extra['consent_request']}"
+    statuses = {c.purpose: c.status for c in await hub.exchange.consents(person_id="p-alice")}
+    assert statuses == {"办理居住证": "used", "核查户籍信息": "requested"}
+
+
 async def test_an_application_naming_the_license_releases_it(hub, psb):
     issued = await _issue(hub)
     hub.applications.naming[(issued.id, PSB)] = ["p-alice"]

@@ -36,6 +36,13 @@ def test_consents():
     assert rules.consent_expiry("standing", NOW, 9999) == NOW + timedelta(days=rules.MAX_STANDING_CONSENT_DAYS)
 
 
+def test_a_once_consent_covers_only_the_purpose_it_was_granted_for():
+    once = rules.ConsentState("once", "granted", None)
+    assert rules.consent_covers(once, "办理居住证", " 办理居住证")
+    assert not rules.consent_covers(once, "办理居住证", "核查户籍信息")
+    assert rules.consent_covers(rules.ConsentState("standing", "granted", None), "户籍业务", "核查户籍信息")
+
+
 def test_status_nibbles_pack_codes_at_their_slots():
     packed = rules.status_nibbles([(0, "revoked"), (5, "suspended"), (7, "valid")], size=16)
     assert [rules.nibble_at(packed, s) for s in range(8)] == [3, 0, 0, 0, 0, 2, 0, 0]
