@@ -66,8 +66,10 @@ async def verify_seal(request: Request) -> HTTPResponse:
 @bp.post("/presentations/verify", ctx_public=True)
 @doc("核验亮证码 Verify a presentation online", tag="public", body=VerifyPresentationIn, ok=(200, VerificationOut),
      secured=False, errors={400: [*BAD_BODY, "presentation_malformed"], 429: ["rate_limited"]},
-     description="Like an offline verifier, plus the license's status now and replay (a token is accepted "
-                 "online once). Logged in the holder's access log as a verifier's read.")
+     description="Like an offline verifier (signature, the seal bound to the token's `iss` and `typ`, its "
+                 "validity), plus the token being the one the hub made for its presentation id, the license's "
+                 "status now and replay (a token is accepted online once). Logged in the holder's access log as "
+                 "a verifier's read.")
 @rate_limited("presentation-verify", capacity=60, per_seconds=60)
 async def verify_presentation(request: Request) -> HTTPResponse:
     body = parse_body(request, VerifyPresentationIn)
