@@ -148,13 +148,15 @@ async def build_resources(settings: Settings) -> Resources:
     resources.services["home"].count_open_items_with(applications.open_count)
     # --- end applications ---
     # --- seals and licenses (registry, wallet, presentations, exchange) ---
-    from domain.licenses.exchange import ExchangeService  # local: see the nodes block
+    from domain.licenses.catalog import CatalogLicenseTypes  # local: see the nodes block
+    from domain.licenses.exchange import ExchangeService
     from domain.licenses.holders import IdentityHolders
     from domain.licenses.presentations import PresentationService
     from domain.licenses.service import LicenseService
     from domain.seals.service import SealService
 
-    seals = SealService(vault=vault, clock=clock)
+    # a seal is bound to license types its department kind issues: the catalog says which
+    seals = SealService(vault=vault, clock=clock, license_types=CatalogLicenseTypes())
     licenses = LicenseService(vault=vault, clock=clock, seals=seals,
                               holders=IdentityHolders(resources.services["identity"]))
     resources.services.update(

@@ -319,8 +319,11 @@ def _add_seals_parser(sub) -> None:
     create.add_argument("--name", required=True)
     create.add_argument("--algorithm", default="SM2-SM3", choices=["SM2-SM3", "ES256"])
     create.add_argument("--valid-days", type=int, default=365 * 5)
+    create.add_argument("--license-type", action="append", dest="license_types", metavar="TYPE",
+                        help="a license type it may sign (repeat); default: every type its department kind issues")
     seal_cmd.add_parser("revoke").add_argument("code")
     seal_cmd.add_parser("list")
+    seal_cmd.add_parser("anchor", help="the trust anchor's fingerprint, for verifiers to pin")
 
 
 def _seals(settings: Settings, args) -> int:
@@ -330,15 +333,20 @@ def _seals(settings: Settings, args) -> int:
             department = await resources.services["regions"].department(args.department)
             seal = await seals.create(code=args.code, department_code=department.code,
                                       department_kind=department.kind, node_code=args.node, name=args.name,
-                                      algorithm=args.algorithm, valid_days=args.valid_days)
-            print(f"created {seal.code} ({seal.algorithm}, key id {seal.key_id})")
+                                      algorithm=args.algorithm, valid_days=args.valid_days,
+                                      license_types=args.license_types)
+            print(f"created {seal.code} ({seal.algorithm}, key id {seal.key_id}) for "
+                  f"{','.join(seal.license_types) or 'no license type'}")
         elif args.seal_command == "revoke":
             seal = await seals.revoke(code=args.code)
             print(f"revoked {seal.code} at {seal.revoked_at.isoformat()}")
+        elif args.seal_command == "anchor":
+            seal = await seals.ensure_platform_seal()
+            print(f"{seal.code}\tkey id {seal.key_id}\tfingerprint {seal.fingerprint}")
         else:
             for seal in await seals.list():
                 print(f"{seal.code}\t{seal.department_code}\t{seal.node_code}\t{seal.algorithm}\t{seal.key_id}"
-                      f"\t{seal.status}")
+                      f"\t{seal.status}\t{','.join(seal.license_types) or '-'}")
 
     from domain.shared.errors import DomainError
 

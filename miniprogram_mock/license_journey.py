@@ -1,6 +1,7 @@
 """The license journey over real HTTP: a department issues a license (signed /gov/v1 request), the
-citizen logs in and finds it in the wallet, shows it (a 3-minute token, as a QR code would carry),
-and a verifier checks it offline with what the hub publishes (verifier/).
+citizen logs in and finds it in the wallet, shows it after a face scan (a 3-minute token, as a QR
+code would carry; the name is a sensitive field), and a verifier checks it offline with what the
+hub publishes (verifier/).
 
 Signs as a node by the documented scheme (docs/nodes.md) itself: it imports nothing of the hub.
 """
@@ -35,8 +36,9 @@ def node_headers(key, node: str, method: str, path: str, body: bytes) -> dict[st
 
 def run_license_journey(base_url: str = "http://127.0.0.1:8000", mock_url: str = "http://127.0.0.1:8001", *,
                         node: str = "bj-psb", node_key: Path = Path("devkeys/demo_node_beijing_psb_private.pem"),
-                        user: str = "alice", out: Callable[[str], Any] = print) -> dict:
-    """issue -> wallet -> show -> verify offline; returns what each step produced."""
+                        user: str = "alice", anchor_pin: str | None = None, out: Callable[[str], Any] = print) -> dict:
+    """issue -> wallet -> show -> verify offline; returns what each step produced. ``anchor_pin``: the
+    trust anchor's fingerprint as known out of band; without one the demo pins what the hub says."""
     hub, mock = base_url.rstrip("/"), mock_url.rstrip("/")
     key = serialization.load_pem_private_key(Path(node_key).read_bytes(), password=None)
     identity = DEMO_IDENTITIES[user]
@@ -82,14 +84,19 @@ def run_license_journey(base_url: str = "http://127.0.0.1:8000", mock_url: str =
         detail = call("detail", "GET", f"{hub}/wx/v1/licenses/{issued['id']}", expect=200, headers=bearer)
         say(f"wallet holds {len(wallet)} license(s); ID number shown as {detail['data']['id_number']}")
 
-        step = 4
+        step = 4  # the name is sensitive: shown in clear only after a fresh face scan (L3)
+        face = call("face scan", "POST", f"{hub}/wx/v1/me/face-verifications", expect=201, headers=bearer)
+        verdict = call("face result", "GET", f"{hub}/wx/v1/me/face-verifications/{face['id']}", expect=200,
+                       headers=bearer)
+        l3 = {"Authorization": f"Bearer {verdict['session']['access_token']}"}
         shown = call("show", "POST", f"{hub}/wx/v1/licenses/{issued['id']}/presentations", expect=201,
-                     headers=bearer, json={"fields": ["name", "sex"]})
-        say(f"presentation token of {shown['bytes']} bytes, valid {shown['expires_in']} s, shows name and sex")
+                     headers=l3, json={"fields": ["name", "sex"]})
+        say(f"after a face scan: presentation token of {shown['bytes']} bytes, valid {shown['expires_in']} s, "
+            f"shows name and sex")
 
         step = 5
         anchor = call("trust anchor", "GET", f"{hub}/public/v1/trust-anchor", expect=200)
-        verifier = OfflineVerifier(anchor=anchor)
+        verifier = OfflineVerifier(anchor=anchor, pin=anchor_pin or anchor["fingerprint"])
         verifier.load_trust_list(call("trust list", "GET", f"{hub}/public/v1/trust-list", expect=200))
         epoch = json.loads(base64.urlsafe_b64decode(shown["token"].split(".")[1] + "==="))["st"][0]
         verifier.load_status_list(call("status list", "GET", f"{hub}/public/v1/status-lists/{epoch}", expect=200))

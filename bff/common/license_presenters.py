@@ -64,4 +64,5 @@ def verification(item: Verification) -> dict:
 
 def release(item: Release) -> dict:
     return {"license": license_summary(item.license), "data": item.data, "document": item.document,
-            "stamp": item.stamp, "disclosures": item.disclosures, "basis": item.basis}
+            "stamp": item.stamp, "disclosures": item.disclosures, "basis": item.basis,
+            "withheld": list(item.withheld)}

@@ -124,7 +124,10 @@ class VerifyPresentationIn(Body):
 
 class VerificationOut(BaseModel):
     result: str = Field(description="valid | invalid | expired | replayed | suspended | revoked | withdrawn | cancelled")
-    reason: str
+    reason: str = Field(description="ok, or why not: malformed token (400), unknown_seal, bad_signature, "
+                                    "seal_not_for_issuer, seal_not_for_type (the trust list's binding), "
+                                    "seal_expired, seal_revoked, unknown_presentation, presentation_mismatch (not "
+                                    "the token made for this id), disclosure_mismatch, token_expired, …")
     type: str | None = None
     type_name: str | None = None
     issuer: str | None = None
@@ -157,6 +160,8 @@ class ReleaseOut(BaseModel):
     stamp: dict[str, Any] = Field(description="the seal's stamp (docs/seals.md); check with POST /public/v1/seals/verify")
     disclosures: dict[str, str] = Field(description="field -> salted disclosure behind the document's digests")
     basis: str = Field(description="consent:<id> or application")
+    withheld: list[str] = Field(description="sensitive fields the basis does not cover (a consent granted without a "
+                                            "fresh face scan, an application): absent from data and disclosures")
 
 
 class LicenseTypeOut(BaseModel):
@@ -181,7 +186,8 @@ class SealVerifyIn(Body):
 class SealVerifyOut(BaseModel):
     valid: bool
     reason: str = Field(description="ok | malformed | unknown_seal | bad_signature | document_changed | "
-                                    "seal_revoked | seal_expired | seal_not_yet_valid")
+                                    "seal_not_for_issuer | seal_not_for_type | seal_revoked | seal_expired | "
+                                    "seal_not_yet_valid")
     seal_id: str | None = None
     department: str | None = None
     algorithm: str | None = None
@@ -200,3 +206,5 @@ class TrustAnchorOut(BaseModel):
     key_id: str
     algorithm: str
     public_key_pem: str
+    fingerprint: str = Field(description="SHA-256 of the public key (DER SubjectPublicKeyInfo), hex: what a verifier "
+                                         "pins, learnt through a channel you trust (this route only repeats it)")

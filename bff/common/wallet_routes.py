@@ -7,7 +7,8 @@ Each channel adds them with its own presenter for the list (compact on mini-prog
 from __future__ import annotations
 
 import io
-from typing import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import segno
 from pydantic import BaseModel, ConfigDict, Field
@@ -82,10 +83,9 @@ def add_wallet_routes(bp: Blueprint, *, summary: Callable) -> None:
                      "after a fresh face scan (L3), else 403 `assurance_required`. Each read is logged.")
     async def license_detail(request: Request, license_id: str) -> HTTPResponse:
         query = parse_query(request, DetailQuery)
-        if query.full:
-            _require_l3(request)
-        shown = await request.app.ctx.licenses.detail(person_id=request.ctx.auth.subject, license_id=license_id,
-                                                      full=query.full)
+        with _face_scan_pointed(request):
+            shown = await request.app.ctx.licenses.detail(person_id=request.ctx.auth.subject, license_id=license_id,
+                                                          full=query.full, assurance=request.ctx.auth.assurance)
         return json(present.license_detail(shown), ensure_ascii=False, headers=NO_STORE)
 
     @bp.get("/licenses/<license_id:str>/history")
@@ -100,15 +100,19 @@ def add_wallet_routes(bp: Blueprint, *, summary: Callable) -> None:
          ok=(201, PresentationOut),
          errors={**WALLET, 400: ["invalid_input", "malformed_json"], 404: ["license_not_found"],
                  409: ["license_not_presentable"], 429: ["rate_limited"]},
-         description="Shows only the chosen fields (selective disclosure). `?format=png` or `svg` answers "
+         description="Shows only the chosen fields (selective disclosure). Sensitive fields (the type's "
+                     "`sensitive_fields`: names, ID numbers, addresses…) need a fresh face scan (L3), else 403 "
+                     "`assurance_required` naming them. `?format=png` or `svg` answers "
                      "with the QR image (error correction M) and the token's id and expiry in headers "
                      "`X-Presentation-Id`, `X-Expires-At`.")
     @rate_limited("present", capacity=30, per_seconds=60, by="person")
     async def license_present(request: Request, license_id: str) -> HTTPResponse:
         query = parse_query(request, PresentQuery)
         body = parse_body(request, PresentIn)
-        made = await request.app.ctx.presentations.present(person_id=request.ctx.auth.subject,
-                                                           license_id=license_id, fields=body.fields)
+        with _face_scan_pointed(request):
+            made = await request.app.ctx.presentations.present(person_id=request.ctx.auth.subject,
+                                                               license_id=license_id, fields=body.fields,
+                                                               assurance=request.ctx.auth.assurance)
         expires = present.when(made.expires_at)
         if query.format != "json":
             image, media = qr_image(made.token, query.format, query.scale)
@@ -142,12 +146,16 @@ def add_wallet_routes(bp: Blueprint, *, summary: Callable) -> None:
          errors={**WALLET, 400: ["invalid_input", "malformed_json", "license_invalid"],
                  404: ["consent_not_found", "node_not_found"], 409: ["consent_state_conflict"]},
          description="Grant a department's filed request (`consent_id`), or give a department a consent for a "
-                     "license type: `once` (the next request) or `standing` (until `days` pass or you revoke).")
+                     "license type: `once` (the next request) or `standing` (until `days` pass or you revoke). "
+                     "A consent releases the license's sensitive fields too: it needs a fresh face scan (L3), "
+                     "else 403 `assurance_required`.")
     async def license_consent_grant(request: Request) -> HTTPResponse:
         body = parse_body(request, ConsentGrantIn)
-        given = await request.app.ctx.license_exchange.grant(
-            person_id=request.ctx.auth.subject, consent_id=body.consent_id, department=body.department,
-            type_code=body.type, purpose=body.purpose, kind=body.kind, days=body.days)
+        with _face_scan_pointed(request):
+            given = await request.app.ctx.license_exchange.grant(
+                person_id=request.ctx.auth.subject, assurance=request.ctx.auth.assurance, consent_id=body.consent_id,
+                department=body.department, type_code=body.type, purpose=body.purpose, kind=body.kind,
+                days=body.days)
         return json(present.consent(given), status=201, ensure_ascii=False)
 
     @bp.delete("/license-consents/<consent_id:str>")
@@ -167,8 +175,13 @@ def qr_image(token: str, kind: str, scale: int) -> tuple[bytes, str]:
     return out.getvalue(), "image/png" if kind == "png" else "image/svg+xml"
 
 
-def _require_l3(request: Request) -> None:
-    auth = request.ctx.auth
-    if auth.assurance < 3:
-        raise AssuranceRequired("查看完整证照信息需要人脸核验", required="L3", current=token_rules.acr_of(auth.assurance),
-                                face_verification=f"/{ROUTE_PREFIX[auth.channel]}/v1/me/face-verifications")
+@contextmanager
+def _face_scan_pointed(request: Request) -> Iterator[None]:
+    """The domain decides whether a field may leave; when it asks for a fresh face scan, the answer
+    says where this channel starts one."""
+    try:
+        yield
+    except AssuranceRequired as refused:
+        if refused.extra.get("required") == token_rules.acr_of(3):
+            refused.extra["face_verification"] = f"/{ROUTE_PREFIX[request.ctx.auth.channel]}/v1/me/face-verifications"
+        raise

@@ -74,7 +74,10 @@ async def change_status(request: Request, license_id: str) -> HTTPResponse:
              403: ["consent_required"], 404: ["license_not_found"]},
      description="Released when the holder consented (once or standing) or submitted to this node an "
                  "application naming the license. Otherwise 403 `consent_required` with `consent_request`: "
-                 "the request now waits in the citizen's wallet. Every attempt is in the citizen's access log.")
+                 "the request now waits in the citizen's wallet. Sensitive fields come only on a consent granted "
+                 "with a fresh face scan; on an application (or an older consent) they are `withheld`. Check the "
+                 "stamp over `document`, then each disclosure against its `sd`. Every attempt is in the "
+                 "citizen's access log.")
 @signed
 async def exchange(request: Request) -> HTTPResponse:
     body = parse_body(request, ExchangeIn)
@@ -87,8 +90,10 @@ async def exchange(request: Request) -> HTTPResponse:
 @doc("在线核验亮证码 Verify a presentation online", tag="gov", body=VerifyPresentationIn,
      ok=(200, VerificationOut), secured=False,
      errors={400: [*BAD_BODY, "presentation_malformed"], 401: NODE_REFUSALS},
-     description="Signature, expiry (3 minutes), shown fields, replay (accepted online once) and the "
-                 "license's status now. Logged in the holder's access log under this node.")
+     description="Signature, the seal's binding to the token's issuer and license type (trust list), the "
+                 "token being the one made for its presentation id, expiry (3 minutes), shown fields, replay "
+                 "(accepted online once) and the license's status now. Logged in the holder's access log under "
+                 "this node.")
 @signed
 async def verify(request: Request) -> HTTPResponse:
     body = parse_body(request, VerifyPresentationIn)

@@ -66,8 +66,10 @@ async def verify_seal(request: Request) -> HTTPResponse:
 @bp.post("/presentations/verify", ctx_public=True)
 @doc("核验亮证码 Verify a presentation online", tag="public", body=VerifyPresentationIn, ok=(200, VerificationOut),
      secured=False, errors={400: [*BAD_BODY, "presentation_malformed"], 429: ["rate_limited"]},
-     description="Like an offline verifier, plus the license's status now and replay (a token is accepted "
-                 "online once). Logged in the holder's access log as a verifier's read.")
+     description="Like an offline verifier (signature, the seal bound to the token's `iss` and `typ`, its "
+                 "validity), plus the token being the one the hub made for its presentation id, the license's "
+                 "status now and replay (a token is accepted online once). Logged in the holder's access log as "
+                 "a verifier's read.")
 @rate_limited("presentation-verify", capacity=60, per_seconds=60)
 async def verify_presentation(request: Request) -> HTTPResponse:
     body = parse_body(request, VerifyPresentationIn)
@@ -77,18 +79,21 @@ async def verify_presentation(request: Request) -> HTTPResponse:
 
 @bp.get("/trust-anchor", ctx_public=True)
 @doc("信任锚 The platform seal that signs trust and status lists", tag="public", ok=(200, TrustAnchorOut),
-     secured=False, description="Pin its key id through a channel you trust; this route only repeats it.")
+     secured=False, description="Pin its `fingerprint` through a channel you trust (`govhub seals anchor`); this "
+                                "route only repeats it.")
 async def trust_anchor(request: Request) -> HTTPResponse:
     seal = await request.app.ctx.seals.ensure_platform_seal()
     return json({"seal_id": seal.code, "key_id": seal.key_id, "algorithm": seal.algorithm,
-                 "public_key_pem": seal.public_key_pem})
+                 "public_key_pem": seal.public_key_pem, "fingerprint": seal.fingerprint})
 
 
 @bp.get("/trust-list", ctx_public=True)
 @doc("信任列表 Issuers' seal keys (delta updates with ?since=)", tag="public", ok=(200, SignedEnvelope),
      secured=False, errors={400: ["invalid_input"]},
-     description="Every seal with its key, validity and status, signed by the platform seal. `version` "
-                 "grows with every change; pass the version you hold as `since` to get only what changed.")
+     description="Every seal with its key, validity and status, and what it is bound to — its department "
+                 "(`department_code`, a token's `iss`) and the license types it may sign (`license_types`) — "
+                 "signed by the platform seal. `version` grows with every change; pass the version you hold as "
+                 "`since` to get only what changed.")
 async def trust_list(request: Request) -> HTTPResponse:
     query = parse_query(request, TrustListQuery)
     signed = await request.app.ctx.seals.trust_list(since=query.since)

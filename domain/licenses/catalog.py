@@ -70,3 +70,11 @@ def license_types() -> dict[str, LicenseType]:
 
 def license_type(code: str) -> LicenseType | None:
     return license_types().get(code) if isinstance(code, str) else None
+
+
+class CatalogLicenseTypes:
+    """The catalog as the seals module's ``LicenseTypes`` port: which types a department kind issues
+    (a seal is bound to some of them; wired in bff/app.py)."""
+
+    def issued_by(self, department_kind: str) -> list[str]:
+        return [kind.code for kind in license_types().values() if kind.issuer_kind == department_kind]

@@ -9,11 +9,13 @@ from domain.seals import crypto
 from domain.seals.errors import SealExists
 from domain.seals.service import SealService
 
-# (seal code, department, department kind, node, name, algorithm)
+# (seal code, department, department kind, node, name, algorithm, the license types it may sign)
 DEMO_SEALS = [
-    ("seal-bj-psb", "110000-public_security", "public_security", "bj-psb", "北京市公安局电子印章", crypto.SM2),
+    ("seal-bj-psb", "110000-public_security", "public_security", "bj-psb", "北京市公安局电子印章", crypto.SM2,
+     ["resident_id_card", "household_register", "driving_license", "vehicle_license", "residence_permit"]),
     ("seal-zj-market", "330000-market_supervision", "market_supervision", "zj-platform",
-     "浙江省市场监督管理局电子印章", crypto.ES256),
+     "浙江省市场监督管理局电子印章", crypto.ES256,
+     ["business_license", "individual_business_license", "food_business_license", "drug_business_license"]),
 ]
 # (node, type, number, changes to the type's example)
 DEMO_LICENSES = [
@@ -27,10 +29,10 @@ DEMO_LICENSES = [
 async def seed_demo_licenses(seals: SealService, licenses: LicenseService) -> dict[str, int]:
     await seals.ensure_platform_seal()
     made = {"seals": 0, "licenses": 0}
-    for code, department, kind, node, name, algorithm in DEMO_SEALS:
+    for code, department, kind, node, name, algorithm, types in DEMO_SEALS:
         try:
             await seals.create(code=code, department_code=department, department_kind=kind, node_code=node,
-                               name=name, algorithm=algorithm)
+                               name=name, algorithm=algorithm, license_types=types)
             made["seals"] += 1
         except SealExists:
             pass

@@ -7,6 +7,12 @@ until it expires or is revoked) — or when the citizen submitted
 to that department an application naming the license as a material (``ApplicationMaterials``).
 Otherwise the answer is ``consent_required`` and the hub files the request for the citizen to
 grant; the log records the attempt as ``refused``, never as ``released``.
+
+What is released follows the disclosure rule (rules.withheld) on the assurance of the citizen's
+act the release rests on: a consent records the assurance it was granted with, and granting one
+needs what the type's sensitive fields need (a fresh face scan); an application was submitted with
+real name (L2), so a release on it withholds the sensitive fields. The department checks the seal
+over the document and each released field's disclosure against it, as for a full release.
 """
 from __future__ import annotations
 
@@ -37,6 +43,7 @@ class Release:
     stamp: dict[str, Any]
     disclosures: dict[str, str]
     basis: str  # consent:<id> | application
+    withheld: tuple[str, ...] = ()  # fields the basis does not cover: neither in data nor in disclosures
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,7 @@ class ExchangeService:
             raise LicenseNotFound("该持证人没有有效的此类证照")
         now = self._clock.now()
         async with in_transaction():
-            basis = await self._basis(row, node, purpose, now)
+            basis, covered_at = await self._basis(row, node, purpose, now)
             if basis is None:
                 consent = await self._file_request(row, node, purpose, now)
                 await self._licenses.log(row, actor_kind="department", actor=node, action="exchange",
@@ -84,11 +91,15 @@ class ExchangeService:
         if basis is None:
             raise ConsentRequired("证照持有人尚未授权本部门使用此证照，已向其发送授权请求",
                                   consent_request=consent.public_id)
-        return Release(license=self._licenses.summary(row), data=self._licenses.data_of(row),
-                       document=row.document, stamp=row.stamp, disclosures=self._licenses.disclosures_of(row),
-                       basis=basis)
+        data, disclosures = self._licenses.data_of(row), self._licenses.disclosures_of(row)
+        withheld = rules.withheld(license_type(row.type_code).sensitive, data, covered_at)
+        return Release(license=self._licenses.summary(row),
+                       data={k: v for k, v in data.items() if k not in withheld}, document=row.document,
+                       stamp=row.stamp, disclosures={k: v for k, v in disclosures.items() if k not in withheld},
+                       basis=basis, withheld=tuple(withheld))
 
-    async def _basis(self, row: License, node: str, purpose: str, now: datetime) -> str | None:
+    async def _basis(self, row: License, node: str, purpose: str, now: datetime) -> tuple[str | None, int]:
+        """What the release rests on, and the assurance of the citizen's act behind it."""
         consents = await LicenseConsent.select_for_update().filter(
             wallet_hash=row.wallet_hash, department=node, type_code=row.type_code, status="granted")
         # a once-consent binds the purpose the citizen read when granting it; a standing one is
@@ -102,11 +113,12 @@ class ExchangeService:
             if chosen.kind == "once":
                 chosen.status, chosen.used_at = "used", now
                 await chosen.save(update_fields=["status", "used_at"])
-            return f"consent:{chosen.public_id}"
+            # a consent from before assurance was recorded counts as given with real name only
+            return f"consent:{chosen.public_id}", chosen.granted_assurance or rules.REAL_NAME
         for person_id in await self._applications.applicants_naming(license_id=row.public_id, node_code=node):
             if await self._licenses.holds(person_id=person_id, license_id=row.public_id):
-                return "application"
-        return None
+                return "application", rules.REAL_NAME  # a submission needs real name, no face scan
+        return None, rules.REAL_NAME
 
     async def _file_request(self, row: License, node: str, purpose: str, now: datetime) -> LicenseConsent:
         pending = await LicenseConsent.filter(wallet_hash=row.wallet_hash, department=node, type_code=row.type_code,
@@ -125,10 +137,12 @@ class ExchangeService:
         rows = await LicenseConsent.filter(wallet_hash=owner).order_by("-created_at", "-id")
         return [self._view(row) for row in rows]
 
-    async def grant(self, *, person_id: str, consent_id: str | None = None, department: str | None = None,
-                    type_code: str | None = None, purpose: str | None = None, kind: str = "once",
-                    days: int | None = None) -> ConsentView:
-        """Grant a filed request (``consent_id``) or give a new consent to a department for a type."""
+    async def grant(self, *, person_id: str, assurance: int, consent_id: str | None = None,
+                    department: str | None = None, type_code: str | None = None, purpose: str | None = None,
+                    kind: str = "once", days: int | None = None) -> ConsentView:
+        """Grant a filed request (``consent_id``) or give a new consent to a department for a type.
+        A consent releases every field of the license: granting it is a disclosure, at ``assurance``
+        (the session's), which the disclosure rule must allow (403 ``assurance_required`` if not)."""
         owner = await self._licenses.wallet_hash(person_id)
         if kind not in KINDS:
             raise LicenseInvalid("授权方式应为 once 或 standing", errors=[{"field": "kind", "message": "不在可选值中"}])
@@ -140,9 +154,10 @@ class ExchangeService:
                 row = await self._own(owner, consent_id, lock=True)
                 if rules.consent_status(_state(row), now) != "requested":
                     raise ConsentStateConflict("只能同意待授权的请求")
-                row.kind, row.status, row.granted_at = kind, "granted", now
+                _require_cover(row.type_code, assurance)
+                row.kind, row.status, row.granted_at, row.granted_assurance = kind, "granted", now, assurance
                 row.expires_at = rules.consent_expiry(kind, now, days)
-                await row.save(update_fields=["kind", "status", "granted_at", "expires_at"])
+                await row.save(update_fields=["kind", "status", "granted_at", "granted_assurance", "expires_at"])
             return self._view(row)
         problems = []
         if license_type(type_code) is None:
@@ -153,11 +168,12 @@ class ExchangeService:
             problems.append({"field": "department", "message": "必填项"})
         if problems:
             raise LicenseInvalid("请检查授权内容", errors=problems)
+        _require_cover(type_code, assurance)
         await self._nodes.get(department)  # NodeNotFound (404) for an unknown department
         row = await LicenseConsent.create(
             public_id="cns_" + secrets.token_hex(10), wallet_hash=owner, department=department, type_code=type_code,
             purpose=purpose.strip(), kind=kind, status="granted", created_at=now, granted_at=now,
-            expires_at=rules.consent_expiry(kind, now, days))
+            granted_assurance=assurance, expires_at=rules.consent_expiry(kind, now, days))
         return self._view(row)
 
     async def revoke(self, *, person_id: str, consent_id: str) -> ConsentView:
@@ -184,6 +200,12 @@ class ExchangeService:
                            status=rules.consent_status(_state(row), self._clock.now()), created_at=row.created_at,
                            granted_at=row.granted_at, expires_at=row.expires_at, used_at=row.used_at,
                            revoked_at=row.revoked_at)
+
+
+def _require_cover(type_code: str, assurance: int) -> None:
+    """A consent covers the whole license: the disclosure rule for all its fields."""
+    kind = license_type(type_code)
+    LicenseService.require_disclosure(kind, kind.fields, assurance, f"授权部门获取{kind.name}")
 
 
 def _state(row: LicenseConsent) -> rules.ConsentState:

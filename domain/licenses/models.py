@@ -62,6 +62,8 @@ class LicensePresentation(models.Model):
     epoch = fields.IntField()
     slot = fields.IntField()
     fields_shown = fields.JSONField()
+    # SHA-256 of the signed part of the token made for it: the id is good for that token only
+    signed_digest = fields.CharField(max_length=64, null=True)
     created_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()
     verified_at = fields.DatetimeField(null=True)
@@ -89,6 +91,9 @@ class LicenseConsent(models.Model):
     expires_at = fields.DatetimeField(null=True)
     used_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
+    # the assurance of the citizen's session when they granted it: a consent covers the fields the
+    # disclosure rule lets leave at that level (rules.withheld); None until granted
+    granted_assurance = fields.IntField(null=True)
 
     class Meta:
         table = "license_consents"

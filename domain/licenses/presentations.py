@@ -10,6 +10,7 @@ so that a status change shows in the live lists at once.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import zlib
@@ -66,22 +67,26 @@ class PresentationService:
     def __init__(self, *, licenses: LicenseService, seals: SealService, clock: Clock) -> None:
         self._licenses, self._seals, self._clock = licenses, seals, clock
 
-    async def present(self, *, person_id: str, license_id: str, fields: list[str]) -> Presentation:
+    async def present(self, *, person_id: str, license_id: str, fields: list[str], assurance: int) -> Presentation:
+        """A token showing ``fields`` in clear: the disclosure rule decides, on the assurance of the
+        caller's session, whether they may leave (sensitive ones need a fresh face scan)."""
         row = await self._licenses.owned(person_id, license_id)
         kind = license_type(row.type_code)
         data = self._licenses.data_of(row)
         problems = rules.shown_fields_problems(fields, list(data))
         if problems:
             raise InvalidInput("请选择证照中的信息出示", errors=problems)
+        shown = list(dict.fromkeys(fields))
+        self._licenses.require_disclosure(kind, shown, assurance, "亮证出示")
         status = self._licenses.status_of(row)
         if status != "valid":
             raise LicenseNotPresentable(f"证照状态为 {status}，不能亮证", license_status=status)
-        seal = await self._seals.usable_seal_for(node_code=row.issuer_node, department_kind=kind.issuer_kind)
+        seal = await self._seals.usable_seal_for(node_code=row.issuer_node, department_kind=kind.issuer_kind,
+                                                 department_code=row.issuer_department, license_type=row.type_code)
         if seal is None:
             raise LicenseNotPresentable("签发部门的印章已失效，暂不能亮证", license_status=status)
         now = self._clock.now().replace(microsecond=0)
         expires = now + timedelta(seconds=rules.PRESENTATION_SECONDS)
-        shown = list(dict.fromkeys(fields))
         presentation = await self._allocate(row, now, expires, shown)
         disclosures = disclosure.make_disclosures(data)  # fresh salts: unlinkable to other showings
         payload = {"v": 1, "typ": row.type_code, "iss": seal.department_code, "kid": seal.key_id,
@@ -90,9 +95,13 @@ class PresentationService:
                    "sd": disclosure.b64u(disclosure.digest_list(disclosures))}
         signing_text = disclosure.signing_input(payload)
         try:
-            _, signature = await self._seals.sign_bytes(seal.code, signing_text.encode("ascii"))
+            _, signature = await self._seals.sign_bytes(seal.code, signing_text.encode("ascii"),
+                                                        license_type=row.type_code)
         except SealUnusable:
             raise LicenseNotPresentable("签发部门的印章已失效，暂不能亮证", license_status=status) from None
+        # the id stands for this token only: online verification refuses it under any other payload
+        presentation.signed_digest = _digest(signing_text)
+        await presentation.save(update_fields=["signed_digest"])
         token = disclosure.assemble(signing_text, signature, [disclosures[f] for f in shown])
         await self._licenses.log(row, actor_kind="holder", actor="holder", action="present",
                                  purpose="亮证：" + "、".join(shown), outcome="shown")
@@ -118,15 +127,16 @@ class PresentationService:
             payload = parsed.payload
             issued_at = datetime.fromtimestamp(int(payload["iat"]), timezone.utc)
             expires_at = datetime.fromtimestamp(int(payload["exp"]), timezone.utc)
-            pid, kid = str(payload["pid"]), str(payload["kid"])
+            pid, kid, type_code, issuer = (str(payload[key]) for key in ("pid", "kid", "typ", "iss"))
         except (ValueError, KeyError, TypeError, OverflowError):
             raise PresentationMalformed("无法识别的亮证码") from None
         ok, reason, seal = await self._seals.check_signature(key_id=kid, message=parsed.signing_text.encode("ascii"),
-                                                             signature=parsed.signature, signed_at=issued_at)
+                                                             signature=parsed.signature, signed_at=issued_at,
+                                                             issuer=issuer, license_type=type_code)
         if not ok:
             return Verification("invalid", reason)
-        kind = license_type(payload.get("typ"))
-        base = dict(type_code=payload.get("typ"), type_name=kind.name if kind else None,
+        kind = license_type(type_code)
+        base = dict(type_code=type_code, type_name=kind.name if kind else None,
                     issuer=seal.department_code, issued_at=issued_at, expires_at=expires_at)
         try:
             fields = disclosure.revealed(parsed)
@@ -137,6 +147,8 @@ class PresentationService:
         presentation = await LicensePresentation.get_or_none(public_id=pid).prefetch_related("license")
         if presentation is None:
             return Verification("invalid", "unknown_presentation", **base)
+        if not _same_showing(presentation, parsed.signing_text, type_code, issuer):
+            return Verification("invalid", "presentation_mismatch", **base)
         claimed = await LicensePresentation.filter(id=presentation.id, verified_at__isnull=True).update(
             verified_at=self._clock.now())
         if not claimed:
@@ -165,3 +177,15 @@ class PresentationService:
                    "next_update": utc_text(now + timedelta(seconds=rules.STATUS_LIST_SECONDS)),
                    "list": disclosure.b64u(packed)}
         return await self._seals.sign_object(PLATFORM_SEAL, payload)
+
+
+def _digest(signing_text: str) -> str:
+    return hashlib.sha256(signing_text.encode("ascii")).hexdigest()
+
+
+def _same_showing(presentation: LicensePresentation, signing_text: str, type_code: str, issuer: str) -> bool:
+    """Does the presentation id belong to this very token — the payload the hub signed for it, of
+    the license (type and issuer) it claims? A real showing's id under another payload is a forgery."""
+    row = presentation.license
+    return (presentation.signed_digest == _digest(signing_text) and row.type_code == type_code
+            and row.issuer_department == issuer)

@@ -1,6 +1,8 @@
-"""Pure rules of licenses: status (GB/T 36901-36905), validity, masking, consent, presentations."""
+"""Pure rules of licenses: status (GB/T 36901-36905), validity, masking, disclosure, consent,
+presentations."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
@@ -67,6 +69,29 @@ def mask(kind: str, value: Any) -> Any:
 
 def masked_data(data: dict[str, Any], sensitive: dict[str, str]) -> dict[str, Any]:
     return {field: mask(sensitive[field], value) if field in sensitive else value for field, value in data.items()}
+
+
+# --- disclosure: which fields may leave in clear, on what assurance ------------------------
+# One rule for every way a field leaves the hub: the wallet's full view, a presentation token,
+# a release to a department. A type's ``sensitive`` fields (catalog) leave only on an act of the
+# holder made with a fresh face scan (L3) — the detail view, the showing itself, or the consent
+# that a release rests on; the other fields need real name (L2), which opening the wallet already
+# requires (service.wallet_hash). Guardians are not the holder: no act of theirs discloses a
+# child's fields (their wallet lists the child's licenses with the holder masked, nothing more).
+
+REAL_NAME = 2  # L2
+FRESH_FACE = 3  # L3
+
+
+def disclosure_assurance(sensitive: Mapping[str, str], fields: Iterable[str]) -> int:
+    """The assurance an act of the holder needs for ``fields`` to leave in clear."""
+    return FRESH_FACE if any(field in sensitive for field in fields) else REAL_NAME
+
+
+def withheld(sensitive: Mapping[str, str], fields: Iterable[str], assurance: int) -> list[str]:
+    """The fields of ``fields`` (in their order) that an act of the holder at ``assurance`` may not
+    disclose: the sensitive ones, below a fresh face scan."""
+    return [field for field in fields if field in sensitive and assurance < FRESH_FACE]
 
 
 def shown_fields_problems(chosen: list[str], available: list[str]) -> list[dict[str, str]]:

@@ -124,9 +124,10 @@ class LicenseService:
                                  errors=problems)
         holder = _holder_number(kind, data[kind.holder_field], kind.holder_field)
         owner = _holder_number(kind, data[kind.wallet_field], kind.wallet_field, person=True)
-        seal = await self._seals.usable_seal_for(node_code=node, department_kind=kind.issuer_kind)
+        seal = await self._seals.usable_seal_for(node_code=node, department_kind=kind.issuer_kind,
+                                                 license_type=type_code)
         if seal is None:
-            raise IssuerNotAllowed(f"节点 {node} 没有可用的{kind.issuer_kind}类印章，不能签发{kind.name}")
+            raise IssuerNotAllowed(f"节点 {node} 没有可签发{kind.name}的{kind.issuer_kind}类印章")
         number = number.strip()
         if await License.exists(type_code=type_code, number=number):
             raise LicenseExists(f"{kind.name} {number} 已签发")
@@ -213,11 +214,15 @@ class LicenseService:
                                         holder_id_number=rules.mask("id_number", data[kind.holder_field])))
         return shown
 
-    async def detail(self, *, person_id: str, license_id: str, full: bool = False) -> LicenseDetail:
-        """The data, masked unless ``full`` (the route asks for a fresh face scan first). Logged."""
+    async def detail(self, *, person_id: str, license_id: str, full: bool = False,
+                     assurance: int = rules.REAL_NAME) -> LicenseDetail:
+        """The data, masked unless ``full``, which the disclosure rule allows only at the assurance it
+        needs (a fresh face scan for sensitive fields). Logged."""
         row = await self.owned(person_id, license_id)
         kind = _type(row.type_code)
         data = self.data_of(row)
+        if full:
+            self.require_disclosure(kind, data, assurance, "查看完整证照信息")
         await self.log(row, actor_kind="holder", actor="holder", action="view_full" if full else "view",
                        purpose="本人查看", outcome="shown")
         shown = data if full else rules.masked_data(data, kind.sensitive)
@@ -251,6 +256,17 @@ class LicenseService:
                            outcome=r.outcome, hash=r.hash, prev_hash=r.prev_hash) for r in rows]
 
     # --- shared by presentations and exchange ----------------------------------------------
+
+    @staticmethod
+    def require_disclosure(kind: LicenseType, fields: Any, assurance: int, what: str) -> None:
+        """The one guard of sensitive fields (rules.disclosure_assurance): every way a field leaves in
+        clear — the full view, a presentation, a consent for departments — calls it with the
+        assurance of the holder's act. 403 ``assurance_required`` naming the fields, else nothing."""
+        withheld = rules.withheld(kind.sensitive, fields, assurance)
+        if withheld:
+            needed = rules.disclosure_assurance(kind.sensitive, withheld)
+            raise AssuranceRequired(f"{what}需要人脸核验：{'、'.join(withheld)} 属于敏感信息",
+                                    required=f"L{needed}", current=f"L{assurance}", fields=withheld)
 
     async def wallet_hash(self, person_id: str) -> str:
         number = await self._holders.id_number_of(person_id)

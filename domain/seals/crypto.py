@@ -80,6 +80,12 @@ def key_id(public_pem: str) -> str:
     return hashlib.sha256(der).digest()[:8].hex()
 
 
+def fingerprint(public_pem: str) -> str:
+    """SHA-256 over the DER SubjectPublicKeyInfo, hex (64 characters): the trust anchor's pin. The
+    key id is its first 16 characters — too short to pin a trust anchor by."""
+    return hashlib.sha256(_der(public_pem)).hexdigest()
+
+
 def _der(public_pem: str) -> bytes:
     body = "".join(line for line in public_pem.strip().splitlines() if not line.startswith("-----"))
     return base64.b64decode(body)

@@ -5,7 +5,8 @@ from tortoise import fields, models
 
 
 class Seal(models.Model):
-    """A department's electronic seal (电子印章): its key pair, validity and status.
+    """A department's electronic seal (电子印章): its key pair, validity and status, and what it is
+    bound to — the department it belongs to and the license types it may sign.
 
     The private key is sealed with the vault and opened only inside ``SealService``. ``version``
     is the trust-list version at which this row last changed: verifiers fetch the changes after
@@ -17,6 +18,8 @@ class Seal(models.Model):
     department_code = fields.CharField(max_length=64, db_index=True)
     department_kind = fields.CharField(max_length=48)
     node_code = fields.CharField(max_length=64, db_index=True)  # the machine identity that may use it
+    # the license types it may sign (the trust list publishes them; verifiers refuse the others)
+    license_types = fields.JSONField(default=list)
     name = fields.CharField(max_length=128)
     algorithm = fields.CharField(max_length=16)  # SM2-SM3 | ES256
     key_id = fields.CharField(max_length=16, unique=True)

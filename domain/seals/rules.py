@@ -68,6 +68,40 @@ def vouches_for(seal: SealState, signed_at: datetime) -> tuple[bool, str]:
     return True, "ok"
 
 
+def binding_problem(*, seal_department: str, seal_types: tuple[str, ...] | list[str], issuer: str,
+                    license_type: str) -> str | None:
+    """Is the seal bound to this issuer and license type? A trust list binds each seal to the
+    department it belongs to and the license types it may sign; a signature outside that binding
+    proves nothing, however good it is. None when bound, else the reason."""
+    if issuer != seal_department:
+        return "seal_not_for_issuer"
+    if license_type not in seal_types:
+        return "seal_not_for_type"
+    return None
+
+
+def document_issuer(document: bytes) -> str | None:
+    """The ``issuer`` a license document names (canonical JSON, docs/licenses.md), or None."""
+    try:
+        parsed = json.loads(document)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    issuer = parsed.get("issuer") if isinstance(parsed, dict) else None
+    return issuer if isinstance(issuer, str) else None
+
+
+def scope_problems(license_types: list[str], issued_by_kind: list[str]) -> list[dict]:
+    """A seal's license types: each one its department kind issues, none twice."""
+    if not isinstance(license_types, list) or not all(isinstance(t, str) for t in license_types):
+        return [{"field": "license_types", "message": "应为证照类型编码的列表"}]
+    foreign = [t for t in license_types if t not in issued_by_kind]
+    if foreign:
+        return [{"field": "license_types", "message": "该类部门不签发这些证照：" + "、".join(foreign)}]
+    if len(set(license_types)) != len(license_types):
+        return [{"field": "license_types", "message": "证照类型重复"}]
+    return []
+
+
 def code_problems(*, code: str, name: str, algorithm: str, valid_days: int, algorithms: tuple[str, ...]) -> list[dict]:
     problems = []
     if not isinstance(code, str) or not SEAL_CODE.match(code):

@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 from domain.seals import crypto, rules
 from domain.seals.errors import SealedDocumentInvalid, SealExists, SealInvalid, SealNotFound, SealUnusable
 from domain.seals.models import Seal
+from domain.seals.ports import LicenseTypes, NoLicenseTypes
 from domain.shared.clock import Clock
 from domain.shared.vault import Vault
 
@@ -43,11 +44,22 @@ class SealRecord:
     status: str
     revoked_at: datetime | None
     version: int
+    license_types: tuple[str, ...] = ()
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the public key (DER SubjectPublicKeyInfo), hex: what a verifier pins."""
+        return crypto.fingerprint(self.public_key_pem)
+
+    def binding_problem(self, *, issuer: str, license_type: str) -> str | None:
+        return rules.binding_problem(seal_department=self.department_code, seal_types=self.license_types,
+                                     issuer=issuer, license_type=license_type)
 
     def trust_entry(self) -> dict[str, Any]:
         """How the seal appears in the published trust list."""
         return {"key_id": self.key_id, "seal_id": self.code, "department_code": self.department_code,
-                "department_kind": self.department_kind, "name": self.name, "algorithm": self.algorithm,
+                "department_kind": self.department_kind, "node_code": self.node_code,
+                "license_types": list(self.license_types), "name": self.name, "algorithm": self.algorithm,
                 "public_key_pem": self.public_key_pem, "valid_from": rules.utc_text(self.valid_from),
                 "valid_until": rules.utc_text(self.valid_until), "status": self.status,
                 "revoked_at": rules.utc_text(self.revoked_at) if self.revoked_at else None,
@@ -63,16 +75,24 @@ class SealVerdict:
 
 
 class SealService:
-    def __init__(self, *, vault: Vault, clock: Clock) -> None:
+    def __init__(self, *, vault: Vault, clock: Clock, license_types: LicenseTypes | None = None) -> None:
         self._vault, self._clock = vault, clock
+        self._license_types = license_types or NoLicenseTypes()
         self._signers: dict[str, Any] = {}  # key id -> parsed private key (opened once per process)
 
     # --- the registry ----------------------------------------------------------------------
 
     async def create(self, *, code: str, department_code: str, department_kind: str, node_code: str,
-                     name: str, algorithm: str = crypto.SM2, valid_days: int = 365 * 5) -> SealRecord:
+                     name: str, algorithm: str = crypto.SM2, valid_days: int = 365 * 5,
+                     license_types: list[str] | None = None) -> SealRecord:
+        """A new seal bound to its department and the license types it may sign: ``license_types``,
+        or (None) every type its department kind issues."""
+        issued_by_kind = self._license_types.issued_by(department_kind)
+        if license_types is None:
+            license_types = issued_by_kind
         problems = rules.code_problems(code=code, name=name, algorithm=algorithm, valid_days=valid_days,
                                        algorithms=crypto.ALGORITHMS)
+        problems += rules.scope_problems(license_types, issued_by_kind)
         if problems:
             raise SealInvalid("请检查以下字段：" + "、".join(p["field"] for p in problems), errors=problems)
         if await Seal.exists(code=code):
@@ -83,7 +103,8 @@ class SealService:
             async with in_transaction():
                 seal = await Seal.create(
                     code=code, department_code=department_code, department_kind=department_kind,
-                    node_code=node_code, name=name.strip(), algorithm=algorithm, key_id=pair.key_id,
+                    node_code=node_code, license_types=list(license_types), name=name.strip(),
+                    algorithm=algorithm, key_id=pair.key_id,
                     public_key=pair.public_pem,
                     private_key_sealed=self._vault.seal(pair.private_pem.decode(), context=PRIVATE_KEY),
                     valid_from=now, valid_until=now + timedelta(days=valid_days), status="active",
@@ -94,14 +115,16 @@ class SealService:
         return _record(seal)
 
     async def ensure_platform_seal(self) -> SealRecord:
-        """The hub's own seal (created on first use): verifiers pin its key id as the trust anchor."""
+        """The hub's own seal (created on first use): verifiers pin its fingerprint as the trust anchor.
+        It signs lists, never a license (bound to no license type)."""
         seal = await Seal.get_or_none(code=PLATFORM_SEAL)
         if seal is not None:
             return _record(seal)
         try:
             return await self.create(code=PLATFORM_SEAL, department_code=PLATFORM_DEPARTMENT,
                                      department_kind="platform", node_code=PLATFORM_DEPARTMENT,
-                                     name="国家政务服务平台", algorithm=crypto.SM2, valid_days=rules.MAX_VALID_DAYS)
+                                     name="国家政务服务平台", algorithm=crypto.SM2, valid_days=rules.MAX_VALID_DAYS,
+                                     license_types=[])
         except SealExists:  # another worker created it meanwhile
             return _record(await Seal.get(code=PLATFORM_SEAL))
 
@@ -123,12 +146,17 @@ class SealService:
         query = Seal.all() if node_code is None else Seal.filter(node_code=node_code)
         return [_record(seal) for seal in await query.order_by("code")]
 
-    async def usable_seal_for(self, *, node_code: str, department_kind: str) -> SealRecord | None:
-        """The node's seal for that kind of department that may sign now (the newest), or None."""
+    async def usable_seal_for(self, *, node_code: str, department_kind: str, license_type: str | None = None,
+                              department_code: str | None = None) -> SealRecord | None:
+        """The node's seal for that kind of department (and, if given, that department and license
+        type) that may sign now (the newest), or None."""
         now = self._clock.now()
-        seals = await Seal.filter(node_code=node_code, department_kind=department_kind,
-                                  status="active").order_by("-valid_from")
-        return next((_record(s) for s in seals if rules.usable_at(_state(s), now)), None)
+        query = Seal.filter(node_code=node_code, department_kind=department_kind, status="active")
+        if department_code is not None:
+            query = query.filter(department_code=department_code)
+        seals = await query.order_by("-valid_from")
+        return next((_record(s) for s in seals if rules.usable_at(_state(s), now)
+                     and (license_type is None or license_type in s.license_types)), None)
 
     async def trust_list(self, *, since: int | None = None) -> dict[str, Any]:
         """Every seal (or those changed after version ``since``), signed by the platform seal."""
@@ -144,8 +172,9 @@ class SealService:
     # --- signing ---------------------------------------------------------------------------
 
     async def seal_document(self, *, seal_code: str, document: bytes, properties: dict[str, Any]) -> dict[str, Any]:
-        """A sealed document's stamp: ``{signed, algorithm, key_id, signature}`` (docs/seals.md)."""
-        seal = await self._usable(seal_code)
+        """A sealed document's stamp: ``{signed, algorithm, key_id, signature}`` (docs/seals.md). A
+        license document (``properties.type``) only by a seal bound to that type."""
+        seal = await self._usable(seal_code, license_type=properties.get("type"))
         signed = rules.signed_content(seal_code=seal.code, time=self._clock.now(),
                                       hash_algorithm=crypto.DOCUMENT_HASH[seal.algorithm],
                                       document_hash=crypto.document_digest(seal.algorithm, document),
@@ -161,17 +190,20 @@ class SealService:
         return {"payload": payload, "algorithm": seal.algorithm, "key_id": seal.key_id,
                 "signature": base64.b64encode(signature).decode()}
 
-    async def sign_bytes(self, seal_code: str, message: bytes) -> tuple[SealRecord, bytes]:
-        """A raw DER signature, for compact formats (presentations)."""
-        seal = await self._usable(seal_code)
+    async def sign_bytes(self, seal_code: str, message: bytes, *, license_type: str) -> tuple[SealRecord, bytes]:
+        """A raw DER signature over a license's compact format (presentations), by a seal bound to
+        its type."""
+        seal = await self._usable(seal_code, license_type=license_type)
         return _record(seal), self._sign(seal, message)
 
-    async def _usable(self, code: str) -> Seal:
+    async def _usable(self, code: str, *, license_type: str | None = None) -> Seal:
         if code == PLATFORM_SEAL:
             await self.ensure_platform_seal()
         seal = await self._seal(code)
         if not rules.usable_at(_state(seal), self._clock.now()):
             raise SealUnusable(f"印章 {code} 已吊销或不在有效期内")
+        if license_type is not None and license_type not in seal.license_types:
+            raise SealUnusable(f"印章 {code} 不能签发证照类型 {license_type}")
         return seal
 
     def _sign(self, seal: Seal, message: bytes) -> bytes:
@@ -200,6 +232,12 @@ class SealService:
             return SealVerdict(False, "bad_signature", record, signed_at)
         if crypto.document_digest(seal.algorithm, document) != claimed_hash:
             return SealVerdict(False, "document_changed", record, signed_at)
+        properties = signed.get("properties")
+        license_type = properties.get("type") if isinstance(properties, dict) else None
+        if license_type is not None:  # a license document: only inside the seal's binding
+            unbound = record.binding_problem(issuer=rules.document_issuer(document), license_type=license_type)
+            if unbound:
+                return SealVerdict(False, unbound, record, signed_at)
         holds, reason = rules.vouches_for(_state(seal), signed_at)
         return SealVerdict(holds, reason, record, signed_at)
 
@@ -216,16 +254,22 @@ class SealService:
         ok = crypto.verify(seal.algorithm, seal.public_key, rules.canonical_json(payload), signature)
         return ok, "ok" if ok else "bad_signature", _record(seal)
 
-    async def check_signature(self, *, key_id: str, message: bytes, signature: bytes,
-                              signed_at: datetime) -> tuple[bool, str, SealRecord | None]:
-        """A raw signature by a registered seal at ``signed_at`` (compact formats: presentations)."""
+    async def check_signature(self, *, key_id: str, message: bytes, signature: bytes, signed_at: datetime,
+                              issuer: str, license_type: str) -> tuple[bool, str, SealRecord | None]:
+        """A raw signature over a license of ``license_type`` from ``issuer`` (compact formats:
+        presentations): by a registered seal, bound to that issuer and type, vouching for
+        ``signed_at``."""
         seal = await Seal.get_or_none(key_id=key_id) if isinstance(key_id, str) else None
         if seal is None:
             return False, "unknown_seal", None
+        record = _record(seal)
         if not crypto.verify(seal.algorithm, seal.public_key, message, signature):
-            return False, "bad_signature", _record(seal)
+            return False, "bad_signature", record
+        unbound = record.binding_problem(issuer=issuer, license_type=license_type)
+        if unbound:
+            return False, unbound, record
         holds, reason = rules.vouches_for(_state(seal), signed_at)
-        return holds, reason, _record(seal)
+        return holds, reason, record
 
     async def _seal(self, code: str) -> Seal:
         seal = await Seal.get_or_none(code=code) if isinstance(code, str) else None
@@ -252,4 +296,5 @@ def _record(seal: Seal) -> SealRecord:
     return SealRecord(code=seal.code, department_code=seal.department_code, department_kind=seal.department_kind,
                       node_code=seal.node_code, name=seal.name, algorithm=seal.algorithm, key_id=seal.key_id,
                       public_key_pem=seal.public_key, valid_from=seal.valid_from, valid_until=seal.valid_until,
-                      status=seal.status, revoked_at=seal.revoked_at, version=seal.version)
+                      status=seal.status, revoked_at=seal.revoked_at, version=seal.version,
+                      license_types=tuple(seal.license_types or ()))

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from tests.support.citizens import ALICE, bearer, login_wechat, verify_real_name
+from tests.support.citizens import ALICE, bearer, face_scan, login_wechat, verify_real_name
 from tests.support.clock import suite_clock
-from tests.support.licenses import CIVIL, CIVIL_DEPARTMENT, department, example, issue, signed
+from tests.support.licenses import CIVIL, CIVIL_DEPARTMENT, anchor_pin, department, example, issue, signed
 from verifier.offline import OfflineVerifier
 
 
@@ -20,9 +20,10 @@ async def psb(resources):
 
 
 async def _alice(client, mock_url) -> dict:
+    """Alice after a fresh face scan: the tokens here show her name, a sensitive field."""
     session = await login_wechat(client, mock_url)
     await verify_real_name(client, "/wx/v1", session, ALICE)
-    return bearer(session)
+    return await face_scan(client, "/wx/v1", bearer(session))
 
 
 async def _show(client, headers, license_id, fields=("name",)) -> str:
@@ -32,9 +33,9 @@ async def _show(client, headers, license_id, fields=("name",)) -> str:
     return response.json()["token"]
 
 
-async def _offline(client) -> OfflineVerifier:
+async def _offline(client, resources) -> OfflineVerifier:
     anchor = (await client.get("/public/v1/trust-anchor")).json()
-    verifier = OfflineVerifier(anchor=anchor)
+    verifier = OfflineVerifier(anchor=anchor, pin=await anchor_pin(resources))
     verifier.load_trust_list((await client.get("/public/v1/trust-list")).json())
     return verifier
 
@@ -124,18 +125,19 @@ async def test_trust_list_has_delta_updates(client, resources, psb):
     await resources.services["seals"].revoke(code=psb.seal_code)
     delta = (await client.get(f"/public/v1/trust-list?since={version}")).json()["payload"]
     assert [(e["seal_id"], e["status"]) for e in delta["entries"]] == [(psb.seal_code, "revoked")]
-    verifier = OfflineVerifier(anchor=(await client.get("/public/v1/trust-anchor")).json())
+    anchor = (await client.get("/public/v1/trust-anchor")).json()
+    verifier = OfflineVerifier(anchor=anchor, pin=await anchor_pin(resources))
     verifier.load_trust_list(full)
     verifier.load_trust_list((await client.get(f"/public/v1/trust-list?since={version}")).json())
     assert verifier.keys[delta["entries"][0]["key_id"]]["status"] == "revoked"
     assert (await client.get("/public/v1/trust-list?since=-1")).status_code == 400
 
 
-async def test_offline_verification_valid_revoked_stale_and_replayed(client, psb, mock_url):
+async def test_offline_verification_valid_revoked_stale_and_replayed(client, resources, psb, mock_url):
     issued = await issue(client, psb)
     headers = await _alice(client, mock_url)
     token = await _show(client, headers, issued["id"], ("name", "sex"))
-    verifier = await _offline(client)
+    verifier = await _offline(client, resources)
     assert verifier.verify(token).result == "status_unknown"  # no status list yet: never "valid"
     await _load_status(client, verifier, token)
     checked = verifier.verify(token)
@@ -153,21 +155,21 @@ async def test_offline_verification_valid_revoked_stale_and_replayed(client, psb
     assert verifier.verify(fresh_token, now=too_late).result == "expired"
 
 
-async def test_offline_status_unknown_when_the_list_is_stale(client, psb, mock_url):
+async def test_offline_status_unknown_when_the_list_is_stale(client, resources, psb, mock_url):
     issued = await issue(client, psb)
     token = await _show(client, await _alice(client, mock_url), issued["id"])
-    verifier = await _offline(client)
+    verifier = await _offline(client, resources)
     await _load_status(client, verifier, token)
     listed = next(iter(verifier.status_lists.values()))
     listed["next_update"] = "2000-01-01T00:00:00Z"  # as if downloaded long ago
     assert verifier.verify(token).result == "status_unknown"
 
 
-async def test_offline_rejects_tampering_and_forged_lists(client, psb, mock_url):
+async def test_offline_rejects_tampering_and_forged_lists(client, resources, psb, mock_url):
     issued = await issue(client, psb)
     headers = await _alice(client, mock_url)
     token = await _show(client, headers, issued["id"])
-    verifier = await _offline(client)
+    verifier = await _offline(client, resources)
     await _load_status(client, verifier, token)
     head, disclosure = token.split("~")
     other = (await _show(client, headers, issued["id"], ("id_number",))).split("~")[1]

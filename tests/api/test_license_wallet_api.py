@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.citizens import ALICE, bearer, login_alipay, login_app, login_wechat, verify_real_name
+from tests.support.citizens import (
+    ALICE,
+    bearer,
+    face_scan,
+    login_alipay,
+    login_app,
+    login_wechat,
+    verify_real_name,
+)
 from tests.support.licenses import department, issue, signed
 
 CHANNELS = {"/wx/v1": login_wechat, "/alipay/v1": login_alipay, "/app/v1": login_app}
 
 
-async def _citizen(client, mock_url, prefix="/wx/v1") -> dict:
+async def _citizen(client, mock_url, prefix="/wx/v1", *, face: bool = False) -> dict:
+    """Alice's headers at L2 (real name), or L3 after a fresh face scan."""
     session = await CHANNELS[prefix](client, mock_url)
     verified = await verify_real_name(client, prefix, session, ALICE)
     assert verified.status_code == 200, verified.text
-    headers = bearer(verified.json()["session"] or session)
-    return {**headers, **({"X-Device-Id": "device-1"} if prefix == "/app/v1" else {})}
+    headers = {**bearer(verified.json()["session"] or session),
+               **({"X-Device-Id": "device-1"} if prefix == "/app/v1" else {})}
+    return await face_scan(client, prefix, headers) if face else headers
 
 
 @pytest.fixture
@@ -69,7 +79,7 @@ async def test_someone_elses_license_is_not_found(client, mock_url, psb):
 
 async def test_show_a_license_as_token_and_qr(client, mock_url, psb):
     issued = await issue(client, psb)
-    headers = await _citizen(client, mock_url)
+    headers = await _citizen(client, mock_url, face=True)
     shown = await client.post(f"/wx/v1/licenses/{issued['id']}/presentations", json={"fields": ["name", "sex"]},
                               headers=headers)
     assert shown.status_code == 201, shown.text
@@ -104,9 +114,9 @@ async def test_a_suspended_license_cannot_be_shown_and_history_says_why(client, 
                            {"status": "suspended", "reason": "挂失"})
     assert changed.json()["status"] == "suspended"
     headers = await _citizen(client, mock_url, "/app/v1")
-    refused = await client.post(f"/app/v1/licenses/{issued['id']}/presentations", json={"fields": ["name"]},
+    refused = await client.post(f"/app/v1/licenses/{issued['id']}/presentations", json={"fields": ["sex"]},
                                 headers=headers)
-    assert refused.status_code == 409 and refused.json()["code"] == "license_not_presentable"
+    assert refused.status_code == 409 and refused.json()["code"] == "license_not_presentable", refused.text
     history = (await client.get(f"/app/v1/licenses/{issued['id']}/history", headers=headers)).json()["items"]
     assert [(h["status_to"], h["reason"]) for h in history] == [("valid", None), ("suspended", "挂失")]
 
@@ -114,7 +124,7 @@ async def test_a_suspended_license_cannot_be_shown_and_history_says_why(client, 
 @pytest.mark.parametrize("prefix", list(CHANNELS))
 async def test_consents_on_every_channel(client, mock_url, psb, prefix):
     await issue(client, psb)
-    headers = await _citizen(client, mock_url, prefix)
+    headers = await _citizen(client, mock_url, prefix, face=True)
     asked = await signed(client, psb, "POST", "/gov/v1/license-exchanges",
                          {"type": "resident_id_card", "holder": ALICE["id_number"], "purpose": "办理居住证"})
     assert asked.status_code == 403 and asked.json()["code"] == "consent_required"
@@ -137,7 +147,7 @@ async def test_consents_on_every_channel(client, mock_url, psb, prefix):
 
 
 async def test_bad_consent_requests(client, mock_url, psb):
-    headers = await _citizen(client, mock_url)
+    headers = await _citizen(client, mock_url, face=True)
     cases = [({"department": psb.node, "type": "nope", "purpose": "事由"}, 400),
              ({"department": "nobody", "type": "resident_id_card", "purpose": "事由"}, 404),
              ({"department": psb.node, "type": "resident_id_card", "purpose": "事由", "kind": "forever"}, 400),
@@ -147,3 +157,43 @@ async def test_bad_consent_requests(client, mock_url, psb):
         assert response.status_code == status, (body, response.text)
     assert (await client.get("/wx/v1/license-consents", headers=headers)).json()["items"] == []
     assert (await client.delete("/wx/v1/license-consents/cns_missing", headers=headers)).status_code == 404
+
+
+@pytest.mark.parametrize("prefix", list(CHANNELS))
+async def test_sensitive_fields_are_shown_only_after_a_fresh_face_scan(client, mock_url, psb, prefix):
+    """Issue #12 item 3: at L2 a presentation of the ID number and address was a token holding both
+    in clear — the fields the detail route withholds until L3. One rule now covers both routes."""
+    issued = await issue(client, psb)
+    path = f"{prefix}/licenses/{issued['id']}/presentations"
+    l2 = await _citizen(client, mock_url, prefix)
+    refused = await client.post(path, json={"fields": ["id_number", "address"]}, headers=l2)
+    assert refused.status_code == 403, refused.text
+    problem = refused.json()
+    assert problem["code"] == "assurance_required" and problem["required"] == "L3"
+    assert problem["fields"] == ["id_number", "address"]
+    assert problem["face_verification"] == f"{prefix}/me/face-verifications"
+    assert ALICE["id_number"] not in refused.text
+    plain = await client.post(path, json={"fields": ["sex", "birth_date"]}, headers=l2)
+    assert plain.status_code == 201 and ALICE["id_number"] not in plain.text
+    log = (await client.get(f"{prefix}/license-access-log", headers=l2)).json()["items"]
+    assert [e["purpose"] for e in log if e["action"] == "present"] == ["亮证：sex、birth_date"]
+    l3 = await face_scan(client, prefix, l2)
+    shown = await client.post(path, json={"fields": ["id_number", "address"]}, headers=l3)
+    assert shown.status_code == 201, shown.text
+    verified = (await client.post("/public/v1/presentations/verify", json={"token": shown.json()["token"]})).json()
+    assert verified["fields"] == {"id_number": ALICE["id_number"], "address": "北京市朝阳区建国路1号"}
+
+
+async def test_granting_a_consent_needs_a_fresh_face_scan(client, mock_url, psb):
+    await issue(client, psb)
+    l2 = await _citizen(client, mock_url)
+    body = {"department": psb.node, "type": "resident_id_card", "purpose": "户籍业务", "kind": "standing", "days": 30}
+    refused = await client.post("/wx/v1/license-consents", json=body, headers=l2)
+    assert refused.status_code == 403 and refused.json()["code"] == "assurance_required", refused.text
+    assert refused.json()["face_verification"] == "/wx/v1/me/face-verifications"
+    assert (await client.get("/wx/v1/license-consents", headers=l2)).json()["items"] == []
+    granted = await client.post("/wx/v1/license-consents", json=body, headers=await face_scan(client, "/wx/v1", l2))
+    assert granted.status_code == 201, granted.text
+    released = await signed(client, psb, "POST", "/gov/v1/license-exchanges",
+                            {"type": "resident_id_card", "holder": ALICE["id_number"], "purpose": "户籍业务"})
+    assert released.status_code == 200 and released.json()["withheld"] == []

@@ -34,3 +34,19 @@ def test_migrate_seed_and_manage_nodes(tmp_path):
 def test_production_mode_refuses_to_start(tmp_path):
     refused = _govhub(tmp_path, "serve", env_extra={"GOVHUB_ENV": "production"})
     assert refused.returncode == 2 and "production mode refuses to start" in refused.stderr
+
+
+def test_seals_are_bound_to_license_types_and_the_anchor_is_printed_to_pin(tmp_path):
+    assert _govhub(tmp_path, "migrate").returncode == 0
+    assert _govhub(tmp_path, "seed").returncode == 0
+    create = ("seals", "create", "--code", "seal-bj-dl", "--department", "110000-public_security", "--node", "bj-psb",
+              "--name", "北京市公安局驾驶证专用章")
+    made = _govhub(tmp_path, *create, "--license-type", "driving_license")
+    assert made.returncode == 0 and made.stdout.strip().endswith("for driving_license"), made.stderr
+    foreign = _govhub(tmp_path, *create[:3], "seal-bj-odd", *create[4:], "--license-type", "business_license")
+    assert foreign.returncode == 1 and "license_types" in foreign.stderr
+    listed = _govhub(tmp_path, "seals", "list").stdout
+    assert "seal-bj-dl\t110000-public_security\tbj-psb" in listed and listed.count("driving_license") >= 2
+    assert "seal-zj-market" in listed and "individual_business_license" in listed
+    anchor = _govhub(tmp_path, "seals", "anchor").stdout
+    assert anchor.startswith("govhub-platform\tkey id ") and len(anchor.split("fingerprint ")[1].strip()) == 64

@@ -1,8 +1,10 @@
 """The license journey through the scripted client over real HTTP: a demo department issues over
 signed /gov/v1, the citizen finds the license in the WeChat wallet, shows it, and the offline
-verifier (verifier/) accepts it with only the downloaded trust and status lists."""
+verifier (verifier/) accepts it with only the downloaded trust and status lists — in process, and
+as the command line a verifier's operator runs (fetch, check, check again: a replay)."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,21 +16,31 @@ from tests.support.live_hub import REPO_ROOT, fresh_database, running_hub
 
 
 @pytest.fixture(scope="module")
-def hub_url(database_url, redis_url, mock_url):
+def live(database_url, redis_url, mock_url):
     with fresh_database(os.environ.get("GOVHUB_DATABASE_URL", "") or database_url) as url:
         env = {**os.environ, "GOVHUB_DATABASE_URL": url, "GOVHUB_REDIS_URL": redis_url, "GOVHUB_LOG_LEVEL": "WARNING"}
         seeded = subprocess.run([sys.executable, "-m", "bff.cli", "seed"], cwd=REPO_ROOT, env=env,
                                 capture_output=True, text=True, timeout=120)
         assert seeded.returncode == 0, seeded.stdout + seeded.stderr
         assert "demo seals and licenses" in seeded.stdout
+        # the operator tells verifiers the anchor's fingerprint out of band
+        anchor = subprocess.run([sys.executable, "-m", "bff.cli", "seals", "anchor"], cwd=REPO_ROOT, env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert anchor.returncode == 0, anchor.stderr
+        pin = anchor.stdout.split("fingerprint ")[1].strip()
         with running_hub(database_url=url, redis_url=redis_url, mock_url=mock_url) as hub:
-            yield hub
+            yield {"url": hub, "pin": pin, "env": env}
 
 
-def test_issue_wallet_show_verify_offline(hub_url, mock_url):
+@pytest.fixture(scope="module")
+def hub_url(live):
+    return live["url"]
+
+
+def test_issue_wallet_show_verify_offline(live, mock_url):
     lines: list[str] = []
-    result = run_license_journey(hub_url, mock_url, node_key=REPO_ROOT / "devkeys/demo_node_beijing_psb_private.pem",
-                                 out=lines.append)
+    result = run_license_journey(live["url"], mock_url, node_key=REPO_ROOT / "devkeys/demo_node_beijing_psb_private.pem",
+                                 anchor_pin=live["pin"], out=lines.append)
     assert result["verification"]["result"] == "valid", lines
     assert result["verification"]["fields"] == {"name": "张丽", "sex": "女"}
     assert result["presentation"]["bytes"] < 1000
@@ -41,3 +53,28 @@ def test_journey_command_line(hub_url, mock_url):
                            "--mock-url", mock_url], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "verified offline: valid" in done.stdout
+
+
+def _verifier(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "verifier", *args], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_the_verifier_command_line_remembers_and_repairs_its_cache(live, mock_url, tmp_path):
+    shown = run_license_journey(live["url"], mock_url, node_key=REPO_ROOT / "devkeys/demo_node_beijing_psb_private.pem",
+                                anchor_pin=live["pin"], out=lambda line: None)["presentation"]["token"]
+    cache, pin = str(tmp_path / "vc"), live["pin"]
+    fetched = _verifier("fetch", "--hub", live["url"], "--anchor", pin, "--cache", cache)
+    assert fetched.returncode == 0, fetched.stderr
+    assert json.loads(fetched.stdout)["status_lists"] >= 1
+    first, again = _verifier("check", "--anchor", pin, "--cache", cache, shown), \
+        _verifier("check", "--anchor", pin, "--cache", cache, shown)
+    assert (first.returncode, json.loads(first.stdout)["result"]) == (0, "valid"), first.stdout + first.stderr
+    assert (again.returncode, json.loads(again.stdout)["result"]) == (1, "replayed")
+    assert _verifier("fetch", "--hub", live["url"], "--anchor", "0" * 64, "--cache", cache).returncode != 0
+    trust = tmp_path / "vc" / "trust.json"
+    trust.write_text(trust.read_text().replace('"public_security"', '"market_supervision"', 1))
+    assert _verifier("check", "--anchor", pin, "--cache", cache, shown).returncode == 2
+    repaired = _verifier("fetch", "--hub", live["url"], "--anchor", pin, "--cache", cache)
+    assert repaired.returncode == 0 and "discarding the cache" in repaired.stderr
+    assert json.loads(_verifier("check", "--anchor", pin, "--cache", cache, shown).stdout)["result"] == "replayed"

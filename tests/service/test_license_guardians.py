@@ -70,11 +70,14 @@ async def test_parents_see_the_newborns_licenses_a_stranger_does_not(hub):
     # the mother's own wallet keeps only her own: the birth certificate
     assert [s.type_code for s in await hub.licenses.wallet(person_id="p-mother")] == ["birth_medical_certificate"]
     # read-only: a guardian cannot open or show the child's license as their own
+    # (not even with a fresh face scan of their own: the guardian is not the holder)
     with pytest.raises(LicenseNotFound):
-        await hub.licenses.detail(person_id="p-mother", license_id=issued["household_register"])
+        await hub.licenses.detail(person_id="p-mother", license_id=issued["household_register"], full=True,
+                                  assurance=3)
     shows = PresentationService(licenses=hub.licenses, seals=hub.licenses._seals, clock=hub.clock)
     with pytest.raises(LicenseNotFound):
-        await shows.present(person_id="p-mother", license_id=issued["social_security_card"], fields=["name"])
+        await shows.present(person_id="p-mother", license_id=issued["social_security_card"], fields=["name"],
+                            assurance=3)
 
 
 async def test_every_guardian_read_is_in_the_childs_hash_chained_access_log(hub):

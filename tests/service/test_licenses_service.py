@@ -29,6 +29,7 @@ from tests.support.clock import suite_clock
 from tests.support.licenses import PSB, department, example
 
 ALICE_ID = "110105199003070017"
+FACE = 3  # a session with a fresh face scan (L3)
 
 
 class Holders:
@@ -83,7 +84,7 @@ async def test_issued_license_is_sealed_stored_sealed_and_in_the_wallet(hub, psb
     assert await hub.licenses.wallet(person_id="p-bob") == []
     detail = await hub.licenses.detail(person_id="p-alice", license_id=issued.id)
     assert detail.data["id_number"] == "110105********0017" and detail.data["name"] == "*丽"
-    full = await hub.licenses.detail(person_id="p-alice", license_id=issued.id, full=True)
+    full = await hub.licenses.detail(person_id="p-alice", license_id=issued.id, full=True, assurance=FACE)
     assert full.data["id_number"] == ALICE_ID
 
 
@@ -119,13 +120,13 @@ async def test_expiry_is_a_status(hub, psb):
     hub.clock.advance((issued.valid_until - hub.clock.now()).total_seconds() + 1)
     assert (await hub.licenses.wallet(person_id="p-alice"))[0].status == "expired"
     with pytest.raises(LicenseNotPresentable):
-        await hub.shows.present(person_id="p-alice", license_id=issued.id, fields=["name"])
+        await hub.shows.present(person_id="p-alice", license_id=issued.id, fields=["name"], assurance=FACE)
 
 
 async def test_presentations_reveal_only_the_chosen_fields_and_are_unlinkable(hub, psb):
     issued = await _issue(hub)
-    first = await hub.shows.present(person_id="p-alice", license_id=issued.id, fields=["name", "sex"])
-    second = await hub.shows.present(person_id="p-alice", license_id=issued.id, fields=["name", "sex"])
+    first = await hub.shows.present(person_id="p-alice", license_id=issued.id, fields=["name", "sex"], assurance=FACE)
+    second = await hub.shows.present(person_id="p-alice", license_id=issued.id, fields=["name", "sex"], assurance=FACE)
     assert ALICE_ID not in first.token and "建国路" not in first.token
     one, two = disclosure.parse(first.token), disclosure.parse(second.token)
     assert disclosure.revealed(one) == {"name": "张丽", "sex": "女"}
@@ -140,7 +141,7 @@ async def test_presentations_reveal_only_the_chosen_fields_and_are_unlinkable(hu
 
 async def test_tampered_and_expired_tokens_are_rejected(hub, psb):
     issued = await _issue(hub)
-    made = await hub.shows.present(person_id="p-alice", license_id=issued.id, fields=["name"])
+    made = await hub.shows.present(person_id="p-alice", license_id=issued.id, fields=["name"], assurance=FACE)
     parsed = disclosure.parse(made.token)
     forged = disclosure.b64u(disclosure.canonical_json([disclosure.b64u(b"0" * 16), "id_number", ALICE_ID]))
     assert (await hub.shows.verify(made.token + "~" + forged, actor_kind="verifier", actor="t")).result == "invalid"
@@ -154,8 +155,8 @@ async def test_tampered_and_expired_tokens_are_rejected(hub, psb):
 async def test_status_list_shows_a_revoked_license_at_its_slot_only(hub, psb):
     issued = await _issue(hub)
     other = await _issue(hub, number="ID-2")
-    made = await hub.shows.present(person_id="p-alice", license_id=issued.id, fields=["name"])
-    kept = await hub.shows.present(person_id="p-alice", license_id=other.id, fields=["name"])
+    made = await hub.shows.present(person_id="p-alice", license_id=issued.id, fields=["name"], assurance=FACE)
+    kept = await hub.shows.present(person_id="p-alice", license_id=other.id, fields=["name"], assurance=FACE)
     epoch, slot = disclosure.parse(made.token).payload["st"]
     _, kept_slot = disclosure.parse(kept.token).payload["st"]
     listed = await hub.shows.status_list(epoch)
@@ -177,7 +178,7 @@ async def test_a_revoked_seal_stops_new_signatures_but_not_old_ones(hub, psb):
     with pytest.raises(IssuerNotAllowed):
         await _issue(hub, number="ID-2")
     with pytest.raises(LicenseNotPresentable):
-        await hub.shows.present(person_id="p-alice", license_id=issued.id, fields=["name"])
+        await hub.shows.present(person_id="p-alice", license_id=issued.id, fields=["name"], assurance=FACE)
 
 
 async def test_exchange_needs_consent_and_logs_no_release_without_it(hub, psb):
@@ -188,14 +189,14 @@ async def test_exchange_needs_consent_and_logs_no_release_without_it(hub, psb):
     requested = refused.value.extra["consent_request"]
     pending = await hub.exchange.consents(person_id="p-alice")
     assert [(c.id, c.status) for c in pending] == [(requested, "requested")]
-    await hub.exchange.grant(person_id="p-alice", consent_id=requested)
+    await hub.exchange.grant(person_id="p-alice", assurance=FACE, consent_id=requested)
     released = await hub.exchange.request(node=PSB, type_code="resident_id_card", holder=ALICE_ID, purpose="办理居住证")
     assert released.data["id_number"] == ALICE_ID and released.basis == f"consent:{requested}"
     # the department checks what it got: seal over the document, data behind the digests
     assert (await hub.seals.verify_document(document=released.document.encode(), stamp=released.stamp)).valid
     with pytest.raises(ConsentRequired):  # a once-consent is used up
         await hub.exchange.request(node=PSB, type_code="resident_id_card", holder=ALICE_ID, purpose="办理居住证")
-    standing = await hub.exchange.grant(person_id="p-alice", department=PSB, type_code="resident_id_card",
+    standing = await hub.exchange.grant(person_id="p-alice", assurance=FACE, department=PSB, type_code="resident_id_card",
                                         purpose="户籍业务", kind="standing", days=30)
     await hub.exchange.request(node=PSB, type_code="resident_id_card", holder=ALICE_ID, purpose="户籍业务")
     await hub.exchange.revoke(person_id="p-alice", consent_id=standing.id)
@@ -246,7 +247,7 @@ async def test_the_access_log_chain_verifies_and_tampering_shows(hub, psb):
     issued = await _issue(hub)
     for _ in range(3):
         await hub.licenses.detail(person_id="p-alice", license_id=issued.id)
-    await hub.shows.present(person_id="p-alice", license_id=issued.id, fields=["name"])
+    await hub.shows.present(person_id="p-alice", license_id=issued.id, fields=["name"], assurance=FACE)
     check = await access_log.verify_chain()
     assert check.intact and check.entries == 4
     conn = Tortoise.get_connection("default")
@@ -265,7 +266,7 @@ async def test_deleting_the_newest_entry_shows_too(hub, psb):
 
 async def test_consents_expire(hub, psb):
     await _issue(hub)
-    given = await hub.exchange.grant(person_id="p-alice", department=PSB, type_code="resident_id_card",
+    given = await hub.exchange.grant(person_id="p-alice", assurance=FACE, department=PSB, type_code="resident_id_card",
                                      purpose="户籍业务", kind="standing", days=1)
     hub.clock.advance(timedelta(days=1, seconds=1).total_seconds())
     assert (await hub.exchange.consents(person_id="p-alice"))[0].status == "expired"

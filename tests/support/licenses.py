@@ -1,13 +1,19 @@
 """Departments that issue licenses, for tests: a registered node with its key, and its seals."""
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from domain.licenses import disclosure
 from domain.licenses.catalog import license_type
 from domain.nodes import signatures
+from domain.seals import crypto
+from domain.seals import rules as seal_rules
+from domain.seals.models import Seal
+from domain.seals.service import PRIVATE_KEY
 from tests.support.clock import suite_clock
 
 PSB = "bj-psb"  # 北京市公安局's node
@@ -35,6 +41,12 @@ async def department(resources, *, node: str = PSB, department_code: str = PSB_D
     return Department(node=node, key=key, seal_code=seal.code)
 
 
+async def anchor_pin(resources) -> str:
+    """The trust anchor's fingerprint as a verifier's operator learns it: from the hub's own registry
+    (``govhub seals anchor``), not from the hub's HTTP answer."""
+    return (await resources.services["seals"].ensure_platform_seal()).fingerprint
+
+
 def example(type_code: str, **changes) -> dict:
     return {**license_type(type_code).example, **changes}
 
@@ -57,3 +69,30 @@ async def issue(client, dept: Department, type_code: str = "resident_id_card", n
                             {"type": type_code, "number": number, "data": example(type_code, **changes)})
     assert response.status_code == 201, response.text
     return response.json()
+
+
+async def forged_token(vault, seal_code: str, payload: dict, shown: dict) -> str:
+    """A GHP1 token signed with a seal's private key itself, as someone who stole the key would sign
+    it: the hub's own signing code would refuse what the seal is not bound to. ``payload`` without
+    ``sd``: the digests of ``shown`` are added."""
+    _, sign = await _stolen(vault, seal_code)
+    made = disclosure.make_disclosures(shown)
+    text = disclosure.signing_input({**payload, "sd": disclosure.b64u(disclosure.digest_list(made))})
+    return disclosure.assemble(text, sign(text.encode("ascii")), list(made.values()))
+
+
+async def forged_stamp(vault, seal_code: str, document: bytes, properties: dict) -> dict:
+    """A stamp (docs/seals.md) over ``document`` signed with a seal's stolen private key."""
+    seal, sign = await _stolen(vault, seal_code)
+    signed = seal_rules.signed_content(seal_code=seal.code, time=seal.valid_from,
+                                       hash_algorithm=crypto.DOCUMENT_HASH[seal.algorithm],
+                                       document_hash=crypto.document_digest(seal.algorithm, document),
+                                       properties=properties)
+    return {"signed": signed, "algorithm": seal.algorithm, "key_id": seal.key_id,
+            "signature": base64.b64encode(sign(seal_rules.canonical_json(signed))).decode()}
+
+
+async def _stolen(vault, seal_code: str):
+    seal = await Seal.get(code=seal_code)
+    signer = crypto.load_signer(seal.algorithm, vault.open(seal.private_key_sealed, context=PRIVATE_KEY).encode())
+    return seal, lambda message: crypto.sign(seal.algorithm, signer, message)
