@@ -375,10 +375,11 @@ async def world(app, resources, stub):
 
 
 async def _empty(app, resources) -> None:
-    """What the suite's clean_state does before a test: empty tables, Redis and the topic cache."""
+    """What the suite's clean_state does before a test: empty tables, Redis and in-process caches."""
     await _empty_database()
     await resources.redis.aio.flushdb()
     app.ctx.topics.invalidate()
+    app.ctx.applications.forget_memos()  # a node remembered missing would refuse the world's withdrawal
 
 
 @pytest.fixture(autouse=True)
