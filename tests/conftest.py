@@ -101,6 +101,7 @@ async def clean_state(request):
         await _empty_database()
         await resources.redis.aio.flushdb()
         resources.services["topics"].invalidate()  # its in-memory list would outlive the emptied tables
+        resources.services["applications"].forget_memos()  # so would its matters and handling nodes
     yield
 
 

@@ -283,6 +283,9 @@ class HousingFundService:
     async def restart_face(self, *, person_id: str, withdrawal_id: str, channel: str) -> FaceChallengeView:
         """A new face session for a withdrawal not yet submitted (the first failed or went stale);
         it replaces the withdrawal's binding, so only the newest scan counts."""
+        # real name first, as every fund use case: below L2 the answer is assurance_required
+        # whatever the id names (tests/api/test_authorization_matrix.py)
+        await self.identity.reveal(person_id=person_id)
         withdrawal = await self._own(person_id, withdrawal_id)
         if withdrawal.status != rules.AWAITING_FACE:
             raise WithdrawalAlreadySubmitted(current_status=withdrawal.status)

@@ -43,3 +43,10 @@ async def test_it_never_grows_past_its_bound():
     for key in range(10):
         await memo.get(key, source.load)
     assert len(memo._kept) <= 3
+
+
+async def test_cleared_it_loads_again_at_once():
+    memo, source = Memo(seconds=60), Source()
+    assert await memo.get("a", source.load) == 1
+    memo.clear()
+    assert await memo.get("a", source.load) == 2
