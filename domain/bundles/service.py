@@ -209,7 +209,9 @@ class BundleService:
     async def retry(self, *, person_id: str, number: str, form_changes: dict | None = None) -> RunView:
         """Redo only what did not succeed: failed, blocked and undone steps get a new attempt
         (and a new application); done and running steps are left alone. ``form_changes`` corrects
-        answers first (the locked identity fields stay the hub's)."""
+        answers first (the locked identity fields stay the hub's). Real name is asked before the
+        run is looked up, as on every bundle route: the level answers alike whatever is named."""
+        identity = await self._real_name(person_id)
         run = await self._own(person_id, number)
         steps = await BundleStep.filter(run_id=run.id)
         targets = rules.retry_targets({s.key: s.status for s in steps})
@@ -220,13 +222,11 @@ class BundleService:
             await self.applications.check_entry(matter_code=bundle.step(key).matter_code,
                                                 entry=application_rules.BUNDLE)
         before = answers = self._open(run.form_sealed)
-        identity = await self._real_name(person_id) if form_changes else None
-        if identity is not None:
+        if form_changes:
             answers = self._complete_form(bundle, {**before, **form_changes}, identity)
         # a changed fact or party the other parent confirmed voids the confirmation (the new party is asked)
         statuses = {s.key: s.status for s in steps}
-        confirmation = self.confirmation.after_retry(run, bundle, before, answers, statuses,
-                                                     identity["id_number"] if identity else "")
+        confirmation = self.confirmation.after_retry(run, bundle, before, answers, statuses, identity["id_number"])
         now = self.clock.now()
         async with in_transaction() as conn:
             updated = await BundleRun.filter(id=run.id, version=run.version).using_db(conn).update(

@@ -152,9 +152,9 @@ class ExchangeService:
         if consent_id is not None:
             async with in_transaction():
                 row = await self._own(owner, consent_id, lock=True)
+                _require_cover(row.type_code, assurance)  # the level first: it answers whatever the state
                 if rules.consent_status(_state(row), now) != "requested":
                     raise ConsentStateConflict("只能同意待授权的请求")
-                _require_cover(row.type_code, assurance)
                 row.kind, row.status, row.granted_at, row.granted_assurance = kind, "granted", now, assurance
                 row.expires_at = rules.consent_expiry(kind, now, days)
                 await row.save(update_fields=["kind", "status", "granted_at", "granted_assurance", "expires_at"])

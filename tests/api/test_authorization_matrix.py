@@ -147,7 +147,7 @@ MATRIX: dict[str, Public | Citizen | Admin | Node] = {
     "POST /{ch}/v1/licenses/{license_id}/presentations": Citizen(2, "license_not_found"),
     "POST /{ch}/v1/licenses/{license_id}/presentations #sensitive": Citizen(3, "license_not_found"),
     "GET /{ch}/v1/license-consents": Citizen(2),
-    "POST /{ch}/v1/license-consents": Citizen(2, "consent_not_found"),
+    "POST /{ch}/v1/license-consents": Citizen(3, "consent_not_found"),  # a consent discloses: face scan
     "DELETE /{ch}/v1/license-consents/{consent_id}": Citizen(2, "consent_not_found"),
     # --- housing fund: the account named is alice's; a payout needs L3 and the bound face scan
     "GET /{ch}/v1/housing-fund/accounts": Citizen(2),
@@ -189,11 +189,6 @@ MATRIX: dict[str, Public | Citizen | Admin | Node] = {
 # (matrix key, caller) -> why the hub does not yet answer what the matrix says: a known hole of
 # issue #12 in an area another engineer owns now. strict: fixing it fails here until removed.
 KNOWN_HOLES: dict[tuple[str, str], str] = {
-    ("POST /{ch}/v1/licenses/{license_id}/presentations #sensitive", "L2"):
-        "issue #12 item 3: a presentation discloses fields the detail withholds until L3 (licenses: trust)",
-    ("POST /{ch}/v1/bundle-runs/{number}/retry", "L1"):
-        "retry looks the run up before the real-name rule: L1 gets 404, not the documented 403 "
-        "(nothing leaks; domain/bundles/service.py is being changed by confirmations and fund-seam)",
 }
 
 NOW = "2026-11-27T10:00:00+08:00"

@@ -30,6 +30,7 @@ from tests.support.admins import PASSWORD, TESTER, make_admin
 from tests.support.applications import JPEG, TestNode, matter, register_node
 from tests.support.bundles import NEWBORN_FORM
 from tests.support.citizens import ALICE, BOB, CAROL, bearer
+from tests.support.clock import suite_clock
 from tests.support.housing_fund import ALICE_BJ, ALICE_CARD, BJ, private_key, register_centres
 from tests.support.licenses import department, example
 from tests.support.topics import topic_values
@@ -251,7 +252,7 @@ async def _licenses(world: World) -> None:
     world.objects["license"] = card.json()["id"]
     for step, role in (("BDL-0001", "health"), ("BDL-0002", "issuer")):
         call = license_request({"matter_code": f"330106-{step}", "form": WARD,
-                                "number": f"330106-20261127-9-{step}"})
+                                "number": f"330106-20261127-9-{step}"}, suite_clock.today().isoformat())
         issued = await world.signed(role, "POST", "/gov/v1/licenses", call["body"])
         assert issued.status_code == 201, issued.text
     guardian = world.citizen(world.tokens[("guardian", "wx")])
@@ -270,7 +271,7 @@ async def _consents(world: World) -> None:
     DELETE revokes); a request the fund centre filed (granting it opens nothing to the stranger)."""
     exchange = world.resources.services["license_exchange"]
     for name, role in (("standing_consent", "exchanger"), ("revocable_consent", "health")):
-        given = await exchange.grant(person_id=world.people["L2"], department=world.nodes[role].code,
+        given = await exchange.grant(person_id=world.people["L2"], assurance=3, department=world.nodes[role].code,
                                      type_code="resident_id_card", purpose="授权矩阵测试", kind="standing", days=30)
         world.objects[name] = given.id
     asked = await world.signed("centre", "POST", "/gov/v1/license-exchanges", {
