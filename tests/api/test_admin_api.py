@@ -9,6 +9,7 @@ from domain.admin.passwords import Passwords
 from domain.admin.sessions import AdminSessions
 from domain.shared.clock import FrozenClock
 from tests.support.admins import PASSWORD, admin_headers, cheap_admin_services, make_admin
+from tests.support.clock import suite_clock
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ class CountingHasher(PasswordHasher):
 
 
 async def test_an_unknown_name_is_answered_and_locked_exactly_like_a_real_one(app, client, accounts):
-    hasher, clock = CountingHasher(), FrozenClock()
+    hasher, clock = CountingHasher(), FrozenClock(suite_clock.now())
     saved = (app.ctx.admin_accounts, app.ctx.admin_sessions)
     app.ctx.admin_sessions = AdminSessions(clock=clock, passwords=Passwords(hasher))
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import pytest
 
@@ -15,6 +14,7 @@ from domain.delivery.models import Delivery
 from domain.housing_fund.models import Withdrawal
 from domain.nodes import signatures
 from tests.support.citizens import CAROL, bearer, login_alipay, login_app, login_wechat, verify_real_name
+from tests.support.clock import suite_clock
 from tests.support.housing_fund import (
     BOB_HF,
     BOB_HZ,
@@ -93,7 +93,7 @@ async def _centre_event(client, centre: str, number: str, event_id: str, type_: 
                       ensure_ascii=False).encode()
     headers = signatures.signed_headers(private_key=signatures.load_private_key(private_key(centre)), node=centre,
                                         method="POST", path=path, query_string="", body=body,
-                                        timestamp=int(time.time()))
+                                        timestamp=int(suite_clock.timestamp()))
     return await client.post(path, content=body, headers={**headers, "Content-Type": "application/json"})
 
 

@@ -71,7 +71,7 @@ async def test_two_submissions_past_the_check_at_once_only_one_takes_the_limit(c
     checked = [await fund._check(person, who, "renting", r.centre_code, r.account_no, {}, [], r.amount_fen)
                for r in rows]
     assert all(c.eligibility.eligible for c in checked)
-    faces = [await fund._face_bound(person, r, datetime.now(UTC)) for r in rows]
+    faces = [await fund._face_bound(person, r, suite_clock.now()) for r in rows]
     outcomes = await asyncio.gather(*(fund._store_submission(r, c, [], f"key-{n}", face=f, id_number=who["id_number"])
                                       for n, (r, c, f) in enumerate(zip(rows, checked, faces))),
                                     return_exceptions=True)

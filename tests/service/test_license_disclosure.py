@@ -17,6 +17,7 @@ from domain.licenses.models import LicenseAccess, LicenseConsent
 from domain.licenses.presentations import PresentationService
 from domain.licenses.service import LicenseService
 from domain.shared.clock import FrozenClock
+from tests.support.clock import suite_clock
 from tests.support.licenses import PSB, department, example
 
 ALICE_ID = "110105199003070017"
@@ -39,7 +40,7 @@ class Applications:
 @pytest.fixture
 async def hub(resources):
     await department(resources)
-    clock, seals = FrozenClock(), resources.services["seals"]
+    clock, seals = FrozenClock(suite_clock.now()), resources.services["seals"]
     licenses = LicenseService(vault=resources.services["vault"], clock=clock, seals=seals, holders=Holders())
     applications = Applications()
     issued = await licenses.issue(node=PSB, type_code="resident_id_card", number="ID-1",

@@ -211,7 +211,7 @@ async def test_a_once_consent_releases_only_for_the_purpose_the_citizen_granted(
     await _issue(hub)
     with pytest.raises(ConsentRequired) as refused:
         await hub.exchange.request(node=PSB, type_code="resident_id_card", holder=ALICE_ID, purpose="办理居住证")
-    await hub.exchange.grant(person_id="p-alice", consent_id=refused.value.extra["consent_request"])
+    await hub.exchange.grant(person_id="p-alice", assurance=FACE, consent_id=refused.value.extra["consent_request"])
     with pytest.raises(ConsentRequired) as other:  # the same department, another purpose: asked anew
         await hub.exchange.request(node=PSB, type_code="resident_id_card", holder=ALICE_ID, purpose="核查户籍信息")
     assert other.value.extra["consent_request"] != refused.value.extra["consent_request"]

@@ -18,6 +18,7 @@ from domain.licenses.service import LicenseService
 from domain.seals.errors import SealInvalid, SealUnusable
 from domain.seals.service import PLATFORM_SEAL
 from domain.shared.clock import FrozenClock
+from tests.support.clock import suite_clock
 from tests.support.licenses import PSB, PSB_DEPARTMENT, department, example, forged_stamp, forged_token
 from verifier.offline import OfflineVerifier
 
@@ -34,7 +35,7 @@ class Holders:
 
 @pytest.fixture
 async def hub(resources):
-    clock, seals = FrozenClock(), resources.services["seals"]
+    clock, seals = FrozenClock(suite_clock.now()), resources.services["seals"]
     seals._clock = clock  # the same seal service, on the clock the test moves
     licenses = LicenseService(vault=resources.services["vault"], clock=clock, seals=seals, holders=Holders())
     yield type("Hub", (), dict(clock=clock, seals=seals, licenses=licenses, vault=resources.services["vault"],
