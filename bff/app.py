@@ -35,7 +35,7 @@ from domain.identity.service import IdentityService
 from domain.shared.clock import Clock
 from domain.shared.vault import Vault
 from bff import database
-from bff.common import errors, logs, openapi
+from bff.common import errors, jsonio, logs, openapi
 from bff.alipay import routes as alipay_routes
 from bff.mobile import routes as mobile_routes
 from bff.public import health, regions
@@ -278,7 +278,7 @@ async def close_resources(resources: Resources) -> None:
 
 def create_app(settings: Settings, *, resources: Resources | None = None, name: str = "govhub") -> Sanic:
     logs.configure(settings.log_level)
-    app = Sanic(name, configure_logging=False, request_class=HubRequest)
+    app = Sanic(name, configure_logging=False, request_class=HubRequest, dumps=jsonio.dumps)
     app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
     app.config.ACCESS_LOG = False
     app.config.FALLBACK_ERROR_FORMAT = "json"

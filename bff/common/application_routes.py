@@ -213,7 +213,10 @@ def _multipart_file(request: Request, body: bytes):
     content_type, parameters = parse_content_header(request.headers.get("content-type", ""))
     files = None
     if content_type == "multipart/form-data" and parameters.get("boundary"):
-        _, files = parse_multipart_form(body, parameters["boundary"].encode("utf-8"))
+        try:
+            _, files = parse_multipart_form(body, parameters["boundary"].encode("utf-8"))
+        except (ValueError, LookupError):  # Sanic's parser raises on a part it cannot read (UnicodeError too)
+            raise InvalidInput("上传内容的 multipart 格式有误", errors=[{"field": "file", "message": "格式有误"}]) from None
     file = files.get("file") if files else None
     if file is None:
         raise InvalidInput("请以 multipart/form-data 上传，文件字段名为 file",

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json as jsonlib
 import logging
 import time
 from typing import Callable
@@ -16,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, raw
 
+from bff.common import jsonio
 from bff.common.auth import optional_auth
 from bff.common.docs import doc
 from bff.common.parsing import parse_query
@@ -45,7 +45,7 @@ def add_home_route(bp: Blueprint, *, channel: str, present: Callable, etag: bool
     async def fresh(request: Request, region: str, person_id: str | None) -> tuple[bytes, str]:
         generation = request.app.ctx.topics.generation  # before the reads: a change during them re-renders
         view = await request.app.ctx.home.home(channel=channel, region_code=region, person_id=person_id)
-        body = jsonlib.dumps(present(view), ensure_ascii=False, separators=(",", ":")).encode()
+        body = jsonio.dumps(present(view), ensure_ascii=False).encode()
         tag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
         if person_id is None:
             if len(rendered) > 5000:

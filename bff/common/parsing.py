@@ -1,13 +1,12 @@
 """Request bodies: JSON parsed strictly, validated by a pydantic model, errors as field lists."""
 from __future__ import annotations
 
-import json
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sanic import Request
 
-from bff.common.errors import MalformedBody
+from bff.common import jsonio
 from domain.shared.errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
@@ -30,10 +29,7 @@ _MESSAGES = {
 def parse_body(request: Request, model: type[M]) -> M:
     """Parse the JSON body into ``model``; raise a problem with one entry per bad field."""
     raw = request.body or b""
-    try:
-        data = json.loads(raw) if raw.strip() else None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedBody(f"请求内容不是有效的JSON：{exc.__class__.__name__}") from None
+    data = jsonio.read(raw) if raw.strip() else None
     if not isinstance(data, dict):
         raise InvalidInput("请求内容应为JSON对象", errors=[{"field": "", "message": "应为JSON对象"}])
     try:
