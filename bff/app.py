@@ -35,7 +35,7 @@ from domain.identity.service import IdentityService
 from domain.shared.clock import Clock
 from domain.shared.vault import Vault
 from bff import database
-from bff.common import errors, jsonio, logs, openapi
+from bff.common import errors, jsonio, logs, openapi, paths
 from bff.alipay import routes as alipay_routes
 from bff.mobile import routes as mobile_routes
 from bff.public import health, regions
@@ -296,6 +296,7 @@ def create_app(settings: Settings, *, resources: Resources | None = None, name: 
     app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
     app.ctx.settings = settings
     errors.install(app)
+    paths.install(app)  # before any blueprint: their paths name these shapes
     _install_request_context(app)
     _install_lifecycle(app, settings, resources)
     app.blueprint(health.bp)

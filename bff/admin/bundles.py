@@ -103,14 +103,14 @@ async def list_bundles(request: Request) -> HTTPResponse:
     return json({"items": [_bundle(b) for b in found]}, ensure_ascii=False)
 
 
-@bp.get("/bundles/<code:str>")
+@bp.get("/bundles/<code:bundle_code>")
 @admin_doc("一件事配置 A bundle's declaration", roles=READERS, ok=(200, AdminBundleOut), errors=NOT_FOUND)
 @require_role(*READERS)
 async def detail(request: Request, code: str) -> HTTPResponse:
     return json(_bundle(await request.app.ctx.bundles.declarations.get(code)), ensure_ascii=False)
 
 
-@bp.put("/bundles/<code:str>")
+@bp.put("/bundles/<code:bundle_code>")
 @admin_doc("新建或修改一件事 Create a bundle, or change its draft", roles=EDITORS, body=BundleIn,
            ok=(200, AdminBundleOut),
            errors={400: ["invalid_input", "malformed_json", "bundle_invalid"], **NOT_FOUND,
@@ -128,7 +128,7 @@ async def save(request: Request, code: str) -> HTTPResponse:
     return json(_bundle(view), status=201 if body.version is None else 200, ensure_ascii=False)
 
 
-@bp.get("/bundles/<code:str>/validation")
+@bp.get("/bundles/<code:bundle_code>/validation")
 @admin_doc("校验一件事 Validate the draft", roles=READERS, ok=(200, ValidationOut), errors=NOT_FOUND,
            description="Every problem that keeps the draft from publication: unknown or offline matters, "
                        "steps needing uploads, unknown or cyclic dependencies, a matter's required field "
@@ -142,7 +142,7 @@ async def validate(request: Request, code: str) -> HTTPResponse:
                 ensure_ascii=False)
 
 
-@bp.post("/bundles/<code:str>/publication")
+@bp.post("/bundles/<code:bundle_code>/publication")
 @admin_doc("发布一件事 Publish the draft", roles=EDITORS, body=PublishIn, ok=(200, AdminBundleOut),
            errors={400: ["invalid_input", "malformed_json", "bundle_invalid"], **NOT_FOUND,
                    409: ["bundle_version_conflict"]},
@@ -168,7 +168,7 @@ async def runs(request: Request) -> HTTPResponse:
     return json({"items": [_run(r) for r in found]}, ensure_ascii=False)
 
 
-@bp.get("/bundle-runs/<number:str>")
+@bp.get("/bundle-runs/<number:bundle_run_number>")
 @admin_doc("一件事办件详情 One bundle under way", roles=OPERATORS, ok=(200, AdminRunOut),
            errors={404: ["bundle_run_not_found"]})
 @require_role(*OPERATORS)

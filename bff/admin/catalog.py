@@ -63,7 +63,7 @@ class MatterAdminOut(BaseModel):
     status: str
 
 
-@bp.put("/matters/<code:str>")
+@bp.put("/matters/<code:matter_code>")
 @admin_doc("保存事项 Create or change a matter", roles=EDITORS, body=MatterIn, ok=(200, MatterAdminOut),
            errors={400: ["invalid_input", "malformed_json", "invalid_matter"]},
            description="Idempotent: saving the same content again changes nothing and writes no audit entry.")
@@ -76,7 +76,7 @@ async def save(request: Request, code: str) -> HTTPResponse:
     return json({**detail_full(matter), "status": matter.status}, ensure_ascii=False)
 
 
-@bp.get("/matters/<code:str>")
+@bp.get("/matters/<code:matter_code>")
 @admin_doc("事项详情 Read a matter (also a retired one)", roles=READERS, ok=(200, MatterAdminOut),
            errors={404: ["matter_not_found"]})
 @require_role(*READERS)
@@ -85,7 +85,7 @@ async def read(request: Request, code: str) -> HTTPResponse:
     return json({**detail_full(matter), "status": matter.status}, ensure_ascii=False)
 
 
-@bp.delete("/matters/<code:str>")
+@bp.delete("/matters/<code:matter_code>")
 @admin_doc("停办事项 Retire a matter", roles=EDITORS, ok=(200, MatterAdminOut), errors={404: ["matter_not_found"]})
 @require_role(*EDITORS)
 async def retire(request: Request, code: str) -> HTTPResponse:

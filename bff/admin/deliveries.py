@@ -120,14 +120,14 @@ async def summary(request: Request) -> HTTPResponse:
     return json(latest, ensure_ascii=False)
 
 
-@bp.get("/deliveries/<delivery_id:int>")
+@bp.get("/deliveries/<delivery_id:delivery_id>")
 @admin_doc("投递详情 A delivery with every attempt", roles=OPERATORS, ok=(200, DeliveryDetailOut), errors=NOT_FOUND)
 @require_role(*OPERATORS)
 async def detail(request: Request, delivery_id: int) -> HTTPResponse:
     return json(_detail(await request.app.ctx.delivery.get(delivery_id)), ensure_ascii=False)
 
 
-@bp.post("/deliveries/<delivery_id:int>/resend")
+@bp.post("/deliveries/<delivery_id:delivery_id>/resend")
 @admin_doc("重发投递 Resend one parked delivery", roles=OPERATORS, body=ResendIn, ok=(200, DeliveryDetailOut),
            errors={400: ["invalid_input", "malformed_json"], **NOT_FOUND, 409: ["delivery_not_resendable"]},
            description="Only a parked delivery: it is due at once with a fresh round of tries. The body may "

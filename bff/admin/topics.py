@@ -49,14 +49,14 @@ async def list_topics(request: Request) -> HTTPResponse:
     return json({"items": [presenters.topic_admin(t) for t in topics]}, ensure_ascii=False)
 
 
-@bp.get("/topics/<code:str>")
+@bp.get("/topics/<code:topic_code>")
 @admin_doc("专题详情 Read a topic", roles=SWITCHERS, ok=(200, TopicOut), errors=NOT_FOUND)
 @require_role(*SWITCHERS)
 async def detail(request: Request, code: str) -> HTTPResponse:
     return _topic(await request.app.ctx.topics.get(code))
 
 
-@bp.patch("/topics/<code:str>")
+@bp.patch("/topics/<code:topic_code>")
 @admin_doc("修改专题 Change a topic", roles=EDITORS, body=TopicPatch, ok=(200, TopicOut),
            errors={400: [*INVALID, "topic_version_required", "topic_not_publishable"], **NOT_FOUND,
                    409: ["topic_version_conflict"]},
@@ -72,7 +72,7 @@ async def update(request: Request, code: str) -> HTTPResponse:
     return _topic(topic)
 
 
-@bp.put("/topics/<code:str>/entry-order")
+@bp.put("/topics/<code:topic_code>/entry-order")
 @admin_doc("调整入口顺序 Reorder a topic's entries", roles=EDITORS, body=ReorderIn, ok=(200, TopicOut),
            errors={400: [*INVALID, "topic_version_required"], **NOT_FOUND, 409: ["topic_version_conflict"]})
 @require_role(*EDITORS)
@@ -84,7 +84,7 @@ async def reorder(request: Request, code: str) -> HTTPResponse:
     return _topic(topic)
 
 
-@bp.post("/topics/<code:str>/publish")
+@bp.post("/topics/<code:topic_code>/publish")
 @admin_doc("发布专题 Publish (switch on)", roles=SWITCHERS, body=TransitionIn, ok=(200, TopicOut),
            errors={400: ["invalid_input", "topic_not_publishable"], **NOT_FOUND, 409: CONFLICT},
            description="From draft or offline. The body may be empty; a version (or If-Match) makes "
@@ -97,7 +97,7 @@ async def publish(request: Request, code: str) -> HTTPResponse:
     return _topic(topic)
 
 
-@bp.post("/topics/<code:str>/offline")
+@bp.post("/topics/<code:topic_code>/offline")
 @admin_doc("下线专题 Take offline (switch off)", roles=SWITCHERS, body=TransitionIn, ok=(200, TopicOut),
            errors={400: ["invalid_input"], **NOT_FOUND, 409: CONFLICT},
            description="From published. The body may be empty; a version (or If-Match) makes it conditional.")
@@ -109,7 +109,7 @@ async def take_offline(request: Request, code: str) -> HTTPResponse:
     return _topic(topic)
 
 
-@bp.delete("/topics/<code:str>")
+@bp.delete("/topics/<code:topic_code>")
 @admin_doc("删除草稿 Delete a draft", roles=EDITORS, ok=(204, None),
            errors={400: ["invalid_input"], **NOT_FOUND, 409: CONFLICT},
            description="Only drafts: a topic that was ever published is taken offline instead.")
@@ -121,7 +121,7 @@ async def delete(request: Request, code: str) -> HTTPResponse:
     return empty()
 
 
-@bp.get("/topics/<code:str>/preview")
+@bp.get("/topics/<code:topic_code>/preview")
 @admin_doc("预览专题 Preview as a channel and region", roles=SWITCHERS, ok=(200, PreviewOut),
            errors={400: ["invalid_input"], **NOT_FOUND},
            description="Query: `channel` (wechat, alipay, app, pc), `region` (12 digits, optional), `at` "

@@ -80,7 +80,7 @@ def add_account_routes(bp: Blueprint, *, channel: str, present: Callable) -> Non
         started = await request.app.ctx.identity.start_face(person_id=request.ctx.auth.subject, channel=channel)
         return json({"id": started.id, "sdk_token": started.sdk_token, "expires_in": started.expires_in}, status=201)
 
-    @bp.get("/me/face-verifications/<session_id:str>")
+    @bp.get("/me/face-verifications/<session_id:face_session_id>")
     @doc("人脸核验结果 Read the face verification result (once)", tag=tag, ok=(200, FaceResultOut),
          errors={401: ["token_invalid"], 404: ["face_session_not_found"], 409: ["face_result_consumed"],
                  503: ["upstream_unavailable"]},

@@ -142,7 +142,7 @@ def add_application_routes(bp: Blueprint, *, channel: str, summary: Callable, de
         return json({"items": [summary(a) for a in page.items], "next_cursor": page.next_cursor},
                     ensure_ascii=False)
 
-    @bp.get("/applications/<number:str>")
+    @bp.get("/applications/<number:application_number>")
     @doc("办件详情 Application detail with its timeline", tag=tag, ok=(200, ApplicationOut),
          errors={**AUTH, 404: ["application_not_found"]},
          description="Another person's number answers 404, exactly like a number that does not exist.")
@@ -150,7 +150,7 @@ def add_application_routes(bp: Blueprint, *, channel: str, summary: Callable, de
         found = await request.app.ctx.applications.detail(person_id=request.ctx.auth.subject, number=number)
         return json(detail(found), ensure_ascii=False)
 
-    @bp.post("/applications/<number:str>/withdrawal")
+    @bp.post("/applications/<number:application_number>/withdrawal")
     @doc("撤回申请 Withdraw an application", tag=tag, body=WithdrawIn, ok=(200, ApplicationOut),
          errors={400: ["invalid_input", "malformed_json"], **AUTH, 404: ["application_not_found"],
                  409: CHANGE_CONFLICTS},
@@ -163,7 +163,7 @@ def add_application_routes(bp: Blueprint, *, channel: str, summary: Callable, de
             idempotency_key=idempotency_key(request))
         return json(detail(found), ensure_ascii=False)
 
-    @bp.post("/applications/<number:str>/resubmission")
+    @bp.post("/applications/<number:application_number>/resubmission")
     @doc("补正后重新提交 Resubmit after a correction request", tag=tag, body=ResubmitIn, ok=(200, ApplicationOut),
          errors={400: FORM_ERRORS, **AUTH, 404: ["application_not_found", "matter_not_found"],
                  409: CHANGE_CONFLICTS},

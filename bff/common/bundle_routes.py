@@ -89,14 +89,14 @@ def add_bundle_routes(bp: Blueprint, *, channel: str, summary, detail, compact: 
         definitions = await request.app.ctx.bundles.published()
         return json({"items": [bundle_presenters.bundle_card(d) for d in definitions]}, ensure_ascii=False)
 
-    @bp.get("/bundles/<code:str>", ctx_public=True)
+    @bp.get("/bundles/<code:bundle_code>", ctx_public=True)
     @doc("一件事详情 A bundle: its steps and its one form", tag=tag, ok=(200, BundleOut), secured=False,
          errors={404: ["bundle_not_found"], 409: ["bundle_not_published"]})
     async def bundle_describe(request: Request, code: str) -> HTTPResponse:
         definition = await request.app.ctx.bundles.describe(code=code)
         return json(bundle_presenters.bundle_detail(definition), ensure_ascii=False)
 
-    @bp.get("/bundles/<code:str>/form")
+    @bp.get("/bundles/<code:bundle_code>/form")
     @doc("开始办理：预填的申请表 Start: the one form, pre-filled", tag=tag, ok=(200, FormOut),
          errors={**AUTH, **REAL_NAME, 404: ["bundle_not_found"], 409: ["bundle_not_published"]},
          description="Needs real name (L2). Identity fields are locked (the hub fills them from the "
@@ -106,7 +106,7 @@ def add_bundle_routes(bp: Blueprint, *, channel: str, summary, detail, compact: 
         filled = await request.app.ctx.bundles.prefilled(person_id=request.ctx.auth.subject, code=code)
         return json(bundle_presenters.prefilled(filled), ensure_ascii=False)
 
-    @bp.post("/bundles/<code:str>/submissions")
+    @bp.post("/bundles/<code:bundle_code>/submissions")
     @doc("提交一件事 Submit the one form", tag=tag, body=SubmitIn, ok=(201, RunOut),
          errors={400: FORM_ERRORS + ["idempotency_key_required"], **AUTH, **REAL_NAME,
                  404: ["bundle_not_found"], 409: ["idempotency_key_reused", "bundle_not_published"],
@@ -132,7 +132,7 @@ def add_bundle_routes(bp: Blueprint, *, channel: str, summary, detail, compact: 
         found = await request.app.ctx.bundles.runs(person_id=request.ctx.auth.subject)
         return json({"items": [summary(r) for r in found]}, ensure_ascii=False)
 
-    @bp.get("/bundle-runs/<number:str>")
+    @bp.get("/bundle-runs/<number:bundle_run_number>")
     @doc("一件事进度 Every step of a bundle", tag=tag, ok=(200, RunOut),
          errors={**AUTH, 404: ["bundle_run_not_found"]},
          description="Each step's status, its application number, and for a failed step `failure`: "
@@ -141,7 +141,7 @@ def add_bundle_routes(bp: Blueprint, *, channel: str, summary, detail, compact: 
         found = await request.app.ctx.bundles.run(person_id=request.ctx.auth.subject, number=number)
         return json(detail(found), ensure_ascii=False)
 
-    @bp.post("/bundle-runs/<number:str>/retry")
+    @bp.post("/bundle-runs/<number:bundle_run_number>/retry")
     @doc("重试未通过的步骤 Retry the steps that failed", tag=tag, body=RetryIn, ok=(200, RunOut),
          errors={400: FORM_ERRORS, **AUTH, **REAL_NAME, 404: ["bundle_run_not_found"],
                  409: ["bundle_run_not_retryable"]},
@@ -163,7 +163,7 @@ def add_bundle_routes(bp: Blueprint, *, channel: str, summary, detail, compact: 
         return json({"items": [bundle_presenters.confirmation(c, compact=compact) for c in found]},
                     ensure_ascii=False)
 
-    @bp.post("/bundle-confirmations/<number:str>")
+    @bp.post("/bundle-confirmations/<number:bundle_run_number>")
     @doc("确认或拒绝 Confirm (or decline) as the second parent", tag=tag, body=ConfirmIn,
          ok=(200, ConfirmationOut),
          errors={400: ["invalid_input", "malformed_json"], **AUTH,

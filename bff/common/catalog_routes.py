@@ -64,7 +64,7 @@ def add_catalog_routes(bp: Blueprint, *, channel: str, summary: Callable, detail
         return json({"items": [summary(m) for m in page.items], "next_cursor": page.next_cursor},
                     ensure_ascii=False)
 
-    @bp.get("/matters/<code:str>", ctx_public=True)
+    @bp.get("/matters/<code:matter_code>", ctx_public=True)
     @doc("事项详情 Matter detail", tag=tag, ok=(200, MatterOut), secured=False,
          errors={404: ["matter_not_found"]},
          description="Materials (and the e-license type that satisfies each), time limits in working "

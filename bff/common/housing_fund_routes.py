@@ -142,7 +142,7 @@ def add_housing_fund_routes(bp: Blueprint, *, channel: str, overview: Callable, 
         return json({"withdrawal": withdrawal(started.withdrawal), "face": present_face(started.face, prefix)},
                     status=201, ensure_ascii=False, headers={"Location": f"{request.path}/{started.withdrawal.id}"})
 
-    @bp.post("/housing-fund/withdrawals/<withdrawal_id:str>/face-verifications")
+    @bp.post("/housing-fund/withdrawals/<withdrawal_id:withdrawal_id>/face-verifications")
     @doc("重新人脸核验 A new face scan for a withdrawal", tag=tag, body=NothingIn, ok=(201, FaceOut),
          errors={**AUTH, **L2, 404: ["withdrawal_not_found"],
                  409: ["withdrawal_already_submitted", "withdrawal_expired"], 429: ["rate_limited"], **UPSTREAM},
@@ -153,7 +153,7 @@ def add_housing_fund_routes(bp: Blueprint, *, channel: str, overview: Callable, 
             person_id=request.ctx.auth.subject, withdrawal_id=withdrawal_id, channel=channel)
         return json(present_face(started, prefix), status=201)
 
-    @bp.post("/housing-fund/withdrawals/<withdrawal_id:str>/submission")
+    @bp.post("/housing-fund/withdrawals/<withdrawal_id:withdrawal_id>/submission")
     @doc("提交提取 Submit the withdrawal (L3, bound face scan)", tag=tag, body=NothingIn, ok=(200, WithdrawalOut),
          errors={400: ["idempotency_key_required", "invalid_input", "withdrawal_not_eligible"], **AUTH,
                  403: ["assurance_required"], 404: ["withdrawal_not_found", "fund_account_not_found"],
@@ -179,7 +179,7 @@ def add_housing_fund_routes(bp: Blueprint, *, channel: str, overview: Callable, 
         rows = await request.app.ctx.housing_fund.list_own(person_id=request.ctx.auth.subject)
         return json({"items": [withdrawal(w) for w in rows]}, ensure_ascii=False)
 
-    @bp.get("/housing-fund/withdrawals/<withdrawal_id:str>")
+    @bp.get("/housing-fund/withdrawals/<withdrawal_id:withdrawal_id>")
     @doc("提取进度 A withdrawal's status", tag=tag, ok=(200, WithdrawalOut),
          errors={**AUTH, 404: ["withdrawal_not_found"]},
          description="awaiting_face → requested → paid | failed | returned (by the bank); another person's "

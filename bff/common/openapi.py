@@ -14,6 +14,8 @@ from pydantic import BaseModel
 from sanic import Sanic
 from sanic_ext.extensions.openapi.builders import SpecificationBuilder
 
+from bff.common.paths import SHAPES
+
 REF = "#/components/schemas/{model}"
 
 
@@ -23,13 +25,22 @@ def build(app: Sanic) -> dict:
     operations = {op.get("operationId"): op for item in spec.get("paths", {}).values() for op in item.values()}
     for route in app.router.routes:
         recorded = getattr(route.handler, "__govhub_doc__", None)
-        if not recorded:
-            continue
         for method in route.methods:
             op = operations.get(f"{method.lower()}~{route.name.split('.', 1)[-1]}")
-            if op is not None:
+            if op is None:
+                continue
+            _path_parameters(op, route)
+            if recorded:
                 _apply(op, recorded, schemas)
     return to_openapi_30(spec)
+
+
+def _path_parameters(op: dict, route) -> None:
+    """Each path parameter as the router matches it (bff/common/paths.py): pattern and length."""
+    shapes = {param.name: SHAPES[param.label] for param in route.defined_params.values()}
+    others = [p for p in op.get("parameters", []) if not (p.get("in") == "path" and p.get("name") in shapes)]
+    op["parameters"] = [{"name": name, "in": "path", "required": True, "description": shape.description,
+                         "schema": shape.schema()} for name, shape in shapes.items()] + others
 
 
 def _apply(op: dict, recorded: dict, schemas: dict) -> None:

@@ -75,7 +75,7 @@ def add_wallet_routes(bp: Blueprint, *, summary: Callable) -> None:
         items += [present.guarded(item, summary) for item in minors]
         return json({"items": items}, ensure_ascii=False, headers=NO_STORE)
 
-    @bp.get("/licenses/<license_id:str>")
+    @bp.get("/licenses/<license_id:license_id>")
     @doc("证照详情 A license's data (masked)", tag=tag, ok=(200, LicenseDetailOut),
          errors={**WALLET, 400: ["invalid_input"], 404: ["license_not_found"]},
          description="Sensitive fields (ID numbers, names, addresses…) are masked; `?full=true` shows them "
@@ -88,14 +88,14 @@ def add_wallet_routes(bp: Blueprint, *, summary: Callable) -> None:
                                                       full=query.full)
         return json(present.license_detail(shown), ensure_ascii=False, headers=NO_STORE)
 
-    @bp.get("/licenses/<license_id:str>/history")
+    @bp.get("/licenses/<license_id:license_id>/history")
     @doc("证照变更记录 A license's history", tag=tag, ok=(200, LicenseHistory),
          errors={**WALLET, 404: ["license_not_found"]})
     async def license_history(request: Request, license_id: str) -> HTTPResponse:
         events = await request.app.ctx.licenses.history(person_id=request.ctx.auth.subject, license_id=license_id)
         return json({"items": [present.event(e) for e in events]}, ensure_ascii=False)
 
-    @bp.post("/licenses/<license_id:str>/presentations")
+    @bp.post("/licenses/<license_id:license_id>/presentations")
     @doc("亮证 Show a license: a 3-minute token (or its QR image)", tag=tag, body=PresentIn,
          ok=(201, PresentationOut),
          errors={**WALLET, 400: ["invalid_input", "malformed_json"], 404: ["license_not_found"],
@@ -150,7 +150,7 @@ def add_wallet_routes(bp: Blueprint, *, summary: Callable) -> None:
             type_code=body.type, purpose=body.purpose, kind=body.kind, days=body.days)
         return json(present.consent(given), status=201, ensure_ascii=False)
 
-    @bp.delete("/license-consents/<consent_id:str>")
+    @bp.delete("/license-consents/<consent_id:consent_id>")
     @doc("撤销授权 Revoke a consent", tag=tag, ok=(200, ConsentOut),
          errors={**WALLET, 404: ["consent_not_found"], 409: ["consent_state_conflict"]})
     async def license_consent_revoke(request: Request, consent_id: str) -> HTTPResponse:

@@ -40,7 +40,7 @@ class EventOut(BaseModel):
     replayed: bool = Field(description="true: this event_id was received before; this is the first answer")
 
 
-@bp.post("/applications/<number:str>/events")
+@bp.post("/applications/<number:application_number>/events")
 @doc("办件事件回调 A department's event about an application", tag="gov", body=EventIn, ok=(200, EventOut),
      secured=False, errors={400: ["invalid_input", "malformed_json"], 401: NODE_REFUSALS,
                             404: ["application_not_found"], 409: ["event_id_reused", "application_changed"]},
@@ -58,7 +58,7 @@ async def post_event(request: Request, number: str) -> HTTPResponse:
                  "outcome": outcome.outcome, "replayed": outcome.replayed}, ensure_ascii=False)
 
 
-@bp.get("/applications/<number:str>/materials/<material_id:str>")
+@bp.get("/applications/<number:application_number>/materials/<material_id:material_id>")
 @doc("下载申请材料 Fetch an uploaded material", tag="gov", ok=(200, None), secured=False,
      errors={401: NODE_REFUSALS, 404: ["application_not_found"]},
      description="The bytes of a file named in a delivery's `materials[].download`, with its content type.")

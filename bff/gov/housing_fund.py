@@ -40,7 +40,7 @@ class PayoutEventOut(BaseModel):
     replayed: bool = Field(description="true: this event_id was received before; this is the first answer")
 
 
-@bp.post("/housing-fund/payouts/<payout_id:str>/events")
+@bp.post("/housing-fund/payouts/<payout_id:payout_id>/events")
 @doc("支付结果回调 A fund centre's event about a payout", tag="gov", body=PayoutEventIn, ok=(200, PayoutEventOut),
      secured=False, errors={400: ["invalid_input", "malformed_json"], 401: NODE_REFUSALS, 404: ["payout_not_found"],
                             409: ["event_id_reused"]},

@@ -76,7 +76,7 @@ async def regions(request: Request) -> HTTPResponse:
     return json({"items": [_region(r) for r in found]}, headers=CACHE, ensure_ascii=False)
 
 
-@bp.get("/regions/<code:str>", ctx_public=True)
+@bp.get("/regions/<code:region_code>", ctx_public=True)
 @doc("行政区划及其上级 A region with its path", tag="regions", ok=(200, RegionDetail), secured=False,
      errors=BAD_CODE, description="`code` may be given with 2, 4, 6, 9 or 12 digits (`3301` is 杭州市).")
 async def region(request: Request, code: str) -> HTTPResponse:
@@ -84,7 +84,7 @@ async def region(request: Request, code: str) -> HTTPResponse:
     return json({**_region(path[-1]), "path": [_region(r) for r in path]}, headers=CACHE, ensure_ascii=False)
 
 
-@bp.get("/regions/<code:str>/children", ctx_public=True)
+@bp.get("/regions/<code:region_code>/children", ctx_public=True)
 @doc("下级区划 The regions one level down", tag="regions", ok=(200, RegionList), secured=False,
      errors=BAD_CODE)
 async def children(request: Request, code: str) -> HTTPResponse:
@@ -92,7 +92,7 @@ async def children(request: Request, code: str) -> HTTPResponse:
     return json({"items": [_region(r) for r in found]}, headers=CACHE, ensure_ascii=False)
 
 
-@bp.get("/regions/<code:str>/departments", ctx_public=True)
+@bp.get("/regions/<code:region_code>/departments", ctx_public=True)
 @doc("区划内的部门 Departments of a region", tag="regions", ok=(200, DepartmentList), secured=False,
      errors={400: ["invalid_region_code", "invalid_input"], 404: ["region_not_found"]},
      description="`with_ancestors=true` adds the departments of the city and province above.")

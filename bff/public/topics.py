@@ -27,7 +27,7 @@ async def published(request: Request) -> HTTPResponse:
                 headers={"X-Cache": "hit" if lookup.from_cache else "miss"})
 
 
-@bp.get("/topics/<code:str>", ctx_public=True)
+@bp.get("/topics/<code:topic_code>", ctx_public=True)
 @doc("服务专题详情 One published topic", tag="public", ok=(200, PublicTopic),
      errors={400: ["invalid_input"], 404: ["topic_not_found"]}, secured=False,
      description=QUERY + " 404 when that channel and region do not see the topic now.")

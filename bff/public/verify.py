@@ -95,7 +95,7 @@ async def trust_list(request: Request) -> HTTPResponse:
     return json(signed, ensure_ascii=False, headers={"Cache-Control": "public, max-age=60"})
 
 
-@bp.get("/status-lists/<epoch:int>", ctx_public=True)
+@bp.get("/status-lists/<epoch:status_list_epoch>", ctx_public=True)
 @doc("状态列表 The status list of an hour's presentations", tag="public", ok=(200, SignedEnvelope),
      secured=False, errors={404: ["status_list_not_found"]},
      description="4 bits per random slot: 0 unchanged, else the GB/T 36901 status code. Fresh until "
