@@ -16,7 +16,7 @@ from sanic.response import HTTPResponse, json
 from bff.admin.auth import admin_doc, current_admin, install_admin_guard, require_role
 from bff.common import bundle_presenters
 from bff.common.parsing import parse_body, parse_query
-from bff.common.schemas import Body
+from bff.common.schemas import Body, Query, Version
 from domain.bundles.rules import RUN_STATUSES
 from domain.bundles.views import BundleView
 from domain.shared.clock import SHANGHAI
@@ -33,11 +33,11 @@ NOT_FOUND = {404: ["bundle_not_found"]}
 class BundleIn(Body):
     definition: dict = Field(description="the declaration: name, region_code, deadline_days, form, prefill, "
                                          "confirmation, steps (docs/bundles.md); its code is the path's")
-    version: int | None = Field(None, ge=1, description="the version read; omit to create")
+    version: Version | None = Field(None, description="the version read; omit to create")
 
 
 class PublishIn(Body):
-    version: int = Field(ge=1, description="the draft's version that was validated")
+    version: Version = Field(description="the draft's version that was validated")
 
 
 class AdminBundleOut(BaseModel):
@@ -63,9 +63,7 @@ class ValidationOut(BaseModel):
     problems: list[dict[str, str]]
 
 
-class RunQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RunQuery(Query):
     status: Literal[RUN_STATUSES] | None = None  # type: ignore[valid-type]
     stuck: bool | None = Field(None, description="true: past the deadline and flagged")
     bundle: str | None = Field(None, max_length=64)
@@ -156,8 +154,7 @@ async def publish(request: Request, code: str) -> HTTPResponse:
 
 
 @bp.get("/bundle-runs")
-@admin_doc("一件事办件 Bundles under way (for operators)", roles=OPERATORS, ok=(200, AdminRunList),
-           errors={400: ["invalid_input"]},
+@admin_doc("一件事办件 Bundles under way (for operators)", roles=OPERATORS, ok=(200, AdminRunList), query=RunQuery,
            description="`stuck=true`: past their deadline (the job `flag_stuck_bundles` flags them and logs "
                        "`bundle_stuck`). Forms are not shown.")
 @require_role(*OPERATORS)

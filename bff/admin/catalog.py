@@ -12,6 +12,7 @@ from sanic.response import HTTPResponse, json
 from bff.admin.auth import admin_doc, current_admin, install_admin_guard, require_role
 from bff.common.catalog_presenters import detail_full
 from bff.common.parsing import parse_body
+from bff.common.schemas import Int16, Int32, Int64
 
 bp = Blueprint("admin_catalog")
 install_admin_guard(bp)
@@ -24,7 +25,7 @@ class Material(BaseModel):
     name: str
     required: bool = True
     license_type: str | None = None
-    copies: int = 1
+    copies: Int32 = 1
     notes: str = ""
 
 
@@ -45,10 +46,10 @@ class MatterIn(BaseModel):
     themes: list[str] = []
     zones: list[str] = []
     materials: list[Material] = []
-    legal_limit_days: int = 0
-    promised_limit_days: int = 0
-    fee_fen: int = 0
-    online_depth: int = 1
+    legal_limit_days: Int16 = 0
+    promised_limit_days: Int16 = 0
+    fee_fen: Int64 = 0
+    online_depth: Int16 = 1
     channels: list[str] = ["wechat", "alipay", "app", "pc"]
     cross_province: bool = False
     instant_approval: bool = False

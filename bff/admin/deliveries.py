@@ -15,8 +15,9 @@ from sanic.response import HTTPResponse, json
 
 from bff.admin import presenters
 from bff.admin.auth import admin_doc, current_admin, install_admin_guard, require_role
-from bff.common.parsing import parse_body
-from bff.common.schemas import Body
+from bff.common.parsing import parse_body, parse_query
+from bff.common.schemas import Body, Query
+from domain.delivery import rules
 from domain.delivery.errors import DeliveryQueryInvalid
 from domain.delivery.service import DeliveryFilters, DeliveryView, day_bounds
 
@@ -70,6 +71,17 @@ class DeliveryPageOut(BaseModel):
     next_cursor: str | None = Field(None, description="pass as `cursor` for older deliveries; null on the last page")
 
 
+class DeliveryQuery(Query):
+    invalid = DeliveryQueryInvalid
+
+    status: Literal[rules.STATUSES] | None = None  # type: ignore[valid-type]
+    kind: str | None = Field(None, max_length=64, examples=["node.application.submitted"])
+    target: str | None = Field(None, max_length=64, description="node code or person id")
+    date: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="the day created (Beijing time)")
+    limit: int = Field(50, ge=1, le=200)
+    cursor: str | None = Field(None, max_length=64, description="`next_cursor` of the previous page")
+
+
 class ResendIn(Body):
     reason: str | None = Field(None, max_length=200, description="why (kept in the audit trail)")
 
@@ -98,14 +110,14 @@ class SummaryOut(BaseModel):
 
 
 @bp.get("/deliveries")
-@admin_doc("投递列表 List deliveries", roles=OPERATORS, ok=(200, DeliveryPageOut), errors={400: QUERY_ERRORS},
-           description=FILTERS_TEXT + " Newest first; paging: `limit` (1-200, default 50) and `cursor`.")
+@admin_doc("投递列表 List deliveries", roles=OPERATORS, ok=(200, DeliveryPageOut), query=DeliveryQuery,
+           errors={400: QUERY_ERRORS}, description=FILTERS_TEXT + " Newest first; paging: `limit` and `cursor`.")
 @require_role(*OPERATORS)
 async def list_deliveries(request: Request) -> HTTPResponse:
-    args = request.args
+    query = parse_query(request, DeliveryQuery)
     page = await request.app.ctx.delivery.list(
-        _filters(status=args.get("status"), kind=args.get("kind"), target=args.get("target"), day=args.get("date")),
-        limit=_limit(args.get("limit")), cursor=args.get("cursor"))
+        _filters(status=query.status, kind=query.kind, target=query.target, day=query.date),
+        limit=query.limit, cursor=query.cursor)
     return json({"items": [_delivery(item) for item in page.items], "next_cursor": page.next_cursor},
                 ensure_ascii=False)
 
@@ -170,14 +182,6 @@ def _filters(*, status: str | None, kind: str | None, target: str | None, day: s
                                        errors=[{"field": "date", "message": "应为 YYYY-MM-DD"}]) from None
     return DeliveryFilters(status=status, kind=kind, target=target, created_from=created_from,
                            created_until=created_until)
-
-
-def _limit(raw: str | None) -> int:
-    if raw is None:
-        return 50
-    if not raw.isdigit() or not 1 <= int(raw) <= 200:
-        raise DeliveryQueryInvalid("limit 应为1到200的整数", errors=[{"field": "limit", "message": "应为1到200的整数"}])
-    return int(raw)
 
 
 def _delivery(view: DeliveryView) -> dict:

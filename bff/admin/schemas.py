@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from bff.common.schemas import Body
+from bff.common.schemas import Body, Int32, Version
 from bff.common.topics import PublicTopic
 
 Role = Literal["topic_editor", "catalog_admin", "operator"]
@@ -109,13 +109,13 @@ class TopicIn(Body):
     regions: list[str] = Field(default_factory=list, description="12-digit region codes; empty = nationwide")
     starts_at: str | None = Field(None, examples=["2026-03-01T00:00:00+08:00"])
     ends_at: str | None = None
-    weight: int = Field(0, description="higher shows first")
+    weight: Int32 = Field(0, description="higher shows first")
 
 
 class TopicPatch(Body):
     """Fields present are changed (null clears an optional one); `version` or If-Match is required."""
 
-    version: int | None = None
+    version: Version | None = None
     title: str | None = Field(None, min_length=1, max_length=60)
     subtitle: str | None = Field(None, max_length=120)
     banner_url: str | None = Field(None, max_length=500)
@@ -124,16 +124,16 @@ class TopicPatch(Body):
     regions: list[str] | None = None
     starts_at: str | None = None
     ends_at: str | None = None
-    weight: int | None = None
+    weight: Int32 | None = None
 
 
 class ReorderIn(Body):
     order: list[str] = Field(description="every entry id of the topic, once each, in the new order")
-    version: int | None = None
+    version: Version | None = None
 
 
 class TransitionIn(Body):
-    version: int | None = Field(None, description="refuse (409) if the topic changed since this version")
+    version: Version | None = Field(None, description="refuse (409) if the topic changed since this version")
 
 
 class EntryOut(BaseModel):

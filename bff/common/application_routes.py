@@ -17,10 +17,10 @@ from sanic.request.form import parse_multipart_form
 from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
-from bff.common.docs import doc
+from bff.common.docs import IDEMPOTENCY_KEY, LOCATION, REPLAYED, doc
 from bff.common.limits import rate_limited
 from bff.common.parsing import idempotency_key, parse_body, parse_query
-from bff.common.schemas import Body
+from bff.common.schemas import Body, Query
 from domain.applications import rules
 from domain.applications.views import ListFilters
 from domain.shared.errors import InvalidInput
@@ -59,9 +59,7 @@ class WithdrawIn(Body):
     reason: str | None = Field(None, max_length=500)
 
 
-class ApplicationQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ApplicationQuery(Query):
     status: Literal[rules.STATUSES + ("open", "closed")] | None = None  # type: ignore[valid-type]
     matter: str | None = Field(None, max_length=64)
     submitted_from: date | None = Field(None, description="Beijing date, inclusive")
@@ -107,7 +105,7 @@ def add_application_routes(bp: Blueprint, *, channel: str, summary: Callable, de
     tag = bp.name
 
     @bp.post("/applications")
-    @doc("提交申请 Submit an application", tag=tag, body=SubmitIn, ok=(201, ApplicationOut),
+    @doc("提交申请 Submit an application", tag=tag, headers=(IDEMPOTENCY_KEY.needed(),), ok_headers=(LOCATION, REPLAYED), body=SubmitIn, ok=(201, ApplicationOut),
          errors={400: FORM_ERRORS + ["idempotency_key_required"], **AUTH,
                  403: ["assurance_required"], 404: ["matter_not_found"],
                  409: ["idempotency_key_reused", "matter_not_online"], 429: ["rate_limited"],
@@ -129,8 +127,8 @@ def add_application_routes(bp: Blueprint, *, channel: str, summary: Callable, de
         return json(detail(result.application), status=201, headers=headers, ensure_ascii=False)
 
     @bp.get("/applications")
-    @doc("我的办件 My applications", tag=tag, ok=(200, ApplicationListOut),
-         errors={400: ["invalid_input", "invalid_cursor"], **AUTH},
+    @doc("我的办件 My applications", tag=tag, ok=(200, ApplicationListOut), query=ApplicationQuery,
+         errors={400: ["invalid_cursor"], **AUTH},
          description="Newest first. Filters: `status` (a status, or `open` / `closed`), `matter`, "
                      "submission dates; `next_cursor` pages.")
     async def list_own(request: Request) -> HTTPResponse:
@@ -151,7 +149,7 @@ def add_application_routes(bp: Blueprint, *, channel: str, summary: Callable, de
         return json(detail(found), ensure_ascii=False)
 
     @bp.post("/applications/<number:application_number>/withdrawal")
-    @doc("撤回申请 Withdraw an application", tag=tag, body=WithdrawIn, ok=(200, ApplicationOut),
+    @doc("撤回申请 Withdraw an application", tag=tag, headers=(IDEMPOTENCY_KEY,), body=WithdrawIn, ok=(200, ApplicationOut),
          errors={400: ["invalid_input", "malformed_json"], **AUTH, 404: ["application_not_found"],
                  409: CHANGE_CONFLICTS},
          description="Allowed until a decision is made. The handling node is told (outbox). "
@@ -164,7 +162,7 @@ def add_application_routes(bp: Blueprint, *, channel: str, summary: Callable, de
         return json(detail(found), ensure_ascii=False)
 
     @bp.post("/applications/<number:application_number>/resubmission")
-    @doc("补正后重新提交 Resubmit after a correction request", tag=tag, body=ResubmitIn, ok=(200, ApplicationOut),
+    @doc("补正后重新提交 Resubmit after a correction request", tag=tag, headers=(IDEMPOTENCY_KEY,), body=ResubmitIn, ok=(200, ApplicationOut),
          errors={400: FORM_ERRORS, **AUTH, 404: ["application_not_found", "matter_not_found"],
                  409: CHANGE_CONFLICTS},
          description="Only while a correction is requested (补正). The whole corrected form and the "

@@ -11,7 +11,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from bff.common import bundle_presenters
-from bff.common.docs import doc
+from bff.common.docs import IDEMPOTENCY_KEY, LOCATION, REPLAYED, doc
 from bff.common.limits import rate_limited
 from bff.common.parsing import idempotency_key, parse_body
 from bff.common.schemas import Body
@@ -107,7 +107,7 @@ def add_bundle_routes(bp: Blueprint, *, channel: str, summary, detail, compact: 
         return json(bundle_presenters.prefilled(filled), ensure_ascii=False)
 
     @bp.post("/bundles/<code:bundle_code>/submissions")
-    @doc("提交一件事 Submit the one form", tag=tag, body=SubmitIn, ok=(201, RunOut),
+    @doc("提交一件事 Submit the one form", tag=tag, headers=(IDEMPOTENCY_KEY.needed(),), ok_headers=(LOCATION, REPLAYED), body=SubmitIn, ok=(201, RunOut),
          errors={400: FORM_ERRORS + ["idempotency_key_required"], **AUTH, **REAL_NAME,
                  404: ["bundle_not_found"], 409: ["idempotency_key_reused", "bundle_not_published"],
                  429: ["rate_limited"]},

@@ -12,14 +12,13 @@ from sanic.response import HTTPResponse, json
 
 from bff.common.docs import doc
 from bff.common.parsing import parse_query
+from bff.common.schemas import Query
 from domain.catalog.service import SearchFilters
 
 REGION = r"^\d{12}$"
 
 
-class MatterQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MatterQuery(Query):
     q: str | None = Field(None, max_length=50, description="words of the name, or pinyin / initials (gjj)")
     region: str | None = Field(None, pattern=REGION, description="the citizen's region (12 digits)")
     department: str | None = Field(None, max_length=64)
@@ -49,7 +48,7 @@ def add_catalog_routes(bp: Blueprint, *, channel: str, summary: Callable, detail
 
     @bp.get("/matters", ctx_public=True)
     @doc("搜索办事事项 Search matters", tag=tag, ok=(200, MatterListOut), secured=False,
-         errors={400: ["invalid_input", "invalid_search", "invalid_cursor"]},
+         query=MatterQuery, errors={400: ["invalid_search", "invalid_cursor"]},
          description="Chinese words (two characters and up find what LIKE finds), pinyin or initials; "
                      "filters by region (with the region's chain, national and cross-province items), "
                      "department, kind, audience, life event, cross-province, zone. Ranked by match "

@@ -17,17 +17,16 @@ from sanic.response import HTTPResponse, empty, raw
 
 from bff.common import jsonio
 from bff.common.auth import optional_auth
-from bff.common.docs import doc
+from bff.common.docs import ETAG, IF_NONE_MATCH, doc
 from bff.common.parsing import parse_query
+from bff.common.schemas import Query
 
 log = logging.getLogger("govhub.home")
 NATIONWIDE = "000000000000"
 RENDERED_SECONDS = 1.0
 
 
-class HomeQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class HomeQuery(Query):
     region: str = Field(NATIONWIDE, pattern=r"^\d{12}$", description="the citizen's region (12 digits)")
 
 
@@ -76,8 +75,9 @@ def add_home_route(bp: Blueprint, *, channel: str, present: Callable, etag: bool
         return kept[2], kept[3]
 
     @bp.get("/home", ctx_public=True)
-    @doc("首页 Home: topics, hot list, my open items", tag=bp.name, ok=(200, HomeOut), secured=False,
-         errors={400: ["invalid_input"]},
+    @doc("首页 Home: topics, hot list, my open items", tag=bp.name, ok=(200, HomeOut), secured=False, query=HomeQuery,
+         headers=(IF_NONE_MATCH,) if etag else (), ok_headers=(ETAG,) if etag else (),
+         also={304: "Not modified: the ETag sent in If-None-Match is current"} if etag else None,
          description="Needs no login; with a valid bearer token it also counts the citizen's open items. "
                      + ("Sends an ETag; If-None-Match answers 304." if etag else "Compact for mini-programs."))
     async def home(request: Request) -> HTTPResponse:

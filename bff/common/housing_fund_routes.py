@@ -18,11 +18,11 @@ from sanic.response import HTTPResponse, json
 
 from bff.common.application_routes import MaterialIn
 from bff.common.auth import ROUTE_PREFIX, require_assurance
-from bff.common.docs import doc
+from bff.common.docs import IDEMPOTENCY_KEY, LOCATION, REPLAYED, doc
 from bff.common.housing_fund_presenters import face as present_face
 from bff.common.limits import rate_limited
 from bff.common.parsing import idempotency_key, parse_body
-from bff.common.schemas import Body
+from bff.common.schemas import Body, Fen
 from domain.housing_fund import rules
 
 AUTH = {401: ["token_invalid"]}
@@ -34,23 +34,23 @@ BAD = ["invalid_input", "malformed_json"]
 class DetailsIn(Body):
     home_owner: Literal["self", "spouse"] | None = Field(None, description="buying / loan: whose the home is")
     purchased_on: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="buying: YYYY-MM-DD")
-    price_fen: int | None = Field(None, ge=1, description="buying: the price")
-    repaid_this_year_fen: int | None = Field(None, ge=1, description="loan repayment: repaid this year")
-    medical_cost_fen: int | None = Field(None, ge=1, description="illness: this year's own medical costs")
+    price_fen: Fen | None = Field(None, description="buying: the price")
+    repaid_this_year_fen: Fen | None = Field(None, description="loan repayment: repaid this year")
+    medical_cost_fen: Fen | None = Field(None, description="illness: this year's own medical costs")
 
 
 class EligibilityIn(Body):
     kind: Literal[rules.KINDS]  # type: ignore[valid-type]
     centre_code: str = Field(min_length=3, max_length=64, examples=["330100-housing_fund"])
     account_no: str = Field(min_length=1, max_length=32)
-    amount_fen: int | None = Field(None, ge=1)
+    amount_fen: Fen | None = None
     details: DetailsIn = Field(default_factory=DetailsIn)
     materials: list[MaterialIn] = Field(default_factory=list, max_length=10,
                                         description="e-licenses (license_id) or uploads (upload_id) by material name")
 
 
 class WithdrawalIn(EligibilityIn):
-    amount_fen: int = Field(ge=rules.MIN_AMOUNT_FEN)
+    amount_fen: Fen = Field(ge=rules.MIN_AMOUNT_FEN)
     bank_card_no: str = Field(pattern=r"^[0-9]{16,19}$", description="a debit card in the citizen's own name")
 
 
@@ -125,7 +125,7 @@ def add_housing_fund_routes(bp: Blueprint, *, channel: str, overview: Callable, 
         return json(eligibility(judged), ensure_ascii=False)
 
     @bp.post("/housing-fund/withdrawals")
-    @doc("发起提取并开始人脸核验 Start a withdrawal and its face scan", tag=tag, body=WithdrawalIn,
+    @doc("发起提取并开始人脸核验 Start a withdrawal and its face scan", tag=tag, ok_headers=(LOCATION,), body=WithdrawalIn,
          ok=(201, WithdrawalStartOut),
          errors={400: BAD + ["withdrawal_not_eligible", "bank_card_not_own"], **AUTH, **L2,
                  404: ["fund_account_not_found"], 429: ["rate_limited"], **UPSTREAM},
@@ -154,7 +154,7 @@ def add_housing_fund_routes(bp: Blueprint, *, channel: str, overview: Callable, 
         return json(present_face(started, prefix), status=201)
 
     @bp.post("/housing-fund/withdrawals/<withdrawal_id:withdrawal_id>/submission")
-    @doc("提交提取 Submit the withdrawal (L3, bound face scan)", tag=tag, body=NothingIn, ok=(200, WithdrawalOut),
+    @doc("提交提取 Submit the withdrawal (L3, bound face scan)", tag=tag, headers=(IDEMPOTENCY_KEY.needed(),), ok_headers=(REPLAYED,), body=NothingIn, ok=(200, WithdrawalOut),
          errors={400: ["idempotency_key_required", "invalid_input", "withdrawal_not_eligible"], **AUTH,
                  403: ["assurance_required"], 404: ["withdrawal_not_found", "fund_account_not_found"],
                  409: ["idempotency_key_reused", "withdrawal_already_submitted", "withdrawal_expired",

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from bff.common.schemas import Body
+from bff.common.schemas import Body, Int32
 
 
 class LicenseOut(BaseModel):
@@ -115,7 +115,7 @@ class ConsentGrantIn(Body):
     type: str | None = Field(None, max_length=48)
     purpose: str | None = Field(None, max_length=200)
     kind: str = Field("once", description="once | standing")
-    days: int | None = Field(None, description="a standing consent's length, 1 to 366 days")
+    days: Int32 | None = Field(None, description="a standing consent's length, 1 to 366 days")
 
 
 class VerifyPresentationIn(Body):

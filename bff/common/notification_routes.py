@@ -10,10 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from bff.common.docs import doc
+from bff.common.docs import IDEMPOTENCY_KEY, doc
 from bff.common.limits import rate_limited
 from bff.common.parsing import idempotency_key, parse_body, parse_query
-from bff.common.schemas import Body
+from bff.common.schemas import Body, Id64, Query
 from domain.notifications import rules
 from domain.notifications.service import NotificationView, PreferencesView
 from domain.shared.clock import SHANGHAI
@@ -53,10 +53,8 @@ class PreferencesOut(BaseModel):
     subscriptions: list[SubscriptionOut] = []
 
 
-class MessagesQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    before: int | None = Field(None, ge=1, description="the last id of the previous page")
+class MessagesQuery(Query):
+    before: Id64 | None = Field(None, description="the last id of the previous page")
     limit: int = Field(20, ge=1, le=50)
 
 
@@ -109,8 +107,8 @@ def add_notification_routes(bp: Blueprint, *, channel: str) -> None:
         return json(present(view, request), ensure_ascii=False)
 
     @bp.get("/me/notifications")
-    @doc("我的消息 My messages about my applications", tag=tag, ok=(200, MessageListOut),
-         errors={400: ["invalid_input"], **AUTH},
+    @doc("我的消息 My messages about my applications", tag=tag, ok=(200, MessageListOut), query=MessagesQuery,
+         errors=AUTH,
          description="Newest first, one per status change (the changes of one instant share one); each says "
                      "where it was sent, or why it was not.")
     async def list_messages(request: Request) -> HTTPResponse:
@@ -125,7 +123,7 @@ def add_notification_routes(bp: Blueprint, *, channel: str) -> None:
         return
 
     @bp.post("/me/subscriptions")
-    @doc("订阅消息授权 Report a subscribe-message consent", tag=tag, body=SubscriptionsIn, ok=(200, PreferencesOut),
+    @doc("订阅消息授权 Report a subscribe-message consent", tag=tag, headers=(IDEMPOTENCY_KEY,), body=SubscriptionsIn, ok=(200, PreferencesOut),
          errors={400: ["invalid_input", "malformed_json", "subscription_template_unknown"], **AUTH,
                  409: ["idempotency_key_reused"], 429: ["rate_limited"]},
          description="Call after wx.requestSubscribeMessage (my.requestSubscribeMessage) with what it answered. "

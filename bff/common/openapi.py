@@ -46,13 +46,40 @@ def _path_parameters(op: dict, route) -> None:
 def _apply(op: dict, recorded: dict, schemas: dict) -> None:
     if recorded.get("body") is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(recorded["body"], schemas)}}}
-    for status, (media, model, description) in recorded["responses"].items():
+    parameters = [p for p in op.get("parameters", []) if p.get("in") == "path"]
+    if recorded.get("query") is not None:
+        parameters += query_parameters(recorded["query"], schemas)
+    parameters += [header.parameter() for header in recorded.get("headers", ())]
+    op["parameters"] = parameters
+    if not parameters:
+        op.pop("parameters")
+    for status, (media, model, description, headers) in recorded["responses"].items():
         answer = op.setdefault("responses", {}).setdefault(str(status), {})
         answer["description"] = description
         if model is None:
             answer.pop("content", None)
         else:
-            answer["content"] = {media: {"schema": _ref(model, schemas)}}
+            answer["content"] = {media: {"schema": _ref(model, schemas) if isinstance(model, type) else model}}
+        if headers:
+            answer["headers"] = {header.name: header.answer() for header in headers}
+
+
+def query_parameters(model: type[BaseModel], schemas: dict) -> list[dict]:
+    """The query model's fields as OpenAPI parameters: the same model parse_query validates with."""
+    schema = model.model_json_schema(ref_template=REF)
+    for name, nested in schema.pop("$defs", {}).items():
+        schemas.setdefault(name, nested)
+    required = set(schema.get("required", ()))
+    parameters = []
+    for name, field in schema.get("properties", {}).items():
+        field = dict(field)
+        description = field.pop("description", None)
+        field.pop("title", None)
+        parameter = {"name": name, "in": "query", "required": name in required, "schema": field}
+        if description:
+            parameter["description"] = description
+        parameters.append(parameter)
+    return parameters
 
 
 def _ref(model: type[BaseModel], schemas: dict) -> dict:

@@ -43,8 +43,16 @@ def parse_body(request: Request, model: type[M]) -> M:
 
 
 def parse_query(request: Request, model: type[M]) -> M:
-    """Query-string parameters into ``model`` (lax: "true", "20" are read as bool and int)."""
+    """Query-string parameters into ``model`` (lax: "true", "20" are read as bool and int).
+
+    ``model`` must be the one the route documents (``doc(query=model)``): the parameters the
+    OpenAPI lists are the ones enforced here, never two lists that drift apart."""
+    documented = getattr(request.route.handler, "__govhub_doc__", {}).get("query") if request.route else None
+    if documented is not model:
+        raise RuntimeError(f"{request.method} {request.path} reads its query with {model.__name__} "
+                           f"but documents {getattr(documented, '__name__', 'none')}: doc(query={model.__name__})")
     data = {key: values[-1] for key, values in request.args.items()}
+    jsonio.check(data)  # no NUL or lone surrogate reaches a filter (PostgreSQL refuses NUL in text)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -52,7 +60,8 @@ def parse_query(request: Request, model: type[M]) -> M:
             {"field": ".".join(str(p) for p in e["loc"]), "message": _MESSAGES.get(e["type"], e["msg"])}
             for e in exc.errors(include_url=False)
         ]
-        raise InvalidInput("请检查以下参数：" + "、".join(e["field"] for e in errors), errors=errors) from None
+        error = getattr(model, "invalid", InvalidInput)
+        raise error("请检查以下参数：" + "、".join(e["field"] for e in errors), errors=errors) from None
 
 
 def idempotency_key(request: Request) -> str | None:

@@ -2,13 +2,36 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from domain.shared.errors import InvalidInput
+
+# Integers as wide as the column that keeps them (a wider one was an OverflowError, a 500): JSON
+# bodies are bounded to BIGINT as they are read (bff/common/jsonio.py); a field kept in an INTEGER
+# column says so with Int32.
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+Int16 = Annotated[int, Field(ge=-(2**15), le=2**15 - 1)]
+Int32 = Annotated[int, Field(ge=-INT32_MAX - 1, le=INT32_MAX)]
+Int64 = Annotated[int, Field(ge=-INT64_MAX - 1, le=INT64_MAX)]
+Count32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
+Id64 = Annotated[int, Field(ge=1, le=INT64_MAX)]
+Version = Annotated[int, Field(ge=1, le=INT32_MAX, description="the version read (an INTEGER column)")]
+Fen = Annotated[int, Field(ge=1, le=INT64_MAX, description="an amount in fen (分)")]
 
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class Query(BaseModel):
+    """Query-string parameters: read by ``parse_query`` and listed in the OpenAPI from the same model.
+    ``invalid`` is the error a bad parameter raises (a route may keep its own code)."""
+
+    model_config = ConfigDict(extra="forbid")
+    invalid: ClassVar[type[InvalidInput]] = InvalidInput
 
 
 class Problem(BaseModel):

@@ -10,13 +10,13 @@ import io
 from typing import Callable
 
 import segno
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json, raw
 
 from bff.common import license_presenters as present
 from bff.common.auth import ROUTE_PREFIX
-from bff.common.docs import doc
+from bff.common.docs import Header, doc
 from bff.common.license_schemas import (
     AccessList,
     ConsentGrantIn,
@@ -30,32 +30,29 @@ from bff.common.license_schemas import (
 )
 from bff.common.limits import rate_limited
 from bff.common.parsing import parse_body, parse_query
+from bff.common.schemas import Id64, Query
 from domain.identity import token_rules
 from domain.identity.errors import AssuranceRequired
 
 AUTH = {401: ["token_invalid"]}
 WALLET = {**AUTH, 403: ["assurance_required"]}
 NO_STORE = {"Cache-Control": "no-store"}
+PRESENTATION_ID = Header("X-Presentation-Id", "the presentation's id (on the QR image answers)")
+EXPIRES_AT = Header("X-Expires-At", "when the token expires, ISO 8601 (on the QR image answers)")
 
 
-class DetailQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DetailQuery(Query):
     full: bool = Field(False, description="show sensitive fields in clear: needs L3 (a fresh face scan)")
 
 
-class PresentQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PresentQuery(Query):
     format: str = Field("json", pattern="^(json|png|svg)$", description="json, or the QR image itself")
     scale: int = Field(4, ge=1, le=12, description="QR module size in pixels")
 
 
-class AccessQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AccessQuery(Query):
     limit: int = Field(50, ge=1, le=200)
-    before: int | None = Field(None, ge=1, description="seq from the previous page's next_before")
+    before: Id64 | None = Field(None, description="seq from the previous page's next_before")
 
 
 def add_wallet_routes(bp: Blueprint, *, summary: Callable) -> None:
@@ -76,8 +73,8 @@ def add_wallet_routes(bp: Blueprint, *, summary: Callable) -> None:
         return json({"items": items}, ensure_ascii=False, headers=NO_STORE)
 
     @bp.get("/licenses/<license_id:license_id>")
-    @doc("证照详情 A license's data (masked)", tag=tag, ok=(200, LicenseDetailOut),
-         errors={**WALLET, 400: ["invalid_input"], 404: ["license_not_found"]},
+    @doc("证照详情 A license's data (masked)", tag=tag, ok=(200, LicenseDetailOut), query=DetailQuery,
+         errors={**WALLET, 404: ["license_not_found"]},
          description="Sensitive fields (ID numbers, names, addresses…) are masked; `?full=true` shows them "
                      "after a fresh face scan (L3), else 403 `assurance_required`. Each read is logged.")
     async def license_detail(request: Request, license_id: str) -> HTTPResponse:
@@ -96,7 +93,7 @@ def add_wallet_routes(bp: Blueprint, *, summary: Callable) -> None:
         return json({"items": [present.event(e) for e in events]}, ensure_ascii=False)
 
     @bp.post("/licenses/<license_id:license_id>/presentations")
-    @doc("亮证 Show a license: a 3-minute token (or its QR image)", tag=tag, body=PresentIn,
+    @doc("亮证 Show a license: a 3-minute token (or its QR image)", tag=tag, ok_headers=(PRESENTATION_ID, EXPIRES_AT), body=PresentIn, query=PresentQuery,
          ok=(201, PresentationOut),
          errors={**WALLET, 400: ["invalid_input", "malformed_json"], 404: ["license_not_found"],
                  409: ["license_not_presentable"], 429: ["rate_limited"]},
@@ -120,7 +117,7 @@ def add_wallet_routes(bp: Blueprint, *, summary: Callable) -> None:
                     status=201, ensure_ascii=False, headers=NO_STORE)
 
     @bp.get("/license-access-log")
-    @doc("用证记录 Who read my licenses", tag=tag, ok=(200, AccessList), errors={**WALLET, 400: ["invalid_input"]},
+    @doc("用证记录 Who read my licenses", tag=tag, ok=(200, AccessList), query=AccessQuery, errors=WALLET,
          description="Every read — by a department, a verifier, the hub or yourself — newest first, with "
                      "its place in the hash chain.")
     async def license_access_log(request: Request) -> HTTPResponse:

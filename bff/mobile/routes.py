@@ -15,7 +15,7 @@ from bff.common.catalog_routes import add_catalog_routes
 from bff.common.home_routes import add_home_route
 from bff.common.account import add_account_routes, device_id
 from bff.common.auth import install_guard
-from bff.common.docs import doc
+from bff.common.docs import DEVICE_ID, doc
 from bff.common.limits import rate_limited
 from bff.common.parsing import parse_body
 from bff.common.schemas import Body, Session
@@ -53,7 +53,7 @@ async def send_sms_code(request: Request) -> HTTPResponse:
 
 
 @bp.post("/session", ctx_public=True)
-@doc("短信登录 Log in with phone number and SMS code", tag="app", body=AppLoginIn, ok=(200, Session),
+@doc("短信登录 Log in with phone number and SMS code", tag="app", headers=(DEVICE_ID,), body=AppLoginIn, ok=(200, Session),
      secured=False, errors={400: ["invalid_input", "malformed_json", "invalid_phone"],
                             401: ["sms_code_invalid"], 429: ["sms_code_locked", "rate_limited"]},
      description="Send `X-Device-Id` to bind the refresh token to this device.")

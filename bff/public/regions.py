@@ -3,12 +3,13 @@ directory need before login. Reference data that changes a few times a year, so 
 cached by clients and CDNs for an hour."""
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from bff.common.docs import doc
 from bff.common.parsing import parse_query
+from bff.common.schemas import Query
 from domain.regions.service import DepartmentRecord, RegionRecord, ZoneRecord
 
 bp = Blueprint("regions", url_prefix="/public/v1")
@@ -33,7 +34,9 @@ class RegionList(BaseModel):
     items: list[RegionOut]
 
 
-class RegionsQuery(BaseModel):
+class RegionsQuery(Query):
+    model_config = ConfigDict(extra="ignore")  # (as before: unknown parameters are ignored)
+
     q: str | None = Field(None, max_length=32, description="name prefix, e.g. 杭州")
     level: int | None = Field(None, ge=1, le=5)
     limit: int = Field(20, ge=1, le=100)
@@ -60,13 +63,15 @@ class DepartmentList(BaseModel):
     items: list[DepartmentOut]
 
 
-class DepartmentsQuery(BaseModel):
+class DepartmentsQuery(Query):
+    model_config = ConfigDict(extra="ignore")
+
     with_ancestors: bool = Field(False, description="also the departments of the regions above")
 
 
 @bp.get("/regions", ctx_public=True)
 @doc("省级区划或按名称查找 Provinces, or regions by name prefix", tag="regions", ok=(200, RegionList),
-     secured=False, errors={400: ["invalid_input"]},
+     secured=False, query=RegionsQuery,
      description="Without `q`: the provinces. With `q`: regions whose name starts with it, higher levels first.")
 async def regions(request: Request) -> HTTPResponse:
     query = parse_query(request, RegionsQuery)
@@ -94,7 +99,7 @@ async def children(request: Request, code: str) -> HTTPResponse:
 
 @bp.get("/regions/<code:region_code>/departments", ctx_public=True)
 @doc("区划内的部门 Departments of a region", tag="regions", ok=(200, DepartmentList), secured=False,
-     errors={400: ["invalid_region_code", "invalid_input"], 404: ["region_not_found"]},
+     query=DepartmentsQuery, errors={400: ["invalid_region_code"], 404: ["region_not_found"]},
      description="`with_ancestors=true` adds the departments of the city and province above.")
 async def departments(request: Request, code: str) -> HTTPResponse:
     query = parse_query(request, DepartmentsQuery)
