@@ -9,14 +9,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from bff.admin.auth import admin_doc, current_admin, install_admin_guard, require_role
 from bff.common import bundle_presenters
 from bff.common.parsing import parse_body, parse_query
-from bff.common.schemas import Body, Query, Version
+from bff.common.bundle_schemas import RunEventOut, RunStepFull, RunSummaryFull
+from bff.common.schemas import Body, Out, Query, Version, items_of
 from domain.bundles.rules import RUN_STATUSES
 from domain.bundles.views import BundleView
 from domain.shared.clock import SHANGHAI
@@ -40,7 +41,7 @@ class PublishIn(Body):
     version: Version = Field(description="the draft's version that was validated")
 
 
-class AdminBundleOut(BaseModel):
+class AdminBundleOut(Out):
     code: str
     name: str
     status: Literal["draft", "published", "retired"]
@@ -52,11 +53,11 @@ class AdminBundleOut(BaseModel):
     published_at: str | None
 
 
-class AdminBundleList(BaseModel):
+class AdminBundleList(Out):
     items: list[AdminBundleOut]
 
 
-class ValidationOut(BaseModel):
+class ValidationOut(Out):
     code: str
     version: int
     valid: bool
@@ -70,17 +71,17 @@ class RunQuery(Query):
     limit: int = Field(50, ge=1, le=200)
 
 
-class AdminRunOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class AdminRunOut(RunSummaryFull):
+    """A run as operators see it: every step and the timeline, never the citizen's form."""
 
-    number: str
-    bundle_code: str
-    status: str
-    stuck: bool
+    steps: list[RunStepFull]
+    failed_steps: list[str]
+    allowed_actions: list[str]
+    timeline: list[RunEventOut]
+    stuck: bool = Field(description="past its deadline and flagged")
 
 
-class AdminRunList(BaseModel):
-    items: list[AdminRunOut]
+AdminRunList = items_of(AdminRunOut)
 
 
 def _time(value: datetime | None) -> str | None:

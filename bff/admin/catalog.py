@@ -10,9 +10,9 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from bff.admin.auth import admin_doc, current_admin, install_admin_guard, require_role
-from bff.common.catalog_presenters import detail_full
+from bff.common.catalog_presenters import MatterDetailFull, detail_full
 from bff.common.parsing import parse_body
-from bff.common.schemas import Int16, Int32, Int64
+from bff.common.schemas import Body, Int16, Int32, Int64
 
 bp = Blueprint("admin_catalog")
 install_admin_guard(bp)
@@ -21,7 +21,7 @@ EDITORS = ("catalog_admin",)
 READERS = ("catalog_admin", "operator", "topic_editor")
 
 
-class Material(BaseModel):
+class Material(Body):
     name: str
     required: bool = True
     license_type: str | None = None
@@ -56,12 +56,8 @@ class MatterIn(BaseModel):
     form_schema: dict = {}
 
 
-class MatterAdminOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    code: str
-    name: str
-    status: str
+class MatterAdminOut(MatterDetailFull):
+    status: str = Field(description="active | retired")
 
 
 @bp.put("/matters/<code:matter_code>")

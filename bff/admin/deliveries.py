@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from bff.admin import presenters
 from bff.admin.auth import admin_doc, current_admin, install_admin_guard, require_role
 from bff.common.parsing import parse_body, parse_query
-from bff.common.schemas import Body, Query
+from bff.common.schemas import Body, Out, Query
 from domain.delivery import rules
 from domain.delivery.errors import DeliveryQueryInvalid
 from domain.delivery.service import DeliveryFilters, DeliveryView, day_bounds
@@ -32,7 +32,7 @@ FILTERS_TEXT = ("Filters: `status` (pending, delivered, parked), `kind` (e.g. no
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-class AttemptOut(BaseModel):
+class AttemptOut(Out):
     number: int = Field(description="the try's number within its round (a resend starts a new round)")
     relay: str
     started_at: str
@@ -43,7 +43,7 @@ class AttemptOut(BaseModel):
     response_excerpt: str | None = Field(description="the start of a rejecting answer")
 
 
-class DeliveryOut(BaseModel):
+class DeliveryOut(Out):
     id: int
     kind: str
     target: str
@@ -66,7 +66,7 @@ class DeliveryDetailOut(DeliveryOut):
     attempt_log: list[AttemptOut]
 
 
-class DeliveryPageOut(BaseModel):
+class DeliveryPageOut(Out):
     items: list[DeliveryOut]
     next_cursor: str | None = Field(None, description="pass as `cursor` for older deliveries; null on the last page")
 
@@ -94,18 +94,45 @@ class BulkResendIn(Body):
     reason: str | None = Field(None, max_length=200, description="why (kept in the audit trail)")
 
 
-class BulkResendOut(BaseModel):
+class BulkResendOut(Out):
     resent: int
     ids: list[int]
 
 
-class SummaryOut(BaseModel):
+class Window(Out):
+    from_: str = Field(alias="from")
+    until: str
+
+
+class CreatedCount(Out):
+    kind: str
+    target: str
+    status: str
+    count: int
+
+
+class ParkedCount(Out):
+    kind: str
+    target: str
+    count: int
+
+
+class OldestParked(Out):
+    id: int
+    kind: str
+    target: str
+    created_at: str
+    parked_at: str | None
+    reason: str | None
+
+
+class SummaryOut(Out):
     taken_at: str
-    window: dict[str, str]
-    last_24h: list[dict[str, Any]] = Field(description="counts by kind, target and status of what was created")
+    window: Window
+    last_24h: list[CreatedCount] = Field(description="counts by kind, target and status of what was created")
     parked_total: int
-    parked: list[dict[str, Any]] = Field(description="parked now, by kind and target, most first")
-    oldest_parked: dict[str, Any] | None
+    parked: list[ParkedCount] = Field(description="parked now, by kind and target, most first")
+    oldest_parked: OldestParked | None
     stuck_pending: int = Field(description="pending and due over 10 minutes ago: is the relay running?")
 
 

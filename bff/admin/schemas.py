@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from bff.common.schemas import Body, Int32, Version
+from bff.common.schemas import Body, Int32, Out, Version
 from bff.common.topics import PublicTopic
 
 Role = Literal["topic_editor", "catalog_admin", "operator"]
@@ -23,13 +23,13 @@ class LoginIn(Body):
     password: str = Field(min_length=1, max_length=256)
 
 
-class MeOut(BaseModel):
+class MeOut(Out):
     username: str
     display_name: str
     roles: list[Role]
 
 
-class AdminSessionOut(BaseModel):
+class AdminSessionOut(Out):
     token: str = Field(description="send as `Authorization: Bearer <token>`; shown once")
     token_type: str = "Bearer"
     expires_at: str = Field(description="if unused until then; every request moves it on, up to ends_at")
@@ -53,7 +53,7 @@ class AccountPatch(Body):
                                  description="a new password: ends the account's sessions, lifts a lockout")
 
 
-class AccountOut(BaseModel):
+class AccountOut(Out):
     username: str
     display_name: str
     roles: list[Role]
@@ -65,11 +65,11 @@ class AccountOut(BaseModel):
     updated_at: str
 
 
-class AccountList(BaseModel):
+class AccountList(Out):
     items: list[AccountOut]
 
 
-class AuditEntryOut(BaseModel):
+class AuditEntryOut(Out):
     id: int
     at: str
     actor_id: int | None
@@ -82,7 +82,7 @@ class AuditEntryOut(BaseModel):
     request_id: str | None
 
 
-class AuditPageOut(BaseModel):
+class AuditPageOut(Out):
     items: list[AuditEntryOut]
     next_cursor: str | None = Field(
         None, description="pass as `cursor` for older entries; null on the last page")
@@ -136,7 +136,7 @@ class TransitionIn(Body):
     version: Version | None = Field(None, description="refuse (409) if the topic changed since this version")
 
 
-class EntryOut(BaseModel):
+class EntryOut(Out):
     id: str
     kind: str
     ref: str
@@ -144,7 +144,7 @@ class EntryOut(BaseModel):
     icon: str | None
 
 
-class TopicOut(BaseModel):
+class TopicOut(Out):
     code: str
     title: str
     subtitle: str | None
@@ -162,16 +162,16 @@ class TopicOut(BaseModel):
     updated_by: str
 
 
-class TopicList(BaseModel):
+class TopicList(Out):
     items: list[TopicOut]
 
 
-class Reason(BaseModel):
+class Reason(Out):
     code: str = Field(examples=["not_started"])
     message: str
 
 
-class PreviewOut(BaseModel):
+class PreviewOut(Out):
     topic: PublicTopic = Field(description="exactly what the channel would show")
     visible: bool = Field(description="whether that channel and region would see it at `at`")
     reasons: list[Reason] = Field(description="why not, when not visible")

@@ -15,7 +15,7 @@ from bff.common.auth import require_assurance
 from bff.common.docs import DEVICE_ID, doc
 from bff.common.limits import rate_limited
 from bff.common.parsing import parse_body
-from bff.common.schemas import FaceResultOut, FaceStartOut, IdentityOut, Person, RealNameIn, RealNameOut, RefreshIn, Session
+from bff.common.schemas import FaceResultOut, FaceStartOut, IdentityOut, RealNameIn, RealNameOut, RefreshIn, Session
 from domain.shared.errors import InvalidInput
 
 AUTH_ERRORS = {401: ["token_invalid"]}
@@ -54,7 +54,7 @@ def add_account_routes(bp: Blueprint, *, channel: str, present: Callable) -> Non
         return empty()
 
     @bp.get("/me")
-    @doc("我的信息 Who am I (masked)", tag=tag, ok=(200, Person), errors=AUTH_ERRORS)
+    @doc("我的信息 Who am I (masked)", tag=tag, ok=(200, present.shape), errors=AUTH_ERRORS)
     async def me(request: Request) -> HTTPResponse:
         view = await request.app.ctx.identity.me(person_id=request.ctx.auth.subject)
         return json(present(view), ensure_ascii=False)

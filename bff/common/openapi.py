@@ -85,9 +85,15 @@ def query_parameters(model: type[BaseModel], schemas: dict) -> list[dict]:
 def _ref(model: type[BaseModel], schemas: dict) -> dict:
     schema = model.model_json_schema(ref_template=REF)
     for name, nested in schema.pop("$defs", {}).items():
-        schemas.setdefault(name, nested)
-    schemas.setdefault(model.__name__, schema)
+        _component(schemas, name, nested)
+    _component(schemas, model.__name__, schema)
     return {"$ref": REF.format(model=model.__name__)}
+
+
+def _component(schemas: dict, name: str, schema: dict) -> None:
+    """Two models of one name would share one entry: the second silently documented as the first."""
+    if schemas.setdefault(name, schema) != schema:
+        raise ValueError(f"two different models are named {name}: rename one (the OpenAPI names schemas by class)")
 
 
 def to_openapi_30(node: Any) -> Any:
@@ -118,4 +124,6 @@ def to_openapi_30(node: Any) -> Any:
         node["example"] = node.pop("examples")[0]
     if "const" in node:
         node["enum"] = [node.pop("const")]
+    if node.get("nullable") and isinstance(node.get("enum"), list) and None not in node["enum"]:
+        node["enum"] = [*node["enum"], None]  # OpenAPI 3.0.3: an enum lists null itself to allow it
     return {key: to_openapi_30(value) for key, value in node.items()}

@@ -51,7 +51,8 @@ def parse_query(request: Request, model: type[M]) -> M:
     if documented is not model:
         raise RuntimeError(f"{request.method} {request.path} reads its query with {model.__name__} "
                            f"but documents {getattr(documented, '__name__', 'none')}: doc(query={model.__name__})")
-    data = {key: values[-1] for key, values in request.args.items()}
+    # a parameter sent empty (?region=) is a value to check, not one to drop as Sanic would
+    data = {key: values[-1] for key, values in request.get_args(keep_blank_values=True).items()}
     jsonio.check(data)  # no NUL or lone surrogate reaches a filter (PostgreSQL refuses NUL in text)
     try:
         return model.model_validate(data)

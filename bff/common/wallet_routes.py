@@ -23,14 +23,14 @@ from bff.common.license_schemas import (
     ConsentList,
     ConsentOut,
     LicenseDetailOut,
+    WALLET_ITEM,
     LicenseHistory,
-    LicenseList,
     PresentationOut,
     PresentIn,
 )
 from bff.common.limits import rate_limited
 from bff.common.parsing import parse_body, parse_query
-from bff.common.schemas import Id64, Query
+from bff.common.schemas import Id64, Query, items_of
 from domain.identity import token_rules
 from domain.identity.errors import AssuranceRequired
 
@@ -59,7 +59,7 @@ def add_wallet_routes(bp: Blueprint, *, summary: Callable) -> None:
     tag = bp.name
 
     @bp.get("/licenses")
-    @doc("我的证照 My licenses (wallet)", tag=tag, ok=(200, LicenseList), errors=WALLET,
+    @doc("我的证照 My licenses (wallet)", tag=tag, ok=(200, items_of(WALLET_ITEM[summary.shape])), errors=WALLET,
          description="Needs real name (L2). Status is the GB/T 36901 status now (expired included). Also lists "
                      "the licenses of minors you are a guardian of (by their birth medical certificate), "
                      "`held_by: minor` with the child masked, read-only; each such read is in the child's "

@@ -7,14 +7,14 @@ from __future__ import annotations
 import hashlib
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sanic import Request
 from sanic.response import HTTPResponse, json, raw
 from sanic_ext import openapi
 
 from bff.common.docs import doc
 from bff.common.parsing import parse_body
-from bff.common.schemas import AwareTime, Body, EventId
+from bff.common.schemas import AwareTime, Body, EventId, Out
 from bff.gov.auth import NODE_REFUSALS, SECURITY_SCHEME
 from bff.gov.routes import bp
 from domain.applications import rules
@@ -29,7 +29,7 @@ class EventIn(Body):
 
 
 
-class EventOut(BaseModel):
+class EventOut(Out):
     number: str
     event_id: str
     status: str = Field(description="the application's status after this event")

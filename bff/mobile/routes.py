@@ -5,7 +5,7 @@ both a module and a package named ``bff.app``.)
 """
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
@@ -18,7 +18,7 @@ from bff.common.auth import install_guard
 from bff.common.docs import DEVICE_ID, doc
 from bff.common.limits import rate_limited
 from bff.common.parsing import parse_body
-from bff.common.schemas import Body, Session
+from bff.common.schemas import Body, Out, Session
 
 bp = Blueprint("app", url_prefix="/app/v1")
 install_guard(bp, channel="app")
@@ -28,7 +28,7 @@ class SmsCodeIn(Body):
     phone: str = Field(examples=["13800000001"])
 
 
-class SmsCodeOut(BaseModel):
+class SmsCodeOut(Out):
     expires_in: int
     resend_after: int
     phone_masked: str

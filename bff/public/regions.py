@@ -3,13 +3,13 @@ directory need before login. Reference data that changes a few times a year, so 
 cached by clients and CDNs for an hour."""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from bff.common.docs import doc
 from bff.common.parsing import parse_query
-from bff.common.schemas import Query
+from bff.common.schemas import Out, Query
 from domain.regions.service import DepartmentRecord, RegionRecord, ZoneRecord
 
 bp = Blueprint("regions", url_prefix="/public/v1")
@@ -18,7 +18,7 @@ CODE_EXAMPLE = "330106000000"
 BAD_CODE = {400: ["invalid_region_code"], 404: ["region_not_found"]}
 
 
-class RegionOut(BaseModel):
+class RegionOut(Out):
     code: str = Field(description="12-digit statistical division code", examples=[CODE_EXAMPLE])
     name: str = Field(examples=["西湖区"])
     level: int = Field(description="1 province, 2 city, 3 county, 4 township, 5 village", examples=[3])
@@ -30,7 +30,7 @@ class RegionDetail(RegionOut):
     path: list[RegionOut] = Field(description="from the province down to this region")
 
 
-class RegionList(BaseModel):
+class RegionList(Out):
     items: list[RegionOut]
 
 
@@ -42,24 +42,24 @@ class RegionsQuery(Query):
     limit: int = Field(20, ge=1, le=100)
 
 
-class ZoneOut(BaseModel):
+class ZoneOut(Out):
     code: str = Field(examples=["yrd"])
     name: str = Field(examples=["长三角"])
     regions: list[str] = Field(description="member regions; everything below them belongs too")
 
 
-class ZoneList(BaseModel):
+class ZoneList(Out):
     items: list[ZoneOut]
 
 
-class DepartmentOut(BaseModel):
+class DepartmentOut(Out):
     code: str = Field(description="unified social credit code, or a stable code", examples=["330100-market_supervision"])
     name: str = Field(examples=["杭州市市场监督管理局"])
     region_code: str = Field(examples=["330100000000"])
     kind: str = Field(examples=["market_supervision"])
 
 
-class DepartmentList(BaseModel):
+class DepartmentList(Out):
     items: list[DepartmentOut]
 
 
