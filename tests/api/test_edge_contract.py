@@ -128,3 +128,27 @@ async def test_every_integer_a_caller_sends_is_bounded_by_its_column(spec):
                 assert "minimum" in schema and schema["minimum"] >= -INT64_MAX - 1, (where, schema)
                 checked += 1
     assert checked > 50
+
+
+def _validate(spec: dict, schema: dict, instance) -> None:
+    """``instance`` against an OpenAPI 3.0 schema of ``spec`` (its $refs resolved in the document)."""
+    from openapi_schema_validator import OAS30Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT4
+
+    registry = Registry().with_resource("urn:spec", Resource(contents=spec, specification=DRAFT4))
+    ref = schema["$ref"].replace("#/", "urn:spec#/")
+    OAS30Validator({"$ref": ref}, registry=registry).validate(instance)
+
+
+@pytest.mark.parametrize("prefix, login", [("/wx/v1", "wechat"), ("/alipay/v1", "alipay"), ("/app/v1", "app")])
+async def test_who_am_i_answers_its_documented_schema(client, spec, mock_url, prefix, login):
+    """Mini-programs were documented the app's Person (with `channels`) but answered the compact one."""
+    from tests.support import citizens
+
+    session = await getattr(citizens, f"login_{login}")(client, mock_url)
+    answer = await client.get(f"{prefix}/me", headers=citizens.bearer(session))
+    assert answer.status_code == 200, answer.text
+    documented = spec["paths"][f"{prefix}/me"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    _validate(spec, documented, answer.json())
+    assert ("channels" in answer.json()) == (prefix == "/app/v1")
