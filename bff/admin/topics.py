@@ -45,7 +45,7 @@ class PreviewQuery(Query):
 
 
 @bp.post("/topics")
-@admin_doc("新建专题 Create a topic (a draft)", roles=EDITORS, ok_headers=(ETAG,), body=TopicIn, ok=(201, TopicOut),
+@admin_doc("新建专题 Create a topic (a draft)", roles=EDITORS, body=TopicIn, ok=(201, TopicOut), ok_headers=(ETAG,),
            errors={400: INVALID, 409: ["topic_exists"]})
 @require_role(*EDITORS)
 async def create(request: Request) -> HTTPResponse:
@@ -75,7 +75,8 @@ async def detail(request: Request, code: str) -> HTTPResponse:
 
 
 @bp.patch("/topics/<code:topic_code>")
-@admin_doc("修改专题 Change a topic", roles=EDITORS, headers=(IF_MATCH,), ok_headers=(ETAG,), body=TopicPatch, ok=(200, TopicOut),
+@admin_doc("修改专题 Change a topic", roles=EDITORS, body=TopicPatch, ok=(200, TopicOut),
+           headers=(IF_MATCH,), ok_headers=(ETAG,),
            errors={400: [*INVALID, "topic_version_required", "topic_not_publishable"], **NOT_FOUND,
                    409: ["topic_version_conflict"]},
            description="Only the fields sent change (null clears an optional one). A published topic "
@@ -91,7 +92,8 @@ async def update(request: Request, code: str) -> HTTPResponse:
 
 
 @bp.put("/topics/<code:topic_code>/entry-order")
-@admin_doc("调整入口顺序 Reorder a topic's entries", roles=EDITORS, headers=(IF_MATCH,), ok_headers=(ETAG,), body=ReorderIn, ok=(200, TopicOut),
+@admin_doc("调整入口顺序 Reorder a topic's entries", roles=EDITORS, body=ReorderIn, ok=(200, TopicOut),
+           headers=(IF_MATCH,), ok_headers=(ETAG,),
            errors={400: [*INVALID, "topic_version_required"], **NOT_FOUND, 409: ["topic_version_conflict"]})
 @require_role(*EDITORS)
 async def reorder(request: Request, code: str) -> HTTPResponse:
@@ -103,7 +105,8 @@ async def reorder(request: Request, code: str) -> HTTPResponse:
 
 
 @bp.post("/topics/<code:topic_code>/publish")
-@admin_doc("发布专题 Publish (switch on)", roles=SWITCHERS, headers=(IF_MATCH,), ok_headers=(ETAG,), body=TransitionIn, ok=(200, TopicOut),
+@admin_doc("发布专题 Publish (switch on)", roles=SWITCHERS, body=TransitionIn, ok=(200, TopicOut),
+           headers=(IF_MATCH,), ok_headers=(ETAG,),
            errors={400: ["invalid_input", "topic_not_publishable"], **NOT_FOUND, 409: CONFLICT},
            description="From draft or offline. The body may be empty; a version (or If-Match) makes "
                        "it conditional.")
@@ -116,7 +119,8 @@ async def publish(request: Request, code: str) -> HTTPResponse:
 
 
 @bp.post("/topics/<code:topic_code>/offline")
-@admin_doc("下线专题 Take offline (switch off)", roles=SWITCHERS, headers=(IF_MATCH,), ok_headers=(ETAG,), body=TransitionIn, ok=(200, TopicOut),
+@admin_doc("下线专题 Take offline (switch off)", roles=SWITCHERS, body=TransitionIn, ok=(200, TopicOut),
+           headers=(IF_MATCH,), ok_headers=(ETAG,),
            errors={400: ["invalid_input"], **NOT_FOUND, 409: CONFLICT},
            description="From published. The body may be empty; a version (or If-Match) makes it conditional.")
 @require_role(*SWITCHERS)

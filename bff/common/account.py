@@ -36,7 +36,8 @@ def add_account_routes(bp: Blueprint, *, channel: str, present: Callable) -> Non
         return presenters.session(issued, present(view))
 
     @bp.post("/session/refresh", ctx_public=True)
-    @doc("刷新登录 Rotate the refresh token", tag=tag, headers=(DEVICE_ID,), body=RefreshIn, ok=(200, Session), secured=False,
+    @doc("刷新登录 Rotate the refresh token", tag=tag, body=RefreshIn, ok=(200, Session), secured=False,
+         headers=(DEVICE_ID,),
          errors={400: ["invalid_input", "malformed_json"], 401: ["token_invalid", "refresh_token_reused"],
                  429: ["rate_limited"]},
          description="Every refresh token works once. Reusing a spent one revokes the whole login.")
@@ -60,7 +61,7 @@ def add_account_routes(bp: Blueprint, *, channel: str, present: Callable) -> Non
         return json(present(view), ensure_ascii=False)
 
     @bp.post("/me/real-name")
-    @doc("实名认证 Verify real name (L2)", tag=tag, headers=(DEVICE_ID,), body=RealNameIn, ok=(200, RealNameOut),
+    @doc("实名认证 Verify real name (L2)", tag=tag, body=RealNameIn, ok=(200, RealNameOut), headers=(DEVICE_ID,),
          errors={400: ["invalid_input", "invalid_id_number", "real_name_mismatch"], 401: ["token_invalid"],
                  409: ["real_name_already_bound"], 429: ["rate_limited"], 503: ["upstream_unavailable"]},
          description="Checks name and ID number with public security. If another login of the same "
@@ -85,7 +86,8 @@ def add_account_routes(bp: Blueprint, *, channel: str, present: Callable) -> Non
         return json({"id": started.id, "sdk_token": started.sdk_token, "expires_in": started.expires_in}, status=201)
 
     @bp.get("/me/face-verifications/<session_id:face_session_id>")
-    @doc("人脸核验结果 Read the face verification result (once)", tag=tag, headers=(DEVICE_ID,), ok=(200, FaceResultOut),
+    @doc("人脸核验结果 Read the face verification result (once)", tag=tag, ok=(200, FaceResultOut),
+         headers=(DEVICE_ID,),
          errors={400: ["invalid_input"], 401: ["token_invalid"], 404: ["face_session_not_found"],
                  409: ["face_result_consumed"],
                  503: ["upstream_unavailable"]},

@@ -17,6 +17,7 @@ from bff.common.schemas import Problem
 STATUS_TEXT = {400: "Bad input", 401: "Not logged in / bad credentials", 403: "Not allowed",
                404: "Not found", 409: "Conflict with the current state", 413: "Body too large",
                429: "Too many requests", 503: "An upstream system is unavailable"}
+PROBLEM = "application/problem+json"
 BODY_ERRORS = {400: ["invalid_input", "malformed_json"], 413: ["payload_too_large"]}
 QUERY_ERRORS = {400: ["invalid_input"]}
 
@@ -56,9 +57,10 @@ RETRY_AFTER = Header("Retry-After", "seconds to wait before trying again", schem
 CHALLENGE = Header("WWW-Authenticate", "the authentication scheme the route accepts (RFC 9110)")
 
 
-def doc(summary: str, *, tag: str, body: Any = None, query: Any = None, ok: tuple[int, Any] | None = (200, None),
-        errors: dict[int, list[str]] | None = None, secured: bool = True, description: str = "",
-        headers: tuple[Header, ...] = (), ok_headers: tuple[Header, ...] = (), ok_media: str = "application/json",
+def doc(summary: str, *, tag: str, body: Any = None, query: Any = None,
+        ok: tuple[int, Any] | None = (200, None), errors: dict[int, list[str]] | None = None,
+        secured: bool = True, description: str = "", headers: tuple[Header, ...] = (),
+        ok_headers: tuple[Header, ...] = (), ok_media: str = "application/json",
         also: dict[int, str] | None = None):
     """``errors`` maps a status to the problem codes a client may meet there; ``query`` is the model
     ``parse_query`` reads the query string with (its fields become the documented parameters);
@@ -68,7 +70,8 @@ def doc(summary: str, *, tag: str, body: Any = None, query: Any = None, ok: tupl
     Bodies and answers are only recorded on the handler: ``bff/common/openapi.py`` renders them with
     pydantic's own schemas. (sanic-ext's own walk of pydantic models gets shapes wrong and costs
     about a tenth of a second per route at import.)"""
-    errors = _merged(errors or {}, BODY_ERRORS if body is not None else {}, QUERY_ERRORS if query is not None else {})
+    errors = _merged(errors or {}, BODY_ERRORS if body is not None else {},
+                     QUERY_ERRORS if query is not None else {})
 
     def decorate(handler):
         handler = openapi.summary(summary)(handler)
@@ -78,7 +81,7 @@ def doc(summary: str, *, tag: str, body: Any = None, query: Any = None, ok: tupl
         if secured:
             handler = openapi.secured("bearer")(handler)
         # the models themselves, for bff/common/openapi.py to render with pydantic's own schemas
-        responses = {status: ("application/problem+json", Problem, _error_text(status, codes), _error_headers(status))
+        responses = {status: (PROBLEM, Problem, _error_text(status, codes), _error_headers(status))
                      for status, codes in errors.items()}
         if ok is not None:
             responses[ok[0]] = (ok_media, ok[1], "OK" if ok[0] < 300 else "Done", ok_headers)

@@ -68,7 +68,8 @@ def add_home_route(bp: Blueprint, *, channel: str, present: Callable, etag: bool
         return kept[2], kept[3]
 
     @bp.get("/home", ctx_public=True)
-    @doc("首页 Home: topics, hot list, my open items", tag=bp.name, ok=(200, present.shape), secured=False, query=HomeQuery,
+    @doc("首页 Home: topics, hot list, my open items", tag=bp.name, ok=(200, present.shape), secured=False,
+         query=HomeQuery,
          headers=(IF_NONE_MATCH,) if etag else (), ok_headers=(ETAG,) if etag else (),
          also={304: "Not modified: the ETag sent in If-None-Match is current"} if etag else None,
          description="Needs no login; with a valid bearer token it also counts the citizen's open items. "

@@ -62,8 +62,8 @@ class NothingIn(Body):
 def add_housing_fund_routes(bp: Blueprint, *, channel: str, overview: Callable, eligibility: Callable,
                             withdrawal: Callable) -> None:
     tag, prefix = bp.name, ROUTE_PREFIX[channel]
-    start_shape = create_model(f"WithdrawalStart{withdrawal.shape.__name__.removeprefix('Withdrawal')}", __base__=Out,
-                               withdrawal=(withdrawal.shape, ...), face=(FaceOut, ...))
+    start_name = "WithdrawalStart" + withdrawal.shape.__name__.removeprefix("Withdrawal")
+    start_shape = create_model(start_name, __base__=Out, withdrawal=(withdrawal.shape, ...), face=(FaceOut, ...))
 
     @bp.get("/housing-fund/accounts")
     @doc("我的公积金账户 My housing fund accounts, every city", tag=tag, ok=(200, overview.shape),
@@ -89,7 +89,8 @@ def add_housing_fund_routes(bp: Blueprint, *, channel: str, overview: Callable, 
         return json(eligibility(judged), ensure_ascii=False)
 
     @bp.post("/housing-fund/withdrawals")
-    @doc("发起提取并开始人脸核验 Start a withdrawal and its face scan", tag=tag, ok_headers=(LOCATION,), body=WithdrawalIn,
+    @doc("发起提取并开始人脸核验 Start a withdrawal and its face scan", tag=tag, body=WithdrawalIn,
+         ok_headers=(LOCATION,),
          ok=(201, start_shape),
          errors={400: BAD + ["withdrawal_not_eligible", "bank_card_not_own"], **AUTH, **L2,
                  404: ["fund_account_not_found"], 429: ["rate_limited"], **UPSTREAM},
@@ -118,7 +119,8 @@ def add_housing_fund_routes(bp: Blueprint, *, channel: str, overview: Callable, 
         return json(present_face(started, prefix), status=201)
 
     @bp.post("/housing-fund/withdrawals/<withdrawal_id:withdrawal_id>/submission")
-    @doc("提交提取 Submit the withdrawal (L3, bound face scan)", tag=tag, headers=(IDEMPOTENCY_KEY.needed(),), ok_headers=(REPLAYED,), body=NothingIn, ok=(200, withdrawal.shape),
+    @doc("提交提取 Submit the withdrawal (L3, bound face scan)", tag=tag, body=NothingIn, ok=(200, withdrawal.shape),
+         headers=(IDEMPOTENCY_KEY.needed(),), ok_headers=(REPLAYED,),
          errors={400: ["idempotency_key_required", "invalid_input", "withdrawal_not_eligible"], **AUTH,
                  403: ["assurance_required"], 404: ["withdrawal_not_found", "fund_account_not_found"],
                  409: ["idempotency_key_reused", "withdrawal_already_submitted", "withdrawal_expired",

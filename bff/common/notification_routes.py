@@ -135,7 +135,8 @@ def add_notification_routes(bp: Blueprint, *, channel: str) -> None:
         return
 
     @bp.post("/me/subscriptions")
-    @doc("订阅消息授权 Report a subscribe-message consent", tag=tag, headers=(IDEMPOTENCY_KEY,), body=SubscriptionsIn, ok=(200, preferences_shape),
+    @doc("订阅消息授权 Report a subscribe-message consent", tag=tag, body=SubscriptionsIn, ok=(200, preferences_shape),
+         headers=(IDEMPOTENCY_KEY,),
          errors={400: ["invalid_input", "malformed_json", "subscription_template_unknown"], **AUTH,
                  409: ["idempotency_key_reused"], 429: ["rate_limited"]},
          description="Call after wx.requestSubscribeMessage (my.requestSubscribeMessage) with what it answered. "

@@ -93,7 +93,8 @@ def add_wallet_routes(bp: Blueprint, *, summary: Callable) -> None:
         return json({"items": [present.event(e) for e in events]}, ensure_ascii=False)
 
     @bp.post("/licenses/<license_id:license_id>/presentations")
-    @doc("亮证 Show a license: a 3-minute token (or its QR image)", tag=tag, ok_headers=(PRESENTATION_ID, EXPIRES_AT), body=PresentIn, query=PresentQuery,
+    @doc("亮证 Show a license: a 3-minute token (or its QR image)", tag=tag, body=PresentIn, query=PresentQuery,
+         ok_headers=(PRESENTATION_ID, EXPIRES_AT),
          ok=(201, PresentationOut),
          errors={**WALLET, 400: ["invalid_input", "malformed_json"], 404: ["license_not_found"],
                  409: ["license_not_presentable"], 429: ["rate_limited"]},

@@ -53,7 +53,8 @@ async def send_sms_code(request: Request) -> HTTPResponse:
 
 
 @bp.post("/session", ctx_public=True)
-@doc("短信登录 Log in with phone number and SMS code", tag="app", headers=(DEVICE_ID,), body=AppLoginIn, ok=(200, Session),
+@doc("短信登录 Log in with phone number and SMS code", tag="app", body=AppLoginIn, ok=(200, Session),
+     headers=(DEVICE_ID,),
      secured=False, errors={400: ["invalid_input", "malformed_json", "invalid_phone"],
                             401: ["sms_code_invalid"], 429: ["sms_code_locked", "rate_limited"]},
      description="Send `X-Device-Id` to bind the refresh token to this device.")
