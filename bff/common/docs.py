@@ -61,11 +61,12 @@ def doc(summary: str, *, tag: str, body: Any = None, query: Any = None,
         ok: tuple[int, Any] | None = (200, None), errors: dict[int, list[str]] | None = None,
         secured: bool = True, description: str = "", headers: tuple[Header, ...] = (),
         ok_headers: tuple[Header, ...] = (), ok_media: str = "application/json",
-        also: dict[int, str] | None = None):
+        ok_also: dict[str, Any] | None = None, also: dict[int, str] | None = None):
     """``errors`` maps a status to the problem codes a client may meet there; ``query`` is the model
     ``parse_query`` reads the query string with (its fields become the documented parameters);
-    ``headers`` are request headers, ``ok_headers`` those of the success answer; ``also`` other
-    answers without a body (status -> what it means, e.g. 304).
+    ``headers`` are request headers, ``ok_headers`` those of the success answer, ``ok_also`` its
+    other media types (media type -> schema); ``also`` other answers without a body (status -> what
+    it means, e.g. 304).
 
     Bodies and answers are only recorded on the handler: ``bff/common/openapi.py`` renders them with
     pydantic's own schemas. (sanic-ext's own walk of pydantic models gets shapes wrong and costs
@@ -81,12 +82,14 @@ def doc(summary: str, *, tag: str, body: Any = None, query: Any = None,
         if secured:
             handler = openapi.secured("bearer")(handler)
         # the models themselves, for bff/common/openapi.py to render with pydantic's own schemas
-        responses = {status: (PROBLEM, Problem, _error_text(status, codes), _error_headers(status))
+        # status -> (media type -> model or schema, description, headers)
+        responses = {status: ({PROBLEM: Problem}, _error_text(status, codes), _error_headers(status))
                      for status, codes in errors.items()}
         if ok is not None:
-            responses[ok[0]] = (ok_media, ok[1], "OK" if ok[0] < 300 else "Done", ok_headers)
+            content = {ok_media: ok[1]} if ok[1] is not None else {}
+            responses[ok[0]] = ({**content, **(ok_also or {})}, "OK" if ok[0] < 300 else "Done", ok_headers)
         for status, text in (also or {}).items():
-            responses[status] = (None, None, text, ok_headers)
+            responses[status] = ({}, text, ok_headers)
         handler.__govhub_doc__ = {"body": body, "query": query, "headers": headers, "responses": responses}
         return handler
 

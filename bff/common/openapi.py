@@ -53,13 +53,13 @@ def _apply(op: dict, recorded: dict, schemas: dict) -> None:
     op["parameters"] = parameters
     if not parameters:
         op.pop("parameters")
-    for status, (media, model, description, headers) in recorded["responses"].items():
+    for status, (content, description, headers) in recorded["responses"].items():
         answer = op.setdefault("responses", {}).setdefault(str(status), {})
         answer["description"] = description
-        if model is None:
-            answer.pop("content", None)
-        else:
-            answer["content"] = {media: {"schema": _ref(model, schemas) if isinstance(model, type) else model}}
+        answer.pop("content", None)
+        if content:
+            answer["content"] = {media: {"schema": _ref(model, schemas) if isinstance(model, type) else model}
+                                 for media, model in content.items()}
         if headers:
             answer["headers"] = {header.name: header.answer() for header in headers}
 

@@ -37,6 +37,7 @@ from domain.identity.errors import AssuranceRequired
 AUTH = {401: ["token_invalid"]}
 WALLET = {**AUTH, 403: ["assurance_required"]}
 NO_STORE = {"Cache-Control": "no-store"}
+IMAGE = {"type": "string", "format": "binary", "description": "the token as a QR code (?format=png or svg)"}
 PRESENTATION_ID = Header("X-Presentation-Id", "the presentation's id (on the QR image answers)")
 EXPIRES_AT = Header("X-Expires-At", "when the token expires, ISO 8601 (on the QR image answers)")
 
@@ -94,7 +95,7 @@ def add_wallet_routes(bp: Blueprint, *, summary: Callable) -> None:
 
     @bp.post("/licenses/<license_id:license_id>/presentations")
     @doc("亮证 Show a license: a 3-minute token (or its QR image)", tag=tag, body=PresentIn, query=PresentQuery,
-         ok_headers=(PRESENTATION_ID, EXPIRES_AT),
+         ok_headers=(PRESENTATION_ID, EXPIRES_AT), ok_also={"image/png": IMAGE, "image/svg+xml": IMAGE},
          ok=(201, PresentationOut),
          errors={**WALLET, 400: ["invalid_input", "malformed_json"], 404: ["license_not_found"],
                  409: ["license_not_presentable"], 429: ["rate_limited"]},

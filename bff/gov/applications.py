@@ -12,7 +12,7 @@ from sanic import Request
 from sanic.response import HTTPResponse, json, raw
 from sanic_ext import openapi
 
-from bff.common.docs import doc
+from bff.common.docs import Header, doc
 from bff.common.parsing import parse_body
 from bff.common.schemas import AwareTime, Body, EventId, Out
 from bff.gov.auth import NODE_REFUSALS, SECURITY_SCHEME
@@ -59,7 +59,10 @@ async def post_event(request: Request, number: str) -> HTTPResponse:
 
 
 @bp.get("/applications/<number:application_number>/materials/<material_id:material_id>")
-@doc("下载申请材料 Fetch an uploaded material", tag="gov", ok=(200, None), secured=False,
+@doc("下载申请材料 Fetch an uploaded material", tag="gov", secured=False,
+     ok=(200, {"type": "string", "format": "binary"}), ok_media="application/octet-stream",
+     ok_also={media: {"type": "string", "format": "binary"} for media in ("application/pdf", "image/jpeg", "image/png")},
+     ok_headers=(Header("X-Content-SHA256", "the file's SHA-256, hex"),),
      errors={401: NODE_REFUSALS, 404: ["application_not_found"]},
      description="The bytes of a file named in a delivery's `materials[].download`, with its content type.")
 @openapi.secured(SECURITY_SCHEME)

@@ -152,3 +152,10 @@ async def test_who_am_i_answers_its_documented_schema(client, spec, mock_url, pr
     documented = spec["paths"][f"{prefix}/me"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     _validate(spec, documented, answer.json())
     assert ("channels" in answer.json()) == (prefix == "/app/v1")
+
+
+async def test_answers_in_other_media_types_are_documented(spec):
+    shown = spec["paths"]["/wx/v1/licenses/{license_id}/presentations"]["post"]["responses"]["201"]["content"]
+    assert set(shown) == {"application/json", "image/png", "image/svg+xml"}
+    fetched = spec["paths"]["/gov/v1/applications/{number}/materials/{material_id}"]["get"]["responses"]["200"]
+    assert {"application/pdf", "image/jpeg", "image/png"} <= set(fetched["content"])
