@@ -35,7 +35,7 @@ from domain.identity.service import IdentityService
 from domain.shared.clock import Clock
 from domain.shared.vault import Vault
 from bff import database
-from bff.common import errors, logs, openapi
+from bff.common import errors, jsonio, logs, openapi, paths
 from bff.alipay import routes as alipay_routes
 from bff.mobile import routes as mobile_routes
 from bff.public import health, regions
@@ -284,7 +284,7 @@ async def close_resources(resources: Resources) -> None:
 
 def create_app(settings: Settings, *, resources: Resources | None = None, name: str = "govhub") -> Sanic:
     logs.configure(settings.log_level)
-    app = Sanic(name, configure_logging=False, request_class=HubRequest)
+    app = Sanic(name, configure_logging=False, request_class=HubRequest, dumps=jsonio.dumps)
     app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
     app.config.ACCESS_LOG = False
     app.config.FALLBACK_ERROR_FORMAT = "json"
@@ -302,6 +302,7 @@ def create_app(settings: Settings, *, resources: Resources | None = None, name: 
     app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
     app.ctx.settings = settings
     errors.install(app)
+    paths.install(app)  # before any blueprint: their paths name these shapes
     _install_request_context(app)
     _install_lifecycle(app, settings, resources)
     app.blueprint(health.bp)

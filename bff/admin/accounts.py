@@ -36,7 +36,7 @@ async def list_accounts(request: Request) -> HTTPResponse:
     return json({"items": [presenters.account(v) for v in views]}, ensure_ascii=False)
 
 
-@bp.patch("/accounts/<username:str>")
+@bp.patch("/accounts/<username:admin_username>")
 @admin_doc("修改管理账号 Change roles, status or password", roles=OPERATORS, body=AccountPatch,
            ok=(200, AccountOut),
            errors={400: INVALID, 404: ["admin_account_not_found"], 409: ["last_operator"]},

@@ -74,15 +74,16 @@ def require_role(*roles: str):
 
 
 def admin_doc(summary: str, *, roles: tuple[str, ...] | None, body=None, ok=(200, None),
-              errors: dict[int, list[str]] | None = None, description: str = ""):
-    """``doc`` for admin routes: the session scheme, 401 always, 403 when ``roles`` are needed."""
+              errors: dict[int, list[str]] | None = None, description: str = "", **more):
+    """``doc`` for admin routes: the session scheme, 401 always, 403 when ``roles`` are needed.
+    ``more``: the rest of ``doc``'s options (query, headers, ok_headers)."""
     errors = dict(errors or {})
     errors.setdefault(401, []).insert(0, "admin_session_invalid")
     if roles:
         errors.setdefault(403, []).insert(0, "role_required")
         description = (description + "\n\n" if description else "") + "Roles: " + ", ".join(roles) + "."
     documented = doc(summary, tag="admin", body=body, ok=ok, errors=errors, secured=False,
-                     description=description)
+                     description=description, **more)
 
     def decorate(handler):
         return openapi.secured(SECURITY_SCHEME)(documented(handler))

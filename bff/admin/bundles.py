@@ -9,14 +9,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from bff.admin.auth import admin_doc, current_admin, install_admin_guard, require_role
 from bff.common import bundle_presenters
 from bff.common.parsing import parse_body, parse_query
-from bff.common.schemas import Body
+from bff.common.bundle_schemas import RunEventOut, RunStepFull, RunSummaryFull
+from bff.common.schemas import Body, Out, Query, Version, items_of
 from domain.bundles.rules import RUN_STATUSES
 from domain.bundles.views import BundleView
 from domain.shared.clock import SHANGHAI
@@ -33,14 +34,14 @@ NOT_FOUND = {404: ["bundle_not_found"]}
 class BundleIn(Body):
     definition: dict = Field(description="the declaration: name, region_code, deadline_days, form, prefill, "
                                          "confirmation, steps (docs/bundles.md); its code is the path's")
-    version: int | None = Field(None, ge=1, description="the version read; omit to create")
+    version: Version | None = Field(None, description="the version read; omit to create")
 
 
 class PublishIn(Body):
-    version: int = Field(ge=1, description="the draft's version that was validated")
+    version: Version = Field(description="the draft's version that was validated")
 
 
-class AdminBundleOut(BaseModel):
+class AdminBundleOut(Out):
     code: str
     name: str
     status: Literal["draft", "published", "retired"]
@@ -52,37 +53,35 @@ class AdminBundleOut(BaseModel):
     published_at: str | None
 
 
-class AdminBundleList(BaseModel):
+class AdminBundleList(Out):
     items: list[AdminBundleOut]
 
 
-class ValidationOut(BaseModel):
+class ValidationOut(Out):
     code: str
     version: int
     valid: bool
     problems: list[dict[str, str]]
 
 
-class RunQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RunQuery(Query):
     status: Literal[RUN_STATUSES] | None = None  # type: ignore[valid-type]
     stuck: bool | None = Field(None, description="true: past the deadline and flagged")
     bundle: str | None = Field(None, max_length=64)
     limit: int = Field(50, ge=1, le=200)
 
 
-class AdminRunOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class AdminRunOut(RunSummaryFull):
+    """A run as operators see it: every step and the timeline, never the citizen's form."""
 
-    number: str
-    bundle_code: str
-    status: str
-    stuck: bool
+    steps: list[RunStepFull]
+    failed_steps: list[str]
+    allowed_actions: list[str]
+    timeline: list[RunEventOut]
+    stuck: bool = Field(description="past its deadline and flagged")
 
 
-class AdminRunList(BaseModel):
-    items: list[AdminRunOut]
+AdminRunList = items_of(AdminRunOut)
 
 
 def _time(value: datetime | None) -> str | None:
@@ -103,14 +102,14 @@ async def list_bundles(request: Request) -> HTTPResponse:
     return json({"items": [_bundle(b) for b in found]}, ensure_ascii=False)
 
 
-@bp.get("/bundles/<code:str>")
+@bp.get("/bundles/<code:bundle_code>")
 @admin_doc("一件事配置 A bundle's declaration", roles=READERS, ok=(200, AdminBundleOut), errors=NOT_FOUND)
 @require_role(*READERS)
 async def detail(request: Request, code: str) -> HTTPResponse:
     return json(_bundle(await request.app.ctx.bundles.declarations.get(code)), ensure_ascii=False)
 
 
-@bp.put("/bundles/<code:str>")
+@bp.put("/bundles/<code:bundle_code>")
 @admin_doc("新建或修改一件事 Create a bundle, or change its draft", roles=EDITORS, body=BundleIn,
            ok=(200, AdminBundleOut),
            errors={400: ["invalid_input", "malformed_json", "bundle_invalid"], **NOT_FOUND,
@@ -128,7 +127,7 @@ async def save(request: Request, code: str) -> HTTPResponse:
     return json(_bundle(view), status=201 if body.version is None else 200, ensure_ascii=False)
 
 
-@bp.get("/bundles/<code:str>/validation")
+@bp.get("/bundles/<code:bundle_code>/validation")
 @admin_doc("校验一件事 Validate the draft", roles=READERS, ok=(200, ValidationOut), errors=NOT_FOUND,
            description="Every problem that keeps the draft from publication: unknown or offline matters, "
                        "steps needing uploads, unknown or cyclic dependencies, a matter's required field "
@@ -142,7 +141,7 @@ async def validate(request: Request, code: str) -> HTTPResponse:
                 ensure_ascii=False)
 
 
-@bp.post("/bundles/<code:str>/publication")
+@bp.post("/bundles/<code:bundle_code>/publication")
 @admin_doc("发布一件事 Publish the draft", roles=EDITORS, body=PublishIn, ok=(200, AdminBundleOut),
            errors={400: ["invalid_input", "malformed_json", "bundle_invalid"], **NOT_FOUND,
                    409: ["bundle_version_conflict"]},
@@ -156,8 +155,7 @@ async def publish(request: Request, code: str) -> HTTPResponse:
 
 
 @bp.get("/bundle-runs")
-@admin_doc("一件事办件 Bundles under way (for operators)", roles=OPERATORS, ok=(200, AdminRunList),
-           errors={400: ["invalid_input"]},
+@admin_doc("一件事办件 Bundles under way (for operators)", roles=OPERATORS, ok=(200, AdminRunList), query=RunQuery,
            description="`stuck=true`: past their deadline (the job `flag_stuck_bundles` flags them and logs "
                        "`bundle_stuck`). Forms are not shown.")
 @require_role(*OPERATORS)
@@ -168,7 +166,7 @@ async def runs(request: Request) -> HTTPResponse:
     return json({"items": [_run(r) for r in found]}, ensure_ascii=False)
 
 
-@bp.get("/bundle-runs/<number:str>")
+@bp.get("/bundle-runs/<number:bundle_run_number>")
 @admin_doc("一件事办件详情 One bundle under way", roles=OPERATORS, ok=(200, AdminRunOut),
            errors={404: ["bundle_run_not_found"]})
 @require_role(*OPERATORS)

@@ -10,8 +10,9 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from bff.admin.auth import admin_doc, current_admin, install_admin_guard, require_role
-from bff.common.catalog_presenters import detail_full
+from bff.common.catalog_presenters import MatterDetailFull, detail_full
 from bff.common.parsing import parse_body
+from bff.common.schemas import Body, Int16, Int32, Int64
 
 bp = Blueprint("admin_catalog")
 install_admin_guard(bp)
@@ -20,11 +21,11 @@ EDITORS = ("catalog_admin",)
 READERS = ("catalog_admin", "operator", "topic_editor")
 
 
-class Material(BaseModel):
+class Material(Body):
     name: str
     required: bool = True
     license_type: str | None = None
-    copies: int = 1
+    copies: Int32 = 1
     notes: str = ""
 
 
@@ -45,10 +46,10 @@ class MatterIn(BaseModel):
     themes: list[str] = []
     zones: list[str] = []
     materials: list[Material] = []
-    legal_limit_days: int = 0
-    promised_limit_days: int = 0
-    fee_fen: int = 0
-    online_depth: int = 1
+    legal_limit_days: Int16 = 0
+    promised_limit_days: Int16 = 0
+    fee_fen: Int64 = 0
+    online_depth: Int16 = 1
     channels: list[str] = ["wechat", "alipay", "app", "pc"]
     cross_province: bool = False
     instant_approval: bool = False
@@ -57,15 +58,11 @@ class MatterIn(BaseModel):
     form_schema: dict = {}
 
 
-class MatterAdminOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    code: str
-    name: str
-    status: str
+class MatterAdminOut(MatterDetailFull):
+    status: str = Field(description="active | retired")
 
 
-@bp.put("/matters/<code:str>")
+@bp.put("/matters/<code:matter_code>")
 @admin_doc("保存事项 Create or change a matter", roles=EDITORS, body=MatterIn, ok=(200, MatterAdminOut),
            errors={400: ["invalid_input", "malformed_json", "invalid_matter"]},
            description="Idempotent: saving the same content again changes nothing and writes no audit entry.")
@@ -78,7 +75,7 @@ async def save(request: Request, code: str) -> HTTPResponse:
     return json({**detail_full(matter), "status": matter.status}, ensure_ascii=False)
 
 
-@bp.get("/matters/<code:str>")
+@bp.get("/matters/<code:matter_code>")
 @admin_doc("事项详情 Read a matter (also a retired one)", roles=READERS, ok=(200, MatterAdminOut),
            errors={404: ["matter_not_found"]})
 @require_role(*READERS)
@@ -87,7 +84,7 @@ async def read(request: Request, code: str) -> HTTPResponse:
     return json({**detail_full(matter), "status": matter.status}, ensure_ascii=False)
 
 
-@bp.delete("/matters/<code:str>")
+@bp.delete("/matters/<code:matter_code>")
 @admin_doc("停办事项 Retire a matter", roles=EDITORS, ok=(200, MatterAdminOut), errors={404: ["matter_not_found"]})
 @require_role(*EDITORS)
 async def retire(request: Request, code: str) -> HTTPResponse:

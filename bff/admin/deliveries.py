@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from bff.admin import presenters
 from bff.admin.auth import admin_doc, current_admin, install_admin_guard, require_role
-from bff.common.parsing import parse_body
-from bff.common.schemas import Body
+from bff.common.parsing import parse_body, parse_query
+from bff.common.schemas import Body, Out, Query
+from domain.delivery import rules
 from domain.delivery.errors import DeliveryQueryInvalid
 from domain.delivery.service import DeliveryFilters, DeliveryView, day_bounds
 
@@ -31,7 +32,7 @@ FILTERS_TEXT = ("Filters: `status` (pending, delivered, parked), `kind` (e.g. no
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-class AttemptOut(BaseModel):
+class AttemptOut(Out):
     number: int = Field(description="the try's number within its round (a resend starts a new round)")
     relay: str
     started_at: str
@@ -42,7 +43,7 @@ class AttemptOut(BaseModel):
     response_excerpt: str | None = Field(description="the start of a rejecting answer")
 
 
-class DeliveryOut(BaseModel):
+class DeliveryOut(Out):
     id: int
     kind: str
     target: str
@@ -65,9 +66,20 @@ class DeliveryDetailOut(DeliveryOut):
     attempt_log: list[AttemptOut]
 
 
-class DeliveryPageOut(BaseModel):
+class DeliveryPageOut(Out):
     items: list[DeliveryOut]
     next_cursor: str | None = Field(None, description="pass as `cursor` for older deliveries; null on the last page")
+
+
+class DeliveryQuery(Query):
+    invalid = DeliveryQueryInvalid
+
+    status: Literal[rules.STATUSES] | None = None  # type: ignore[valid-type]
+    kind: str | None = Field(None, max_length=64, examples=["node.application.submitted"])
+    target: str | None = Field(None, max_length=64, description="node code or person id")
+    date: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="the day created (Beijing time)")
+    limit: int = Field(50, ge=1, le=200)
+    cursor: str | None = Field(None, max_length=64, description="`next_cursor` of the previous page")
 
 
 class ResendIn(Body):
@@ -82,30 +94,57 @@ class BulkResendIn(Body):
     reason: str | None = Field(None, max_length=200, description="why (kept in the audit trail)")
 
 
-class BulkResendOut(BaseModel):
+class BulkResendOut(Out):
     resent: int
     ids: list[int]
 
 
-class SummaryOut(BaseModel):
+class Window(Out):
+    from_: str = Field(alias="from")
+    until: str
+
+
+class CreatedCount(Out):
+    kind: str
+    target: str
+    status: str
+    count: int
+
+
+class ParkedCount(Out):
+    kind: str
+    target: str
+    count: int
+
+
+class OldestParked(Out):
+    id: int
+    kind: str
+    target: str
+    created_at: str
+    parked_at: str | None
+    reason: str | None
+
+
+class SummaryOut(Out):
     taken_at: str
-    window: dict[str, str]
-    last_24h: list[dict[str, Any]] = Field(description="counts by kind, target and status of what was created")
+    window: Window
+    last_24h: list[CreatedCount] = Field(description="counts by kind, target and status of what was created")
     parked_total: int
-    parked: list[dict[str, Any]] = Field(description="parked now, by kind and target, most first")
-    oldest_parked: dict[str, Any] | None
+    parked: list[ParkedCount] = Field(description="parked now, by kind and target, most first")
+    oldest_parked: OldestParked | None
     stuck_pending: int = Field(description="pending and due over 10 minutes ago: is the relay running?")
 
 
 @bp.get("/deliveries")
-@admin_doc("投递列表 List deliveries", roles=OPERATORS, ok=(200, DeliveryPageOut), errors={400: QUERY_ERRORS},
-           description=FILTERS_TEXT + " Newest first; paging: `limit` (1-200, default 50) and `cursor`.")
+@admin_doc("投递列表 List deliveries", roles=OPERATORS, ok=(200, DeliveryPageOut), query=DeliveryQuery,
+           errors={400: QUERY_ERRORS}, description=FILTERS_TEXT + " Newest first; paging: `limit` and `cursor`.")
 @require_role(*OPERATORS)
 async def list_deliveries(request: Request) -> HTTPResponse:
-    args = request.args
+    query = parse_query(request, DeliveryQuery)
     page = await request.app.ctx.delivery.list(
-        _filters(status=args.get("status"), kind=args.get("kind"), target=args.get("target"), day=args.get("date")),
-        limit=_limit(args.get("limit")), cursor=args.get("cursor"))
+        _filters(status=query.status, kind=query.kind, target=query.target, day=query.date),
+        limit=query.limit, cursor=query.cursor)
     return json({"items": [_delivery(item) for item in page.items], "next_cursor": page.next_cursor},
                 ensure_ascii=False)
 
@@ -120,14 +159,14 @@ async def summary(request: Request) -> HTTPResponse:
     return json(latest, ensure_ascii=False)
 
 
-@bp.get("/deliveries/<delivery_id:int>")
+@bp.get("/deliveries/<delivery_id:delivery_id>")
 @admin_doc("投递详情 A delivery with every attempt", roles=OPERATORS, ok=(200, DeliveryDetailOut), errors=NOT_FOUND)
 @require_role(*OPERATORS)
 async def detail(request: Request, delivery_id: int) -> HTTPResponse:
     return json(_detail(await request.app.ctx.delivery.get(delivery_id)), ensure_ascii=False)
 
 
-@bp.post("/deliveries/<delivery_id:int>/resend")
+@bp.post("/deliveries/<delivery_id:delivery_id>/resend")
 @admin_doc("重发投递 Resend one parked delivery", roles=OPERATORS, body=ResendIn, ok=(200, DeliveryDetailOut),
            errors={400: ["invalid_input", "malformed_json"], **NOT_FOUND, 409: ["delivery_not_resendable"]},
            description="Only a parked delivery: it is due at once with a fresh round of tries. The body may "
@@ -170,14 +209,6 @@ def _filters(*, status: str | None, kind: str | None, target: str | None, day: s
                                        errors=[{"field": "date", "message": "应为 YYYY-MM-DD"}]) from None
     return DeliveryFilters(status=status, kind=kind, target=target, created_from=created_from,
                            created_until=created_until)
-
-
-def _limit(raw: str | None) -> int:
-    if raw is None:
-        return 50
-    if not raw.isdigit() or not 1 <= int(raw) <= 200:
-        raise DeliveryQueryInvalid("limit 应为1到200的整数", errors=[{"field": "limit", "message": "应为1到200的整数"}])
-    return int(raw)
 
 
 def _delivery(view: DeliveryView) -> dict:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from bff.common.schemas import Body
+from bff.common.schemas import Body, Int32, Out, Version
 from bff.common.topics import PublicTopic
 
 Role = Literal["topic_editor", "catalog_admin", "operator"]
@@ -23,13 +23,13 @@ class LoginIn(Body):
     password: str = Field(min_length=1, max_length=256)
 
 
-class MeOut(BaseModel):
+class MeOut(Out):
     username: str
     display_name: str
     roles: list[Role]
 
 
-class AdminSessionOut(BaseModel):
+class AdminSessionOut(Out):
     token: str = Field(description="send as `Authorization: Bearer <token>`; shown once")
     token_type: str = "Bearer"
     expires_at: str = Field(description="if unused until then; every request moves it on, up to ends_at")
@@ -53,7 +53,7 @@ class AccountPatch(Body):
                                  description="a new password: ends the account's sessions, lifts a lockout")
 
 
-class AccountOut(BaseModel):
+class AccountOut(Out):
     username: str
     display_name: str
     roles: list[Role]
@@ -65,11 +65,11 @@ class AccountOut(BaseModel):
     updated_at: str
 
 
-class AccountList(BaseModel):
+class AccountList(Out):
     items: list[AccountOut]
 
 
-class AuditEntryOut(BaseModel):
+class AuditEntryOut(Out):
     id: int
     at: str
     actor_id: int | None
@@ -82,7 +82,7 @@ class AuditEntryOut(BaseModel):
     request_id: str | None
 
 
-class AuditPageOut(BaseModel):
+class AuditPageOut(Out):
     items: list[AuditEntryOut]
     next_cursor: str | None = Field(
         None, description="pass as `cursor` for older entries; null on the last page")
@@ -109,13 +109,13 @@ class TopicIn(Body):
     regions: list[str] = Field(default_factory=list, description="12-digit region codes; empty = nationwide")
     starts_at: str | None = Field(None, examples=["2026-03-01T00:00:00+08:00"])
     ends_at: str | None = None
-    weight: int = Field(0, description="higher shows first")
+    weight: Int32 = Field(0, description="higher shows first")
 
 
 class TopicPatch(Body):
     """Fields present are changed (null clears an optional one); `version` or If-Match is required."""
 
-    version: int | None = None
+    version: Version | None = None
     title: str | None = Field(None, min_length=1, max_length=60)
     subtitle: str | None = Field(None, max_length=120)
     banner_url: str | None = Field(None, max_length=500)
@@ -124,19 +124,19 @@ class TopicPatch(Body):
     regions: list[str] | None = None
     starts_at: str | None = None
     ends_at: str | None = None
-    weight: int | None = None
+    weight: Int32 | None = None
 
 
 class ReorderIn(Body):
     order: list[str] = Field(description="every entry id of the topic, once each, in the new order")
-    version: int | None = None
+    version: Version | None = None
 
 
 class TransitionIn(Body):
-    version: int | None = Field(None, description="refuse (409) if the topic changed since this version")
+    version: Version | None = Field(None, description="refuse (409) if the topic changed since this version")
 
 
-class EntryOut(BaseModel):
+class EntryOut(Out):
     id: str
     kind: str
     ref: str
@@ -144,7 +144,7 @@ class EntryOut(BaseModel):
     icon: str | None
 
 
-class TopicOut(BaseModel):
+class TopicOut(Out):
     code: str
     title: str
     subtitle: str | None
@@ -162,16 +162,16 @@ class TopicOut(BaseModel):
     updated_by: str
 
 
-class TopicList(BaseModel):
+class TopicList(Out):
     items: list[TopicOut]
 
 
-class Reason(BaseModel):
+class Reason(Out):
     code: str = Field(examples=["not_started"])
     message: str
 
 
-class PreviewOut(BaseModel):
+class PreviewOut(Out):
     topic: PublicTopic = Field(description="exactly what the channel would show")
     visible: bool = Field(description="whether that channel and region would see it at `at`")
     reasons: list[Reason] = Field(description="why not, when not visible")

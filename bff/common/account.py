@@ -12,17 +12,21 @@ from sanic.response import HTTPResponse, empty, json
 
 from bff.common import presenters
 from bff.common.auth import require_assurance
-from bff.common.docs import doc
+from bff.common.docs import DEVICE_ID, doc
 from bff.common.limits import rate_limited
 from bff.common.parsing import parse_body
-from bff.common.schemas import FaceResultOut, FaceStartOut, IdentityOut, Person, RealNameIn, RealNameOut, RefreshIn, Session
+from bff.common.schemas import FaceResultOut, FaceStartOut, IdentityOut, RealNameIn, RealNameOut, RefreshIn, Session
+from domain.shared.errors import InvalidInput
 
 AUTH_ERRORS = {401: ["token_invalid"]}
 
 
 def device_id(request: Request) -> str | None:
+    """The app's device id (X-Device-Id): kept with the login, so printable text of 128 at most."""
     value = request.headers.get("X-Device-Id")
-    return value[:128] if value else None
+    if value and not (len(value) <= 128 and value.isprintable()):
+        raise InvalidInput("X-Device-Id 应为1到128个可见字符", errors=[{"field": "X-Device-Id", "message": "格式有误"}])
+    return value or None
 
 
 def add_account_routes(bp: Blueprint, *, channel: str, present: Callable) -> None:
@@ -33,6 +37,7 @@ def add_account_routes(bp: Blueprint, *, channel: str, present: Callable) -> Non
 
     @bp.post("/session/refresh", ctx_public=True)
     @doc("刷新登录 Rotate the refresh token", tag=tag, body=RefreshIn, ok=(200, Session), secured=False,
+         headers=(DEVICE_ID,),
          errors={400: ["invalid_input", "malformed_json"], 401: ["token_invalid", "refresh_token_reused"],
                  429: ["rate_limited"]},
          description="Every refresh token works once. Reusing a spent one revokes the whole login.")
@@ -50,13 +55,13 @@ def add_account_routes(bp: Blueprint, *, channel: str, present: Callable) -> Non
         return empty()
 
     @bp.get("/me")
-    @doc("我的信息 Who am I (masked)", tag=tag, ok=(200, Person), errors=AUTH_ERRORS)
+    @doc("我的信息 Who am I (masked)", tag=tag, ok=(200, present.shape), errors=AUTH_ERRORS)
     async def me(request: Request) -> HTTPResponse:
         view = await request.app.ctx.identity.me(person_id=request.ctx.auth.subject)
         return json(present(view), ensure_ascii=False)
 
     @bp.post("/me/real-name")
-    @doc("实名认证 Verify real name (L2)", tag=tag, body=RealNameIn, ok=(200, RealNameOut),
+    @doc("实名认证 Verify real name (L2)", tag=tag, body=RealNameIn, ok=(200, RealNameOut), headers=(DEVICE_ID,),
          errors={400: ["invalid_input", "invalid_id_number", "real_name_mismatch"], 401: ["token_invalid"],
                  409: ["real_name_already_bound"], 429: ["rate_limited"], 503: ["upstream_unavailable"]},
          description="Checks name and ID number with public security. If another login of the same "
@@ -80,9 +85,11 @@ def add_account_routes(bp: Blueprint, *, channel: str, present: Callable) -> Non
         started = await request.app.ctx.identity.start_face(person_id=request.ctx.auth.subject, channel=channel)
         return json({"id": started.id, "sdk_token": started.sdk_token, "expires_in": started.expires_in}, status=201)
 
-    @bp.get("/me/face-verifications/<session_id:str>")
+    @bp.get("/me/face-verifications/<session_id:face_session_id>")
     @doc("人脸核验结果 Read the face verification result (once)", tag=tag, ok=(200, FaceResultOut),
-         errors={401: ["token_invalid"], 404: ["face_session_not_found"], 409: ["face_result_consumed"],
+         headers=(DEVICE_ID,),
+         errors={400: ["invalid_input"], 401: ["token_invalid"], 404: ["face_session_not_found"],
+                 409: ["face_result_consumed"],
                  503: ["upstream_unavailable"]},
          description="Readable once: a second read is refused. A pass returns an L3 session.")
     @rate_limited("face-result", capacity=30, per_seconds=60, by="person")

@@ -6,10 +6,9 @@ Uploads come first (``wx.uploadFile`` / ``my.uploadFile`` send one multipart fil
 """
 from __future__ import annotations
 
-from datetime import date
 from typing import Callable, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 from sanic import Blueprint, Request
 from sanic.exceptions import PayloadTooLarge
 from sanic.headers import parse_content_header
@@ -17,10 +16,10 @@ from sanic.request.form import parse_multipart_form
 from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
-from bff.common.docs import doc
+from bff.common.docs import IDEMPOTENCY_KEY, LOCATION, REPLAYED, doc
 from bff.common.limits import rate_limited
 from bff.common.parsing import idempotency_key, parse_body, parse_query
-from bff.common.schemas import Body
+from bff.common.schemas import Body, Query, QueryDay, items_of
 from domain.applications import rules
 from domain.applications.views import ListFilters
 from domain.shared.errors import InvalidInput
@@ -59,41 +58,13 @@ class WithdrawIn(Body):
     reason: str | None = Field(None, max_length=500)
 
 
-class ApplicationQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ApplicationQuery(Query):
     status: Literal[rules.STATUSES + ("open", "closed")] | None = None  # type: ignore[valid-type]
     matter: str | None = Field(None, max_length=64)
-    submitted_from: date | None = Field(None, description="Beijing date, inclusive")
-    submitted_until: date | None = Field(None, description="Beijing date, inclusive")
+    submitted_from: QueryDay | None = Field(None, description="Beijing date, inclusive")
+    submitted_until: QueryDay | None = Field(None, description="Beijing date, inclusive")
     cursor: str | None = Field(None, max_length=64)
     limit: int = Field(20, ge=1, le=50)
-
-
-class ApplicationOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    number: str = Field(examples=["330106-20261127-000123"])
-    matter_name: str
-    status: str
-    status_name: str
-
-
-class ApplicationListOut(BaseModel):
-    items: list[ApplicationOut]
-    next_cursor: str | None = None
-
-
-class MaterialOut(BaseModel):
-    id: str
-    name: str | None = None
-    kind: str
-    filename: str | None = None
-    content_type: str | None = None
-    size: int | None = None
-    sha256: str | None = None
-    license_id: str | None = None
-    license_type: str | None = None
 
 
 UPLOAD_BODY = {"multipart/form-data": {"schema": {
@@ -107,7 +78,8 @@ def add_application_routes(bp: Blueprint, *, channel: str, summary: Callable, de
     tag = bp.name
 
     @bp.post("/applications")
-    @doc("提交申请 Submit an application", tag=tag, body=SubmitIn, ok=(201, ApplicationOut),
+    @doc("提交申请 Submit an application", tag=tag, body=SubmitIn, ok=(201, detail.shape),
+         headers=(IDEMPOTENCY_KEY.needed(),), ok_headers=(LOCATION, REPLAYED),
          errors={400: FORM_ERRORS + ["idempotency_key_required"], **AUTH,
                  403: ["assurance_required"], 404: ["matter_not_found"],
                  409: ["idempotency_key_reused", "matter_not_online", "matter_entry_not_allowed"],
@@ -132,8 +104,8 @@ def add_application_routes(bp: Blueprint, *, channel: str, summary: Callable, de
         return json(detail(result.application), status=201, headers=headers, ensure_ascii=False)
 
     @bp.get("/applications")
-    @doc("我的办件 My applications", tag=tag, ok=(200, ApplicationListOut),
-         errors={400: ["invalid_input", "invalid_cursor"], **AUTH},
+    @doc("我的办件 My applications", tag=tag, ok=(200, items_of(summary.shape, "next_cursor")), query=ApplicationQuery,
+         errors={400: ["invalid_cursor"], **AUTH},
          description="Newest first. Filters: `status` (a status, or `open` / `closed`), `matter`, "
                      "submission dates; `next_cursor` pages.")
     async def list_own(request: Request) -> HTTPResponse:
@@ -145,16 +117,17 @@ def add_application_routes(bp: Blueprint, *, channel: str, summary: Callable, de
         return json({"items": [summary(a) for a in page.items], "next_cursor": page.next_cursor},
                     ensure_ascii=False)
 
-    @bp.get("/applications/<number:str>")
-    @doc("办件详情 Application detail with its timeline", tag=tag, ok=(200, ApplicationOut),
+    @bp.get("/applications/<number:application_number>")
+    @doc("办件详情 Application detail with its timeline", tag=tag, ok=(200, detail.shape),
          errors={**AUTH, 404: ["application_not_found"]},
          description="Another person's number answers 404, exactly like a number that does not exist.")
     async def show(request: Request, number: str) -> HTTPResponse:
         found = await request.app.ctx.applications.detail(person_id=request.ctx.auth.subject, number=number)
         return json(detail(found), ensure_ascii=False)
 
-    @bp.post("/applications/<number:str>/withdrawal")
-    @doc("撤回申请 Withdraw an application", tag=tag, body=WithdrawIn, ok=(200, ApplicationOut),
+    @bp.post("/applications/<number:application_number>/withdrawal")
+    @doc("撤回申请 Withdraw an application", tag=tag, body=WithdrawIn, ok=(200, detail.shape),
+         headers=(IDEMPOTENCY_KEY,),
          errors={400: ["invalid_input", "malformed_json"], **AUTH, 404: ["application_not_found"],
                  409: CHANGE_CONFLICTS},
          description="Allowed until a decision is made. The handling node is told (outbox). "
@@ -166,8 +139,9 @@ def add_application_routes(bp: Blueprint, *, channel: str, summary: Callable, de
             idempotency_key=idempotency_key(request))
         return json(detail(found), ensure_ascii=False)
 
-    @bp.post("/applications/<number:str>/resubmission")
-    @doc("补正后重新提交 Resubmit after a correction request", tag=tag, body=ResubmitIn, ok=(200, ApplicationOut),
+    @bp.post("/applications/<number:application_number>/resubmission")
+    @doc("补正后重新提交 Resubmit after a correction request", tag=tag, body=ResubmitIn, ok=(200, detail.shape),
+         headers=(IDEMPOTENCY_KEY,),
          errors={400: FORM_ERRORS, **AUTH, 404: ["application_not_found", "matter_not_found"],
                  409: CHANGE_CONFLICTS + ["matter_entry_not_allowed"]},
          description="Only while a correction is requested (补正). The whole corrected form and the "
@@ -183,7 +157,7 @@ def add_application_routes(bp: Blueprint, *, channel: str, summary: Callable, de
         return json(detail(found), ensure_ascii=False)
 
     @bp.post("/applications/materials", stream=True, ctx_own_body_limit=True)
-    @doc("上传申请材料 Upload a material (multipart, field `file`)", tag=tag, ok=(201, MaterialOut),
+    @doc("上传申请材料 Upload a material (multipart, field `file`)", tag=tag, ok=(201, material.shape),
          errors={400: ["invalid_input", "material_type_not_allowed", "material_too_large"], **AUTH,
                  413: ["payload_too_large"], 429: ["rate_limited"]},
          description="One file per call: PDF, JPEG or PNG, judged by its bytes, not its name. Then "
@@ -218,7 +192,10 @@ def _multipart_file(request: Request, body: bytes):
     content_type, parameters = parse_content_header(request.headers.get("content-type", ""))
     files = None
     if content_type == "multipart/form-data" and parameters.get("boundary"):
-        _, files = parse_multipart_form(body, parameters["boundary"].encode("utf-8"))
+        try:
+            _, files = parse_multipart_form(body, parameters["boundary"].encode("utf-8"))
+        except (ValueError, LookupError):  # Sanic's parser raises on a part it cannot read (UnicodeError too)
+            raise InvalidInput("上传内容的 multipart 格式有误", errors=[{"field": "file", "message": "格式有误"}]) from None
     file = files.get("file") if files else None
     if file is None:
         raise InvalidInput("请以 multipart/form-data 上传，文件字段名为 file",

@@ -5,6 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bff.common.bundle_schemas import (
+    BundleCardOut,
+    BundleOut,
+    FormOut,
+    RunDetailCompact,
+    RunDetailFull,
+    RunSummaryCompact,
+    RunSummaryFull,
+)
+from bff.common.schemas import shaped
 from domain.bundles.views import ConfirmationView, PrefilledForm, RunView, StepView
 from domain.shared.clock import SHANGHAI
 
@@ -17,6 +27,7 @@ def _time(value: datetime | None) -> str | None:
     return value.astimezone(SHANGHAI).isoformat() if value else None
 
 
+@shaped(BundleCardOut)
 def bundle_card(definition: dict) -> dict:
     """A published bundle as the list shows it."""
     return {"code": definition["code"], "name": definition["name"], "summary": definition.get("summary", ""),
@@ -25,6 +36,7 @@ def bundle_card(definition: dict) -> dict:
                       for s in definition["steps"]]}
 
 
+@shaped(BundleOut)
 def bundle_detail(definition: dict) -> dict:
     return {**bundle_card(definition), "form": definition["form"],
             "steps": [{"key": s["key"], "title": s["title"], "optional": bool(s.get("optional", False)),
@@ -36,6 +48,7 @@ def bundle_detail(definition: dict) -> dict:
                              if definition.get("confirmation") else None)}
 
 
+@shaped(FormOut)
 def prefilled(form: PrefilledForm) -> dict:
     return {"bundle": bundle_detail(form.bundle), "values": form.values, "sources": form.sources,
             "locked": list(form.locked)}
@@ -63,10 +76,12 @@ def _summary(r: RunView) -> dict:
             "status_name": r.status_name, "created_at": _time(r.created_at)}
 
 
+@shaped(RunSummaryCompact)
 def summary_compact(r: RunView) -> dict:
     return {**_summary(r), "page": MINI_PAGE.format(number=r.number)}
 
 
+@shaped(RunSummaryFull)
 def summary_full(r: RunView) -> dict:
     return {**_summary(r), "channel": r.channel, "bundle_version": r.bundle_version,
             "confirmation": r.confirmation, "updated_at": _time(r.updated_at),
@@ -74,12 +89,14 @@ def summary_full(r: RunView) -> dict:
             "link": APP_LINK.format(number=r.number)}
 
 
+@shaped(RunDetailCompact)
 def detail_compact(r: RunView) -> dict:
     return {**summary_compact(r), "steps": [_step_compact(s) for s in r.steps],
             "failed_steps": list(r.failed_steps), "allowed_actions": list(r.allowed_actions),
             "confirmation": r.confirmation}
 
 
+@shaped(RunDetailFull)
 def detail_full(r: RunView) -> dict:
     return {**summary_full(r), "steps": [_step_full(s) for s in r.steps], "failed_steps": list(r.failed_steps),
             "allowed_actions": list(r.allowed_actions), "form": r.form,

@@ -6,22 +6,23 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from bff.common import bundle_presenters
-from bff.common.docs import doc
+from bff.common.docs import IDEMPOTENCY_KEY, LOCATION, REPLAYED, doc
 from bff.common.limits import rate_limited
 from bff.common.parsing import idempotency_key, parse_body
-from bff.common.schemas import Body
+from bff.common.bundle_schemas import BundleCardOut, BundleOut, ConfirmationCompact, ConfirmationFull, FormOut
+from bff.common.schemas import Body, items_of
 
 AUTH = {401: ["token_invalid"]}
 REAL_NAME = {403: ["assurance_required"]}
 FORM_ERRORS = ["invalid_input", "malformed_json", "bundle_form_invalid"]
 
 
-class SubmitIn(Body):
+class BundleSubmitIn(Body):
     form: dict = Field(description="answers to the bundle's one form (JSON Schema in GET /bundles/{code})")
     optional_steps: list[str] = Field(default_factory=list, max_length=20,
                                       description="keys of the optional steps to include")
@@ -38,70 +39,24 @@ class ConfirmIn(Body):
                                            "(what one was shown is what one confirms)")
 
 
-class BundleOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    code: str = Field(examples=["newborn"])
-    name: str
-    steps: list[dict]
-
-
-class BundleListOut(BaseModel):
-    items: list[BundleOut]
-
-
-class FormOut(BaseModel):
-    bundle: BundleOut
-    values: dict = Field(description="pre-filled answers; identity ones masked (the hub fills them itself)")
-    sources: dict = Field(description="field -> identity.name | identity.id_number | license.<type>.<field>")
-    locked: list[str] = Field(description="fields the hub fills from the real-name record")
-
-
-class RunOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    number: str = Field(examples=["B330106-20261127-8F3A2C01"])
-    bundle_name: str
-    status: str
-    status_name: str
-
-
-class RunListOut(BaseModel):
-    items: list[RunOut]
-
-
-class ConfirmationOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    number: str
-    bundle_name: str
-    title: str
-    facts: dict = Field(description="what is confirmed: every covered fact, the parties' ID numbers masked")
-    digest: str = Field(description="digest of those facts and parties; send it back to confirm")
-    status: str
-
-
-class ConfirmationListOut(BaseModel):
-    items: list[ConfirmationOut]
-
-
 def add_bundle_routes(bp: Blueprint, *, channel: str, summary, detail, compact: bool) -> None:
     tag = bp.name
+    confirmation_shape = ConfirmationCompact if compact else ConfirmationFull
 
     @bp.get("/bundles", ctx_public=True)
-    @doc("一件事列表 Bundles on offer", tag=tag, ok=(200, BundleListOut), secured=False)
+    @doc("一件事列表 Bundles on offer", tag=tag, ok=(200, items_of(BundleCardOut)), secured=False)
     async def bundle_list(request: Request) -> HTTPResponse:
         definitions = await request.app.ctx.bundles.published()
         return json({"items": [bundle_presenters.bundle_card(d) for d in definitions]}, ensure_ascii=False)
 
-    @bp.get("/bundles/<code:str>", ctx_public=True)
+    @bp.get("/bundles/<code:bundle_code>", ctx_public=True)
     @doc("一件事详情 A bundle: its steps and its one form", tag=tag, ok=(200, BundleOut), secured=False,
          errors={404: ["bundle_not_found"], 409: ["bundle_not_published"]})
     async def bundle_describe(request: Request, code: str) -> HTTPResponse:
         definition = await request.app.ctx.bundles.describe(code=code)
         return json(bundle_presenters.bundle_detail(definition), ensure_ascii=False)
 
-    @bp.get("/bundles/<code:str>/form")
+    @bp.get("/bundles/<code:bundle_code>/form")
     @doc("开始办理：预填的申请表 Start: the one form, pre-filled", tag=tag, ok=(200, FormOut),
          errors={**AUTH, **REAL_NAME, 404: ["bundle_not_found"], 409: ["bundle_not_published"]},
          description="Needs real name (L2). Identity fields are locked (the hub fills them from the "
@@ -111,8 +66,9 @@ def add_bundle_routes(bp: Blueprint, *, channel: str, summary, detail, compact: 
         filled = await request.app.ctx.bundles.prefilled(person_id=request.ctx.auth.subject, code=code)
         return json(bundle_presenters.prefilled(filled), ensure_ascii=False)
 
-    @bp.post("/bundles/<code:str>/submissions")
-    @doc("提交一件事 Submit the one form", tag=tag, body=SubmitIn, ok=(201, RunOut),
+    @bp.post("/bundles/<code:bundle_code>/submissions")
+    @doc("提交一件事 Submit the one form", tag=tag, body=BundleSubmitIn, ok=(201, detail.shape),
+         headers=(IDEMPOTENCY_KEY.needed(),), ok_headers=(LOCATION, REPLAYED),
          errors={400: FORM_ERRORS + ["idempotency_key_required"], **AUTH, **REAL_NAME,
                  404: ["bundle_not_found"], 409: ["idempotency_key_reused", "bundle_not_published"],
                  429: ["rate_limited"]},
@@ -122,7 +78,7 @@ def add_bundle_routes(bp: Blueprint, *, channel: str, summary, detail, compact: 
     @rate_limited("bundle_submit", capacity=60, per_seconds=60, by="person")
     async def bundle_submit(request: Request, code: str) -> HTTPResponse:
         key = idempotency_key(request)
-        body = parse_body(request, SubmitIn)
+        body = parse_body(request, BundleSubmitIn)
         result = await request.app.ctx.bundles.submit(
             person_id=request.ctx.auth.subject, channel=channel, code=code, form=body.form,
             optional_steps=body.optional_steps, idempotency_key=key)
@@ -132,13 +88,13 @@ def add_bundle_routes(bp: Blueprint, *, channel: str, summary, detail, compact: 
         return json(detail(result.run), status=201, headers=headers, ensure_ascii=False)
 
     @bp.get("/bundle-runs")
-    @doc("我的一件事 My bundles", tag=tag, ok=(200, RunListOut), errors=AUTH)
+    @doc("我的一件事 My bundles", tag=tag, ok=(200, items_of(summary.shape)), errors=AUTH)
     async def bundle_runs(request: Request) -> HTTPResponse:
         found = await request.app.ctx.bundles.runs(person_id=request.ctx.auth.subject)
         return json({"items": [summary(r) for r in found]}, ensure_ascii=False)
 
-    @bp.get("/bundle-runs/<number:str>")
-    @doc("一件事进度 Every step of a bundle", tag=tag, ok=(200, RunOut),
+    @bp.get("/bundle-runs/<number:bundle_run_number>")
+    @doc("一件事进度 Every step of a bundle", tag=tag, ok=(200, detail.shape),
          errors={**AUTH, 404: ["bundle_run_not_found"]},
          description="Each step's status, its application number, and for a failed step `failure`: "
                      "`reason` (why) and `advice` (what to do). Another person's number is 404.")
@@ -146,8 +102,8 @@ def add_bundle_routes(bp: Blueprint, *, channel: str, summary, detail, compact: 
         found = await request.app.ctx.bundles.run(person_id=request.ctx.auth.subject, number=number)
         return json(detail(found), ensure_ascii=False)
 
-    @bp.post("/bundle-runs/<number:str>/retry")
-    @doc("重试未通过的步骤 Retry the steps that failed", tag=tag, body=RetryIn, ok=(200, RunOut),
+    @bp.post("/bundle-runs/<number:bundle_run_number>/retry")
+    @doc("重试未通过的步骤 Retry the steps that failed", tag=tag, body=RetryIn, ok=(200, detail.shape),
          errors={400: FORM_ERRORS, **AUTH, **REAL_NAME, 404: ["bundle_run_not_found"],
                  409: ["bundle_run_not_retryable", "bundle_confirmed_facts_sent", "matter_entry_not_allowed"]},
          description="Redoes only what did not succeed (failed, blocked, undone steps) with a new "
@@ -162,7 +118,7 @@ def add_bundle_routes(bp: Blueprint, *, channel: str, summary, detail, compact: 
         return json(detail(found), ensure_ascii=False)
 
     @bp.get("/bundle-confirmations")
-    @doc("待我确认的一件事 Bundles waiting for my confirmation", tag=tag, ok=(200, ConfirmationListOut),
+    @doc("待我确认的一件事 Bundles waiting for my confirmation", tag=tag, ok=(200, items_of(confirmation_shape)),
          errors={**AUTH, **REAL_NAME},
          description="For the second parent, on their own device: found by their real-name ID number.")
     async def bundle_confirmations(request: Request) -> HTTPResponse:
@@ -170,9 +126,9 @@ def add_bundle_routes(bp: Blueprint, *, channel: str, summary, detail, compact: 
         return json({"items": [bundle_presenters.confirmation(c, compact=compact) for c in found]},
                     ensure_ascii=False)
 
-    @bp.post("/bundle-confirmations/<number:str>")
+    @bp.post("/bundle-confirmations/<number:bundle_run_number>")
     @doc("确认或拒绝 Confirm (or decline) as the second parent", tag=tag, body=ConfirmIn,
-         ok=(200, ConfirmationOut),
+         ok=(200, confirmation_shape),
          errors={400: ["invalid_input", "malformed_json"], **AUTH,
                  403: ["assurance_required", "bundle_confirmation_not_allowed"],
                  404: ["bundle_confirmation_not_found"],

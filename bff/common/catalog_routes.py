@@ -6,20 +6,19 @@ from __future__ import annotations
 
 from typing import Callable, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from bff.common.docs import doc
 from bff.common.parsing import parse_query
+from bff.common.schemas import Query, items_of
 from domain.catalog.service import SearchFilters
 
 REGION = r"^\d{12}$"
 
 
-class MatterQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MatterQuery(Query):
     q: str | None = Field(None, max_length=50, description="words of the name, or pinyin / initials (gjj)")
     region: str | None = Field(None, pattern=REGION, description="the citizen's region (12 digits)")
     department: str | None = Field(None, max_length=64)
@@ -32,24 +31,12 @@ class MatterQuery(BaseModel):
     limit: int = Field(20, ge=1, le=50)
 
 
-class MatterListOut(BaseModel):
-    items: list[dict]
-    next_cursor: str | None = None
-
-
-class MatterOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    code: str
-    name: str
-
-
 def add_catalog_routes(bp: Blueprint, *, channel: str, summary: Callable, detail: Callable) -> None:
     tag = bp.name
 
     @bp.get("/matters", ctx_public=True)
-    @doc("搜索办事事项 Search matters", tag=tag, ok=(200, MatterListOut), secured=False,
-         errors={400: ["invalid_input", "invalid_search", "invalid_cursor"]},
+    @doc("搜索办事事项 Search matters", tag=tag, ok=(200, items_of(summary.shape, "next_cursor")), secured=False,
+         query=MatterQuery, errors={400: ["invalid_search", "invalid_cursor"]},
          description="Chinese words (two characters and up find what LIKE finds), pinyin or initials; "
                      "filters by region (with the region's chain, national and cross-province items), "
                      "department, kind, audience, life event, cross-province, zone. Ranked by match "
@@ -64,8 +51,8 @@ def add_catalog_routes(bp: Blueprint, *, channel: str, summary: Callable, detail
         return json({"items": [summary(m) for m in page.items], "next_cursor": page.next_cursor},
                     ensure_ascii=False)
 
-    @bp.get("/matters/<code:str>", ctx_public=True)
-    @doc("事项详情 Matter detail", tag=tag, ok=(200, MatterOut), secured=False,
+    @bp.get("/matters/<code:matter_code>", ctx_public=True)
+    @doc("事项详情 Matter detail", tag=tag, ok=(200, detail.shape), secured=False,
          errors={404: ["matter_not_found"]},
          description="Materials (and the e-license type that satisfies each), time limits in working "
                      "days, fee in fen, online depth, channels, cross-province flag and the form schema.")

@@ -7,35 +7,27 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json as jsonlib
 import logging
 import time
 from typing import Callable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, raw
 
+from bff.common import jsonio
 from bff.common.auth import optional_auth
-from bff.common.docs import doc
+from bff.common.docs import ETAG, IF_NONE_MATCH, doc
 from bff.common.parsing import parse_query
+from bff.common.schemas import Query
 
 log = logging.getLogger("govhub.home")
 NATIONWIDE = "000000000000"
 RENDERED_SECONDS = 1.0
 
 
-class HomeQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class HomeQuery(Query):
     region: str = Field(NATIONWIDE, pattern=r"^\d{12}$", description="the citizen's region (12 digits)")
-
-
-class HomeOut(BaseModel):
-    region: str
-    topics: list[dict]
-    hot: list[dict]
-    open_items: int | None = Field(None, description="the logged-in citizen's open applications; null when logged out")
 
 
 def add_home_route(bp: Blueprint, *, channel: str, present: Callable, etag: bool) -> None:
@@ -45,7 +37,7 @@ def add_home_route(bp: Blueprint, *, channel: str, present: Callable, etag: bool
     async def fresh(request: Request, region: str, person_id: str | None) -> tuple[bytes, str]:
         generation = request.app.ctx.topics.generation  # before the reads: a change during them re-renders
         view = await request.app.ctx.home.home(channel=channel, region_code=region, person_id=person_id)
-        body = jsonlib.dumps(present(view), ensure_ascii=False, separators=(",", ":")).encode()
+        body = jsonio.dumps(present(view), ensure_ascii=False).encode()
         tag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
         if person_id is None:
             if len(rendered) > 5000:
@@ -76,8 +68,10 @@ def add_home_route(bp: Blueprint, *, channel: str, present: Callable, etag: bool
         return kept[2], kept[3]
 
     @bp.get("/home", ctx_public=True)
-    @doc("首页 Home: topics, hot list, my open items", tag=bp.name, ok=(200, HomeOut), secured=False,
-         errors={400: ["invalid_input"]},
+    @doc("首页 Home: topics, hot list, my open items", tag=bp.name, ok=(200, present.shape), secured=False,
+         query=HomeQuery,
+         headers=(IF_NONE_MATCH,) if etag else (), ok_headers=(ETAG,) if etag else (),
+         also={304: "Not modified: the ETag sent in If-None-Match is current"} if etag else None,
          description="Needs no login; with a valid bearer token it also counts the citizen's open items. "
                      + ("Sends an ETag; If-None-Match answers 304." if etag else "Compact for mini-programs."))
     async def home(request: Request) -> HTTPResponse:

@@ -5,6 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bff.common.housing_fund_schemas import (
+    AccountsCompact,
+    AccountsFull,
+    EligibilityCompact,
+    EligibilityFull,
+    FaceOut,
+    WithdrawalCompact,
+    WithdrawalFull,
+)
+from bff.common.schemas import shaped
 from domain.housing_fund import rules
 from domain.housing_fund.service import AccountsOverview, CentreAccounts, FaceChallengeView, WithdrawalView
 from domain.shared.clock import SHANGHAI
@@ -46,10 +56,12 @@ def _unreachable(c: CentreAccounts) -> dict:
     return {"centre_code": c.centre_code, "centre_name": c.centre_name, "message": UNREACHABLE}
 
 
+@shaped(AccountsCompact)
 def overview_compact(o: AccountsOverview) -> dict:
     return {"accounts": [account_compact(a) for a in o.accounts], "unreachable": [_unreachable(c) for c in o.unreachable]}
 
 
+@shaped(AccountsFull)
 def overview_full(o: AccountsOverview) -> dict:
     return {"accounts": [{**account_full(a), "as_of": _time(c.as_of)} for c in o.centres for a in c.accounts],
             "unreachable": [_unreachable(c) for c in o.unreachable],
@@ -60,6 +72,7 @@ def overview_full(o: AccountsOverview) -> dict:
 # --- eligibility ---------------------------------------------------------------------------
 
 
+@shaped(EligibilityCompact)
 def eligibility_compact(e: rules.Eligibility) -> dict:
     return {"kind": e.kind, "kind_name": rules.KIND_NAMES[e.kind], "eligible": e.eligible,
             "available_fen": e.limit.available_fen, "available_text": yuan(e.limit.available_fen),
@@ -67,6 +80,7 @@ def eligibility_compact(e: rules.Eligibility) -> dict:
             "materials": e.materials}
 
 
+@shaped(EligibilityFull)
 def eligibility_full(e: rules.Eligibility) -> dict:
     return {**eligibility_compact(e), "checks": [c.as_dict() for c in e.checks], "rule_clear": e.rule_clear,
             "needs_review": e.needs_review,
@@ -77,12 +91,14 @@ def eligibility_full(e: rules.Eligibility) -> dict:
 # --- withdrawals ---------------------------------------------------------------------------
 
 
+@shaped(WithdrawalCompact)
 def withdrawal_compact(w: WithdrawalView) -> dict:
     return {"id": w.id, "kind": w.kind, "kind_name": w.kind_name, "amount_fen": w.amount_fen,
             "amount_text": yuan(w.amount_fen), "card_masked": w.card_masked, "status": w.status,
             "status_name": w.status_name, "reason": w.payout_reason, "page": MINI_PAGE.format(id=w.id)}
 
 
+@shaped(WithdrawalFull)
 def withdrawal_full(w: WithdrawalView) -> dict:
     return {**withdrawal_compact(w), "centre_code": w.centre_code, "account_no": w.account_no,
             "bank_name": w.bank_name, "rule_clear": w.rule_clear, "checks": w.checks, "payout_id": w.payout_id,
@@ -92,6 +108,7 @@ def withdrawal_full(w: WithdrawalView) -> dict:
             "link": APP_LINK.format(id=w.id)}
 
 
+@shaped(FaceOut)
 def face(f: FaceChallengeView, prefix: str) -> dict:
     """The face session bound to the withdrawal: the SDK token, and where to read the verdict once
     (the identity route, which also answers the L3 session the submission needs)."""

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 from typing import Callable, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, create_model
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from bff.common.application_routes import MaterialIn
 from bff.common.auth import ROUTE_PREFIX, require_assurance
-from bff.common.docs import doc
+from bff.common.docs import IDEMPOTENCY_KEY, LOCATION, REPLAYED, doc
 from bff.common.housing_fund_presenters import face as present_face
 from bff.common.limits import rate_limited
 from bff.common.parsing import idempotency_key, parse_body
-from bff.common.schemas import Body
+from bff.common.housing_fund_schemas import FaceOut
+from bff.common.schemas import Body, Fen, Out, items_of
 from domain.housing_fund import rules
 
 AUTH = {401: ["token_invalid"]}
@@ -34,23 +35,23 @@ BAD = ["invalid_input", "malformed_json"]
 class DetailsIn(Body):
     home_owner: Literal["self", "spouse"] | None = Field(None, description="buying / loan: whose the home is")
     purchased_on: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="buying: YYYY-MM-DD")
-    price_fen: int | None = Field(None, ge=1, description="buying: the price")
-    repaid_this_year_fen: int | None = Field(None, ge=1, description="loan repayment: repaid this year")
-    medical_cost_fen: int | None = Field(None, ge=1, description="illness: this year's own medical costs")
+    price_fen: Fen | None = Field(None, description="buying: the price")
+    repaid_this_year_fen: Fen | None = Field(None, description="loan repayment: repaid this year")
+    medical_cost_fen: Fen | None = Field(None, description="illness: this year's own medical costs")
 
 
 class EligibilityIn(Body):
     kind: Literal[rules.KINDS]  # type: ignore[valid-type]
     centre_code: str = Field(min_length=3, max_length=64, examples=["330100-housing_fund"])
     account_no: str = Field(min_length=1, max_length=32)
-    amount_fen: int | None = Field(None, ge=1)
+    amount_fen: Fen | None = None
     details: DetailsIn = Field(default_factory=DetailsIn)
     materials: list[MaterialIn] = Field(default_factory=list, max_length=10,
                                         description="e-licenses (license_id) or uploads (upload_id) by material name")
 
 
 class WithdrawalIn(EligibilityIn):
-    amount_fen: int = Field(ge=rules.MIN_AMOUNT_FEN)
+    amount_fen: Fen = Field(ge=rules.MIN_AMOUNT_FEN)
     bank_card_no: str = Field(pattern=r"^[0-9]{16,19}$", description="a debit card in the citizen's own name")
 
 
@@ -58,51 +59,14 @@ class NothingIn(Body):
     """No fields: send nothing or ``{}`` (everything was given when the withdrawal started)."""
 
 
-class Out(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class AccountsOut(Out):
-    accounts: list[dict] = Field(description="every account the reachable centres know, with balance")
-    unreachable: list[dict] = Field(description="centres that could not answer: unknown, never zero")
-
-
-class EligibilityOut(Out):
-    kind: str
-    eligible: bool
-    available_fen: int
-    checks: list[dict] = Field(description="each rule: title, passed, message in plain Chinese")
-
-
-class WithdrawalOut(Out):
-    id: str
-    status: str = Field(description="awaiting_face | requested | paid | failed | returned")
-    status_name: str
-    amount_fen: int
-
-
-class FaceOut(BaseModel):
-    id: str
-    sdk_token: str
-    expires_in: int
-    result: str = Field(description="GET it once after the SDK: the verdict and an L3 session")
-
-
-class WithdrawalStartOut(BaseModel):
-    withdrawal: WithdrawalOut
-    face: FaceOut
-
-
-class WithdrawalListOut(BaseModel):
-    items: list[WithdrawalOut]
-
-
 def add_housing_fund_routes(bp: Blueprint, *, channel: str, overview: Callable, eligibility: Callable,
                             withdrawal: Callable) -> None:
     tag, prefix = bp.name, ROUTE_PREFIX[channel]
+    start_name = "WithdrawalStart" + withdrawal.shape.__name__.removeprefix("Withdrawal")
+    start_shape = create_model(start_name, __base__=Out, withdrawal=(withdrawal.shape, ...), face=(FaceOut, ...))
 
     @bp.get("/housing-fund/accounts")
-    @doc("我的公积金账户 My housing fund accounts, every city", tag=tag, ok=(200, AccountsOut),
+    @doc("我的公积金账户 My housing fund accounts, every city", tag=tag, ok=(200, overview.shape),
          errors={**AUTH, **L2, 429: ["rate_limited"]},
          description="Asks every fund centre at once (answers cached 30 s). A centre that cannot answer is "
                      "listed in `unreachable` — never as an empty account or a zero balance. Needs real name (L2).")
@@ -112,7 +76,7 @@ def add_housing_fund_routes(bp: Blueprint, *, channel: str, overview: Callable, 
         return json(overview(found), ensure_ascii=False, headers={"Cache-Control": "no-store"})
 
     @bp.post("/housing-fund/eligibility")
-    @doc("提取条件检查 Check a withdrawal kind's rules", tag=tag, body=EligibilityIn, ok=(200, EligibilityOut),
+    @doc("提取条件检查 Check a withdrawal kind's rules", tag=tag, body=EligibilityIn, ok=(200, eligibility.shape),
          errors={400: BAD, **AUTH, **L2, 404: ["fund_account_not_found"], **UPSTREAM},
          description="Every rule of the kind, rule by rule in plain Chinese, and how much may be withdrawn now "
                      "(the period's limit less what is paid or in flight, and the balance). Stores nothing.")
@@ -126,7 +90,8 @@ def add_housing_fund_routes(bp: Blueprint, *, channel: str, overview: Callable, 
 
     @bp.post("/housing-fund/withdrawals")
     @doc("发起提取并开始人脸核验 Start a withdrawal and its face scan", tag=tag, body=WithdrawalIn,
-         ok=(201, WithdrawalStartOut),
+         ok_headers=(LOCATION,),
+         ok=(201, start_shape),
          errors={400: BAD + ["withdrawal_not_eligible", "bank_card_not_own"], **AUTH, **L2,
                  404: ["fund_account_not_found"], 429: ["rate_limited"], **UPSTREAM},
          description="Checks the rules (`withdrawal_not_eligible` lists each failed rule in `errors` and all "
@@ -142,7 +107,7 @@ def add_housing_fund_routes(bp: Blueprint, *, channel: str, overview: Callable, 
         return json({"withdrawal": withdrawal(started.withdrawal), "face": present_face(started.face, prefix)},
                     status=201, ensure_ascii=False, headers={"Location": f"{request.path}/{started.withdrawal.id}"})
 
-    @bp.post("/housing-fund/withdrawals/<withdrawal_id:str>/face-verifications")
+    @bp.post("/housing-fund/withdrawals/<withdrawal_id:withdrawal_id>/face-verifications")
     @doc("重新人脸核验 A new face scan for a withdrawal", tag=tag, body=NothingIn, ok=(201, FaceOut),
          errors={**AUTH, **L2, 404: ["withdrawal_not_found"],
                  409: ["withdrawal_already_submitted", "withdrawal_expired"], 429: ["rate_limited"], **UPSTREAM},
@@ -153,8 +118,9 @@ def add_housing_fund_routes(bp: Blueprint, *, channel: str, overview: Callable, 
             person_id=request.ctx.auth.subject, withdrawal_id=withdrawal_id, channel=channel)
         return json(present_face(started, prefix), status=201)
 
-    @bp.post("/housing-fund/withdrawals/<withdrawal_id:str>/submission")
-    @doc("提交提取 Submit the withdrawal (L3, bound face scan)", tag=tag, body=NothingIn, ok=(200, WithdrawalOut),
+    @bp.post("/housing-fund/withdrawals/<withdrawal_id:withdrawal_id>/submission")
+    @doc("提交提取 Submit the withdrawal (L3, bound face scan)", tag=tag, body=NothingIn, ok=(200, withdrawal.shape),
+         headers=(IDEMPOTENCY_KEY.needed(),), ok_headers=(REPLAYED,),
          errors={400: ["idempotency_key_required", "invalid_input", "withdrawal_not_eligible"], **AUTH,
                  403: ["assurance_required"], 404: ["withdrawal_not_found", "fund_account_not_found"],
                  409: ["idempotency_key_reused", "withdrawal_already_submitted", "withdrawal_expired",
@@ -173,14 +139,14 @@ def add_housing_fund_routes(bp: Blueprint, *, channel: str, overview: Callable, 
         return json(withdrawal(result), ensure_ascii=False, headers=headers)
 
     @bp.get("/housing-fund/withdrawals")
-    @doc("我的提取 My withdrawals", tag=tag, ok=(200, WithdrawalListOut), errors=AUTH,
+    @doc("我的提取 My withdrawals", tag=tag, ok=(200, items_of(withdrawal.shape)), errors=AUTH,
          description="Newest first (50 at most).")
     async def fund_withdrawals(request: Request) -> HTTPResponse:
         rows = await request.app.ctx.housing_fund.list_own(person_id=request.ctx.auth.subject)
         return json({"items": [withdrawal(w) for w in rows]}, ensure_ascii=False)
 
-    @bp.get("/housing-fund/withdrawals/<withdrawal_id:str>")
-    @doc("提取进度 A withdrawal's status", tag=tag, ok=(200, WithdrawalOut),
+    @bp.get("/housing-fund/withdrawals/<withdrawal_id:withdrawal_id>")
+    @doc("提取进度 A withdrawal's status", tag=tag, ok=(200, withdrawal.shape),
          errors={**AUTH, 404: ["withdrawal_not_found"]},
          description="awaiting_face → requested → paid | failed | returned (by the bank); another person's "
                      "withdrawal is 404.")

@@ -4,6 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable
 
+from bff.common.license_schemas import LicenseCardOut, LicenseOut
+from bff.common.schemas import shaped
 from domain.licenses.exchange import ConsentView, Release
 from domain.licenses.presentations import Verification
 from domain.licenses.service import AccessView, GuardedLicense, LicenseDetail, LicenseEventView, LicenseSummary
@@ -14,6 +16,7 @@ def when(moment: datetime | None) -> str | None:
     return moment.astimezone(SHANGHAI).isoformat() if moment else None
 
 
+@shaped(LicenseOut)
 def license_summary(item: LicenseSummary) -> dict:
     return {"id": item.id, "type": item.type_code, "type_name": item.type_name, "holder_kind": item.holder_kind,
             "number": item.number, "issuer": item.issuer_department, "status": item.status,
@@ -21,6 +24,7 @@ def license_summary(item: LicenseSummary) -> dict:
             "valid_until": when(item.valid_until), "issued_at": when(item.issued_at)}
 
 
+@shaped(LicenseCardOut)
 def license_compact(item: LicenseSummary) -> dict:
     """Mini-programs: what a wallet card shows."""
     return {key: value for key, value in license_summary(item).items()

@@ -3,38 +3,51 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from bff.common.schemas import Body
+from bff.common.schemas import Body, Int32, Out
 
 
-class LicenseOut(BaseModel):
+class LicenseCardOut(Out):
+    """A license as a mini-program's wallet card shows it."""
+
     id: str = Field(examples=["lic_4f1c2d3e4a5b6c7d8e9f0a1b"])
     type: str = Field(examples=["resident_id_card"])
     type_name: str = Field(examples=["居民身份证"])
-    holder_kind: str = Field(description="person | legal_person")
-    number: str
     issuer: str = Field(description="the issuing department's code", examples=["110000-public_security"])
     status: str = Field(description="valid | suspended | revoked | withdrawn | cancelled | expired")
     status_code: str = Field(description="GB/T 36901 code: 01 valid … 06 expired", examples=["01"])
-    valid_from: str
     valid_until: str | None = Field(None, description="null: no end of validity")
+
+
+class LicenseOut(LicenseCardOut):
+    holder_kind: str = Field(description="person | legal_person")
+    number: str
+    valid_from: str
     issued_at: str
 
 
-class MinorHolderOut(BaseModel):
+class MinorHolderOut(Out):
     name: str | None = Field(None, description="the child's name, masked", examples=["**明"])
     id_number: str = Field(description="the child's ID number, masked", examples=["330106********0012"])
 
 
+HELD_BY = Field("self", description="self | minor: a license of a child you are the guardian of "
+                                    "(read-only: not presentable, not released to departments)")
+HOLDER = Field(None, description="the child, for held_by=minor")
+
+
+class WalletCardOut(LicenseCardOut):
+    held_by: str = HELD_BY
+    holder: MinorHolderOut | None = HOLDER
+
+
 class WalletItemOut(LicenseOut):
-    held_by: str = Field("self", description="self | minor: a license of a child you are the guardian of "
-                                             "(read-only: not presentable, not released to departments)")
-    holder: MinorHolderOut | None = Field(None, description="the child, for held_by=minor")
+    held_by: str = HELD_BY
+    holder: MinorHolderOut | None = HOLDER
 
 
-class LicenseList(BaseModel):
-    items: list[WalletItemOut]
+WALLET_ITEM = {LicenseCardOut: WalletCardOut, LicenseOut: WalletItemOut}  # a channel's card -> its wallet item
 
 
 class LicenseDetailOut(LicenseOut):
@@ -43,7 +56,7 @@ class LicenseDetailOut(LicenseOut):
     sensitive_fields: list[str]
 
 
-class LicenseEventOut(BaseModel):
+class LicenseEventOut(Out):
     at: str
     action: str = Field(description="issued | status")
     status_from: str | None = None
@@ -52,7 +65,7 @@ class LicenseEventOut(BaseModel):
     actor: str = Field(description="the node that made the change")
 
 
-class LicenseHistory(BaseModel):
+class LicenseHistory(Out):
     items: list[LicenseEventOut]
 
 
@@ -60,7 +73,7 @@ class PresentIn(Body):
     fields: list[str] = Field(min_length=1, max_length=40, description="the data fields to show, e.g. [\"name\"]")
 
 
-class PresentationOut(BaseModel):
+class PresentationOut(Out):
     id: str
     token: str = Field(description="GHP1 token: put it in a QR code (docs/licenses.md)")
     expires_at: str
@@ -69,7 +82,7 @@ class PresentationOut(BaseModel):
     bytes: int = Field(description="the token's length in bytes")
 
 
-class AccessOut(BaseModel):
+class AccessOut(Out):
     seq: int
     at: str
     license_id: str
@@ -83,12 +96,12 @@ class AccessOut(BaseModel):
     prev_hash: str
 
 
-class AccessList(BaseModel):
+class AccessList(Out):
     items: list[AccessOut]
     next_before: int | None = Field(None, description="pass as ?before= for older entries")
 
 
-class ConsentOut(BaseModel):
+class ConsentOut(Out):
     id: str
     department: str
     type: str
@@ -103,7 +116,7 @@ class ConsentOut(BaseModel):
     revoked_at: str | None = None
 
 
-class ConsentList(BaseModel):
+class ConsentList(Out):
     items: list[ConsentOut]
 
 
@@ -115,14 +128,14 @@ class ConsentGrantIn(Body):
     type: str | None = Field(None, max_length=48)
     purpose: str | None = Field(None, max_length=200)
     kind: str = Field("once", description="once | standing")
-    days: int | None = Field(None, description="a standing consent's length, 1 to 366 days")
+    days: Int32 | None = Field(None, description="a standing consent's length, 1 to 366 days")
 
 
 class VerifyPresentationIn(Body):
     token: str = Field(min_length=10, max_length=4096)
 
 
-class VerificationOut(BaseModel):
+class VerificationOut(Out):
     result: str = Field(description="valid | invalid | expired | replayed | suspended | revoked | withdrawn | cancelled")
     reason: str = Field(description="ok, or why not: malformed token (400), unknown_seal, bad_signature, "
                                     "seal_not_for_issuer, seal_not_for_type (the trust list's binding), "
@@ -153,7 +166,7 @@ class ExchangeIn(Body):
     purpose: str = Field(max_length=200, description="why the department needs it (shown to the citizen)")
 
 
-class ReleaseOut(BaseModel):
+class ReleaseOut(Out):
     license: LicenseOut
     data: dict[str, Any]
     document: str = Field(description="the license document as sealed: its UTF-8 bytes are what the stamp hashes")
@@ -164,7 +177,7 @@ class ReleaseOut(BaseModel):
                                             "fresh face scan, an application): absent from data and disclosures")
 
 
-class LicenseTypeOut(BaseModel):
+class LicenseTypeOut(Out):
     code: str
     name: str
     holder_kind: str
@@ -174,7 +187,7 @@ class LicenseTypeOut(BaseModel):
     schema_: dict[str, Any] = Field(alias="schema")
 
 
-class LicenseTypeList(BaseModel):
+class LicenseTypeList(Out):
     items: list[LicenseTypeOut]
 
 
@@ -183,7 +196,7 @@ class SealVerifyIn(Body):
     stamp: dict[str, Any]
 
 
-class SealVerifyOut(BaseModel):
+class SealVerifyOut(Out):
     valid: bool
     reason: str = Field(description="ok | malformed | unknown_seal | bad_signature | document_changed | "
                                     "seal_not_for_issuer | seal_not_for_type | seal_revoked | seal_expired | "
@@ -194,14 +207,14 @@ class SealVerifyOut(BaseModel):
     signed_at: str | None = None
 
 
-class SignedEnvelope(BaseModel):
+class SignedEnvelope(Out):
     payload: dict[str, Any]
     algorithm: str
     key_id: str
     signature: str = Field(description="base64 DER signature over canonical_json(payload)")
 
 
-class TrustAnchorOut(BaseModel):
+class TrustAnchorOut(Out):
     seal_id: str
     key_id: str
     algorithm: str

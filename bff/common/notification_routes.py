@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from bff.common.docs import doc
+from bff.common.docs import IDEMPOTENCY_KEY, doc
 from bff.common.limits import rate_limited
 from bff.common.parsing import idempotency_key, parse_body, parse_query
-from bff.common.schemas import Body
+from bff.common.schemas import Body, Id64, Out, Query, Time, items_of
 from domain.notifications import rules
 from domain.notifications.service import NotificationView, PreferencesView
 from domain.shared.clock import SHANGHAI
@@ -39,44 +39,54 @@ class SubscriptionsIn(Body):
                     "accept | reject | ban | filter")
 
 
-class SubscriptionOut(BaseModel):
+class SubscriptionOut(Out):
     template_id: str
     remaining: int | None = Field(None, description="messages still allowed; null for a long-term template")
 
 
-class PreferencesOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
+class PreferencesOut(Out):
     channels: dict[str, bool]
     sms_fallback: bool
     subscribe_template_id: str | None = Field(None, description="the template to ask consent for (mini-programs)")
     subscriptions: list[SubscriptionOut] = []
 
 
-class MessagesQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AppPreferencesOut(PreferencesOut):
+    push_alias: str | None = Field(description="the alias the app registers its devices under with the push vendor")
 
-    before: int | None = Field(None, ge=1, description="the last id of the previous page")
+
+class MessagesQuery(Query):
+    before: Id64 | None = Field(None, description="the last id of the previous page")
     limit: int = Field(20, ge=1, le=50)
 
 
-class MessageOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
+class MessageOut(Out):
     id: int
     number: str
+    matter_name: str
+    status: str
     status_name: str
     text: str
-    at: str
+    at: Time
+    sent_via: str | None = Field(description="the channel that carried it")
+    note: str | None = Field(description="why it was not sent, when it was not")
 
 
-class MessageListOut(BaseModel):
-    items: list[MessageOut]
-    next_before: int | None = None
+class MiniMessageOut(MessageOut):
+    page: str = Field(description="the mini-program page it opens")
+
+
+class AppMessageOut(MessageOut):
+    outcome: str | None
+    link: str = Field(description="the app's deep link")
+    sent_at: Time | None
 
 
 def add_notification_routes(bp: Blueprint, *, channel: str) -> None:
     tag = bp.name
+    app = channel == rules.APP
+    preferences_shape = AppPreferencesOut if app else PreferencesOut
+    messages_shape = items_of(AppMessageOut if app else MiniMessageOut, "next_before", int)
 
     def present(view: PreferencesView, request: Request) -> dict:
         template = request.app.ctx.notifications.templates.of(channel)
@@ -89,7 +99,7 @@ def add_notification_routes(bp: Blueprint, *, channel: str) -> None:
         return body
 
     @bp.get("/me/notification-preferences")
-    @doc("通知设置 My notification preferences", tag=tag, ok=(200, PreferencesOut), errors=AUTH,
+    @doc("通知设置 My notification preferences", tag=tag, ok=(200, preferences_shape), errors=AUTH,
          description="Which channels may carry my application messages, whether an SMS stands in, the "
                      "template the mini-program asks consent for, and the consents left.")
     async def get_preferences(request: Request) -> HTTPResponse:
@@ -97,7 +107,7 @@ def add_notification_routes(bp: Blueprint, *, channel: str) -> None:
         return json(present(view, request), ensure_ascii=False)
 
     @bp.put("/me/notification-preferences")
-    @doc("修改通知设置 Set my notification preferences", tag=tag, body=PreferencesIn, ok=(200, PreferencesOut),
+    @doc("修改通知设置 Set my notification preferences", tag=tag, body=PreferencesIn, ok=(200, preferences_shape),
          errors={400: ["invalid_input", "malformed_json", "notification_preferences_invalid"], **AUTH,
                  429: ["rate_limited"]},
          description="Replaces the preferences: every channel named, on or off. Idempotent.")
@@ -109,8 +119,8 @@ def add_notification_routes(bp: Blueprint, *, channel: str) -> None:
         return json(present(view, request), ensure_ascii=False)
 
     @bp.get("/me/notifications")
-    @doc("我的消息 My messages about my applications", tag=tag, ok=(200, MessageListOut),
-         errors={400: ["invalid_input"], **AUTH},
+    @doc("我的消息 My messages about my applications", tag=tag, ok=(200, messages_shape), query=MessagesQuery,
+         errors=AUTH,
          description="Newest first, one per status change (the changes of one instant share one); each says "
                      "where it was sent, or why it was not.")
     async def list_messages(request: Request) -> HTTPResponse:
@@ -125,7 +135,8 @@ def add_notification_routes(bp: Blueprint, *, channel: str) -> None:
         return
 
     @bp.post("/me/subscriptions")
-    @doc("订阅消息授权 Report a subscribe-message consent", tag=tag, body=SubscriptionsIn, ok=(200, PreferencesOut),
+    @doc("订阅消息授权 Report a subscribe-message consent", tag=tag, body=SubscriptionsIn, ok=(200, preferences_shape),
+         headers=(IDEMPOTENCY_KEY,),
          errors={400: ["invalid_input", "malformed_json", "subscription_template_unknown"], **AUTH,
                  409: ["idempotency_key_reused"], 429: ["rate_limited"]},
          description="Call after wx.requestSubscribeMessage (my.requestSubscribeMessage) with what it answered. "

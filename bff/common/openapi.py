@@ -14,6 +14,8 @@ from pydantic import BaseModel
 from sanic import Sanic
 from sanic_ext.extensions.openapi.builders import SpecificationBuilder
 
+from bff.common.paths import SHAPES
+
 REF = "#/components/schemas/{model}"
 
 
@@ -23,33 +25,78 @@ def build(app: Sanic) -> dict:
     operations = {op.get("operationId"): op for item in spec.get("paths", {}).values() for op in item.values()}
     for route in app.router.routes:
         recorded = getattr(route.handler, "__govhub_doc__", None)
-        if not recorded:
-            continue
         for method in route.methods:
             op = operations.get(f"{method.lower()}~{route.name.split('.', 1)[-1]}")
-            if op is not None:
+            if op is None:
+                continue
+            _path_parameters(op, route)
+            if recorded:
                 _apply(op, recorded, schemas)
     return to_openapi_30(spec)
+
+
+def _path_parameters(op: dict, route) -> None:
+    """Each path parameter as the router matches it (bff/common/paths.py): pattern and length."""
+    unknown = [f"<{p.name}:{p.label}>" for p in route.defined_params.values() if p.label not in SHAPES]
+    if unknown:  # a new route with <id:str>: name its shape (bff/common/paths.py) so the router bounds it
+        raise ValueError(f"/{route.path}: {', '.join(unknown)} has no shape in bff/common/paths.py")
+    shapes = {param.name: SHAPES[param.label] for param in route.defined_params.values()}
+    others = [p for p in op.get("parameters", []) if not (p.get("in") == "path" and p.get("name") in shapes)]
+    op["parameters"] = [{"name": name, "in": "path", "required": True, "description": shape.description,
+                         "schema": shape.schema()} for name, shape in shapes.items()] + others
 
 
 def _apply(op: dict, recorded: dict, schemas: dict) -> None:
     if recorded.get("body") is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(recorded["body"], schemas)}}}
-    for status, (media, model, description) in recorded["responses"].items():
+    parameters = [p for p in op.get("parameters", []) if p.get("in") == "path"]
+    if recorded.get("query") is not None:
+        parameters += query_parameters(recorded["query"], schemas)
+    parameters += [header.parameter() for header in recorded.get("headers", ())]
+    op["parameters"] = parameters
+    if not parameters:
+        op.pop("parameters")
+    for status, (content, description, headers) in recorded["responses"].items():
         answer = op.setdefault("responses", {}).setdefault(str(status), {})
         answer["description"] = description
-        if model is None:
-            answer.pop("content", None)
-        else:
-            answer["content"] = {media: {"schema": _ref(model, schemas)}}
+        answer.pop("content", None)
+        if content:
+            answer["content"] = {media: {"schema": _ref(model, schemas) if isinstance(model, type) else model}
+                                 for media, model in content.items()}
+        if headers:
+            answer["headers"] = {header.name: header.answer() for header in headers}
+
+
+def query_parameters(model: type[BaseModel], schemas: dict) -> list[dict]:
+    """The query model's fields as OpenAPI parameters: the same model parse_query validates with."""
+    schema = model.model_json_schema(ref_template=REF)
+    for name, nested in schema.pop("$defs", {}).items():
+        schemas.setdefault(name, nested)
+    required = set(schema.get("required", ()))
+    parameters = []
+    for name, field in schema.get("properties", {}).items():
+        field = dict(field)
+        description = field.pop("description", None)
+        field.pop("title", None)
+        parameter = {"name": name, "in": "query", "required": name in required, "schema": field}
+        if description:
+            parameter["description"] = description
+        parameters.append(parameter)
+    return parameters
 
 
 def _ref(model: type[BaseModel], schemas: dict) -> dict:
     schema = model.model_json_schema(ref_template=REF)
     for name, nested in schema.pop("$defs", {}).items():
-        schemas.setdefault(name, nested)
-    schemas.setdefault(model.__name__, schema)
+        _component(schemas, name, nested)
+    _component(schemas, model.__name__, schema)
     return {"$ref": REF.format(model=model.__name__)}
+
+
+def _component(schemas: dict, name: str, schema: dict) -> None:
+    """Two models of one name would share one entry: the second silently documented as the first."""
+    if schemas.setdefault(name, schema) != schema:
+        raise ValueError(f"two different models are named {name}: rename one (the OpenAPI names schemas by class)")
 
 
 def to_openapi_30(node: Any) -> Any:
@@ -80,4 +127,6 @@ def to_openapi_30(node: Any) -> Any:
         node["example"] = node.pop("examples")[0]
     if "const" in node:
         node["enum"] = [node.pop("const")]
+    if node.get("nullable") and isinstance(node.get("enum"), list) and None not in node["enum"]:
+        node["enum"] = [*node["enum"], None]  # OpenAPI 3.0.3: an enum lists null itself to allow it
     return {key: to_openapi_30(value) for key, value in node.items()}

@@ -1,13 +1,12 @@
 """Request bodies: JSON parsed strictly, validated by a pydantic model, errors as field lists."""
 from __future__ import annotations
 
-import json
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sanic import Request
 
-from bff.common.errors import MalformedBody
+from bff.common import jsonio
 from domain.shared.errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
@@ -30,10 +29,7 @@ _MESSAGES = {
 def parse_body(request: Request, model: type[M]) -> M:
     """Parse the JSON body into ``model``; raise a problem with one entry per bad field."""
     raw = request.body or b""
-    try:
-        data = json.loads(raw) if raw.strip() else None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedBody(f"请求内容不是有效的JSON：{exc.__class__.__name__}") from None
+    data = jsonio.read(raw) if raw.strip() else None
     if not isinstance(data, dict):
         raise InvalidInput("请求内容应为JSON对象", errors=[{"field": "", "message": "应为JSON对象"}])
     try:
@@ -47,8 +43,17 @@ def parse_body(request: Request, model: type[M]) -> M:
 
 
 def parse_query(request: Request, model: type[M]) -> M:
-    """Query-string parameters into ``model`` (lax: "true", "20" are read as bool and int)."""
-    data = {key: values[-1] for key, values in request.args.items()}
+    """Query-string parameters into ``model`` (lax: "true", "20" are read as bool and int).
+
+    ``model`` must be the one the route documents (``doc(query=model)``): the parameters the
+    OpenAPI lists are the ones enforced here, never two lists that drift apart."""
+    documented = getattr(request.route.handler, "__govhub_doc__", {}).get("query") if request.route else None
+    if documented is not model:
+        raise RuntimeError(f"{request.method} {request.path} reads its query with {model.__name__} "
+                           f"but documents {getattr(documented, '__name__', 'none')}: doc(query={model.__name__})")
+    # a parameter sent empty (?region=) is a value to check, not one to drop as Sanic would
+    data = {key: values[-1] for key, values in request.get_args(keep_blank_values=True).items()}
+    jsonio.check(data)  # no NUL or lone surrogate reaches a filter (PostgreSQL refuses NUL in text)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -56,7 +61,8 @@ def parse_query(request: Request, model: type[M]) -> M:
             {"field": ".".join(str(p) for p in e["loc"]), "message": _MESSAGES.get(e["type"], e["msg"])}
             for e in exc.errors(include_url=False)
         ]
-        raise InvalidInput("请检查以下参数：" + "、".join(e["field"] for e in errors), errors=errors) from None
+        error = getattr(model, "invalid", InvalidInput)
+        raise error("请检查以下参数：" + "、".join(e["field"] for e in errors), errors=errors) from None
 
 
 def idempotency_key(request: Request) -> str | None:

@@ -2,19 +2,19 @@
 pages and the admin preview, so that a preview is exactly what a channel shows."""
 from __future__ import annotations
 
-from pydantic import BaseModel
+from bff.common.schemas import Out
 
 from domain.topics.service import TopicView
 
 
-class PublicEntry(BaseModel):
+class PublicEntry(Out):
     kind: str
     ref: str
     title: str | None
     icon: str | None
 
 
-class PublicTopic(BaseModel):
+class PublicTopic(Out):
     """A topic as a citizen's channel shows it."""
 
     code: str
@@ -24,7 +24,7 @@ class PublicTopic(BaseModel):
     entries: list[PublicEntry]
 
 
-class PublicTopicList(BaseModel):
+class PublicTopicList(Out):
     items: list[PublicTopic]
 
 

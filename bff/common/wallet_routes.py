@@ -11,59 +11,57 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import segno
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json, raw
 
 from bff.common import license_presenters as present
 from bff.common.auth import ROUTE_PREFIX
-from bff.common.docs import doc
+from bff.common.docs import Header, doc
 from bff.common.license_schemas import (
     AccessList,
     ConsentGrantIn,
     ConsentList,
     ConsentOut,
     LicenseDetailOut,
+    WALLET_ITEM,
     LicenseHistory,
-    LicenseList,
     PresentationOut,
     PresentIn,
 )
 from bff.common.limits import rate_limited
 from bff.common.parsing import parse_body, parse_query
+from bff.common.schemas import Id64, Query, items_of
 from domain.identity import token_rules
 from domain.identity.errors import AssuranceRequired
 
 AUTH = {401: ["token_invalid"]}
 WALLET = {**AUTH, 403: ["assurance_required"]}
 NO_STORE = {"Cache-Control": "no-store"}
+IMAGE = {"type": "string", "format": "binary", "description": "the token as a QR code (?format=png or svg)"}
+PRESENTATION_ID = Header("X-Presentation-Id", "the presentation's id (on the QR image answers)")
+EXPIRES_AT = Header("X-Expires-At", "when the token expires, ISO 8601 (on the QR image answers)")
 
 
-class DetailQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DetailQuery(Query):
     full: bool = Field(False, description="show sensitive fields in clear: needs L3 (a fresh face scan)")
 
 
-class PresentQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PresentQuery(Query):
     format: str = Field("json", pattern="^(json|png|svg)$", description="json, or the QR image itself")
     scale: int = Field(4, ge=1, le=12, description="QR module size in pixels")
 
 
-class AccessQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AccessQuery(Query):
     limit: int = Field(50, ge=1, le=200)
-    before: int | None = Field(None, ge=1, description="seq from the previous page's next_before")
+    before: Id64 | None = Field(None, description="seq from the previous page's next_before")
 
 
 def add_wallet_routes(bp: Blueprint, *, summary: Callable) -> None:
     tag = bp.name
 
     @bp.get("/licenses")
-    @doc("我的证照 My licenses (wallet)", tag=tag, ok=(200, LicenseList), errors=WALLET,
+    @doc("我的证照 My licenses (wallet)", tag=tag, ok=(200, items_of(WALLET_ITEM[summary.shape])), errors=WALLET,
          description="Needs real name (L2). Status is the GB/T 36901 status now (expired included). Also lists "
                      "the licenses of minors you are a guardian of (by their birth medical certificate), "
                      "`held_by: minor` with the child masked, read-only; each such read is in the child's "
@@ -76,9 +74,9 @@ def add_wallet_routes(bp: Blueprint, *, summary: Callable) -> None:
         items += [present.guarded(item, summary) for item in minors]
         return json({"items": items}, ensure_ascii=False, headers=NO_STORE)
 
-    @bp.get("/licenses/<license_id:str>")
-    @doc("证照详情 A license's data (masked)", tag=tag, ok=(200, LicenseDetailOut),
-         errors={**WALLET, 400: ["invalid_input"], 404: ["license_not_found"]},
+    @bp.get("/licenses/<license_id:license_id>")
+    @doc("证照详情 A license's data (masked)", tag=tag, ok=(200, LicenseDetailOut), query=DetailQuery,
+         errors={**WALLET, 404: ["license_not_found"]},
          description="Sensitive fields (ID numbers, names, addresses…) are masked; `?full=true` shows them "
                      "after a fresh face scan (L3), else 403 `assurance_required`. Each read is logged.")
     async def license_detail(request: Request, license_id: str) -> HTTPResponse:
@@ -88,15 +86,16 @@ def add_wallet_routes(bp: Blueprint, *, summary: Callable) -> None:
                                                           full=query.full, assurance=request.ctx.auth.assurance)
         return json(present.license_detail(shown), ensure_ascii=False, headers=NO_STORE)
 
-    @bp.get("/licenses/<license_id:str>/history")
+    @bp.get("/licenses/<license_id:license_id>/history")
     @doc("证照变更记录 A license's history", tag=tag, ok=(200, LicenseHistory),
          errors={**WALLET, 404: ["license_not_found"]})
     async def license_history(request: Request, license_id: str) -> HTTPResponse:
         events = await request.app.ctx.licenses.history(person_id=request.ctx.auth.subject, license_id=license_id)
         return json({"items": [present.event(e) for e in events]}, ensure_ascii=False)
 
-    @bp.post("/licenses/<license_id:str>/presentations")
-    @doc("亮证 Show a license: a 3-minute token (or its QR image)", tag=tag, body=PresentIn,
+    @bp.post("/licenses/<license_id:license_id>/presentations")
+    @doc("亮证 Show a license: a 3-minute token (or its QR image)", tag=tag, body=PresentIn, query=PresentQuery,
+         ok_headers=(PRESENTATION_ID, EXPIRES_AT), ok_also={"image/png": IMAGE, "image/svg+xml": IMAGE},
          ok=(201, PresentationOut),
          errors={**WALLET, 400: ["invalid_input", "malformed_json"], 404: ["license_not_found"],
                  409: ["license_not_presentable"], 429: ["rate_limited"]},
@@ -124,7 +123,7 @@ def add_wallet_routes(bp: Blueprint, *, summary: Callable) -> None:
                     status=201, ensure_ascii=False, headers=NO_STORE)
 
     @bp.get("/license-access-log")
-    @doc("用证记录 Who read my licenses", tag=tag, ok=(200, AccessList), errors={**WALLET, 400: ["invalid_input"]},
+    @doc("用证记录 Who read my licenses", tag=tag, ok=(200, AccessList), query=AccessQuery, errors=WALLET,
          description="Every read — by a department, a verifier, the hub or yourself — newest first, with "
                      "its place in the hash chain.")
     async def license_access_log(request: Request) -> HTTPResponse:
@@ -158,7 +157,7 @@ def add_wallet_routes(bp: Blueprint, *, summary: Callable) -> None:
                 days=body.days)
         return json(present.consent(given), status=201, ensure_ascii=False)
 
-    @bp.delete("/license-consents/<consent_id:str>")
+    @bp.delete("/license-consents/<consent_id:consent_id>")
     @doc("撤销授权 Revoke a consent", tag=tag, ok=(200, ConsentOut),
          errors={**WALLET, 404: ["consent_not_found"], 409: ["consent_state_conflict"]})
     async def license_consent_revoke(request: Request, consent_id: str) -> HTTPResponse:

@@ -7,14 +7,14 @@ from __future__ import annotations
 import hashlib
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sanic import Request
 from sanic.response import HTTPResponse, json, raw
 from sanic_ext import openapi
 
-from bff.common.docs import doc
+from bff.common.docs import Header, doc
 from bff.common.parsing import parse_body
-from bff.common.schemas import AwareTime, Body, EventId
+from bff.common.schemas import AwareTime, Body, EventId, Out
 from bff.gov.auth import NODE_REFUSALS, SECURITY_SCHEME
 from bff.gov.routes import bp
 from domain.applications import rules
@@ -29,7 +29,7 @@ class EventIn(Body):
 
 
 
-class EventOut(BaseModel):
+class EventOut(Out):
     number: str
     event_id: str
     status: str = Field(description="the application's status after this event")
@@ -40,7 +40,7 @@ class EventOut(BaseModel):
     replayed: bool = Field(description="true: this event_id was received before; this is the first answer")
 
 
-@bp.post("/applications/<number:str>/events")
+@bp.post("/applications/<number:application_number>/events")
 @doc("办件事件回调 A department's event about an application", tag="gov", body=EventIn, ok=(200, EventOut),
      secured=False, errors={400: ["invalid_input", "malformed_json"], 401: NODE_REFUSALS,
                             404: ["application_not_found"], 409: ["event_id_reused", "application_changed"]},
@@ -58,8 +58,11 @@ async def post_event(request: Request, number: str) -> HTTPResponse:
                  "outcome": outcome.outcome, "replayed": outcome.replayed}, ensure_ascii=False)
 
 
-@bp.get("/applications/<number:str>/materials/<material_id:str>")
-@doc("下载申请材料 Fetch an uploaded material", tag="gov", ok=(200, None), secured=False,
+@bp.get("/applications/<number:application_number>/materials/<material_id:material_id>")
+@doc("下载申请材料 Fetch an uploaded material", tag="gov", secured=False,
+     ok=(200, {"type": "string", "format": "binary"}), ok_media="application/octet-stream",
+     ok_also={media: {"type": "string", "format": "binary"} for media in ("application/pdf", "image/jpeg", "image/png")},
+     ok_headers=(Header("X-Content-SHA256", "the file's SHA-256, hex"),),
      errors={401: NODE_REFUSALS, 404: ["application_not_found"]},
      description="The bytes of a file named in a delivery's `materials[].download`, with its content type.")
 @openapi.secured(SECURITY_SCHEME)

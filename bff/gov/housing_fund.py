@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
 from bff.common.docs import doc
 from bff.common.parsing import parse_body
-from bff.common.schemas import AwareTime, Body, EventId
+from bff.common.schemas import AwareTime, Body, EventId, Out
 from bff.gov.auth import NODE_REFUSALS, SECURITY_SCHEME, authenticate_node
 from domain.housing_fund import rules
 
@@ -30,7 +30,7 @@ class PayoutEventIn(Body):
 
 
 
-class PayoutEventOut(BaseModel):
+class PayoutEventOut(Out):
     payout_id: str
     event_id: str
     status: str = Field(description="the withdrawal's payout status after this event")
@@ -40,7 +40,7 @@ class PayoutEventOut(BaseModel):
     replayed: bool = Field(description="true: this event_id was received before; this is the first answer")
 
 
-@bp.post("/housing-fund/payouts/<payout_id:str>/events")
+@bp.post("/housing-fund/payouts/<payout_id:payout_id>/events")
 @doc("支付结果回调 A fund centre's event about a payout", tag="gov", body=PayoutEventIn, ok=(200, PayoutEventOut),
      secured=False, errors={400: ["invalid_input", "malformed_json"], 401: NODE_REFUSALS, 404: ["payout_not_found"],
                             409: ["event_id_reused"]},

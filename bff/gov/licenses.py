@@ -44,7 +44,7 @@ async def issue(request: Request) -> HTTPResponse:
     return json(present.license_summary(issued), status=201, ensure_ascii=False)
 
 
-@bp.get("/licenses/<license_id:str>")
+@bp.get("/licenses/<license_id:license_id>")
 @doc("查询已签发证照 A license this node issued", tag="gov", ok=(200, LicenseOut), secured=False,
      errors={401: NODE_REFUSALS, 404: ["license_not_found"]})
 @signed
@@ -53,7 +53,7 @@ async def issued(request: Request, license_id: str) -> HTTPResponse:
     return json(present.license_summary(found), ensure_ascii=False)
 
 
-@bp.post("/licenses/<license_id:str>/status")
+@bp.post("/licenses/<license_id:license_id>/status")
 @doc("变更证照状态 Change a license's status", tag="gov", body=StatusIn, ok=(200, LicenseOut), secured=False,
      errors={400: [*BAD_BODY, "license_invalid"], 401: NODE_REFUSALS, 404: ["license_not_found"],
              409: ["license_status_change_refused"]},

@@ -5,7 +5,7 @@ both a module and a package named ``bff.app``.)
 """
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
@@ -15,10 +15,10 @@ from bff.common.catalog_routes import add_catalog_routes
 from bff.common.home_routes import add_home_route
 from bff.common.account import add_account_routes, device_id
 from bff.common.auth import install_guard
-from bff.common.docs import doc
+from bff.common.docs import DEVICE_ID, doc
 from bff.common.limits import rate_limited
 from bff.common.parsing import parse_body
-from bff.common.schemas import Body, Session
+from bff.common.schemas import Body, Out, Session
 
 bp = Blueprint("app", url_prefix="/app/v1")
 install_guard(bp, channel="app")
@@ -28,7 +28,7 @@ class SmsCodeIn(Body):
     phone: str = Field(examples=["13800000001"])
 
 
-class SmsCodeOut(BaseModel):
+class SmsCodeOut(Out):
     expires_in: int
     resend_after: int
     phone_masked: str
@@ -54,6 +54,7 @@ async def send_sms_code(request: Request) -> HTTPResponse:
 
 @bp.post("/session", ctx_public=True)
 @doc("短信登录 Log in with phone number and SMS code", tag="app", body=AppLoginIn, ok=(200, Session),
+     headers=(DEVICE_ID,),
      secured=False, errors={400: ["invalid_input", "malformed_json", "invalid_phone"],
                             401: ["sms_code_invalid"], 429: ["sms_code_locked", "rate_limited"]},
      description="Send `X-Device-Id` to bind the refresh token to this device.")

@@ -5,18 +5,17 @@ from sanic import Blueprint, Request
 from sanic.response import json
 from tortoise import Tortoise
 
-from pydantic import BaseModel
-
 from bff.common.docs import doc
+from bff.common.schemas import Out
 
 bp = Blueprint("health")
 
 
-class Health(BaseModel):
+class Health(Out):
     status: str
 
 
-class Readiness(BaseModel):
+class Readiness(Out):
     status: str
     checks: dict[str, str]
 

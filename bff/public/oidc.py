@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from sanic import Blueprint, Request
 from sanic.response import json
-from pydantic import BaseModel
 
 from bff.common.docs import doc
+from bff.common.schemas import Out
 
 from domain.identity import token_rules
 
@@ -28,7 +28,7 @@ ACR_MEANING = {
 }
 
 
-class Discovery(BaseModel):
+class Discovery(Out):
     issuer: str
     jwks_uri: str
     id_token_signing_alg_values_supported: list[str]
@@ -42,7 +42,7 @@ class Discovery(BaseModel):
     govhub_token_issuance: dict[str, object]
 
 
-class Jwk(BaseModel):
+class Jwk(Out):
     kty: str
     crv: str
     x: str
@@ -52,7 +52,7 @@ class Jwk(BaseModel):
     alg: str
 
 
-class Jwks(BaseModel):
+class Jwks(Out):
     keys: list[Jwk]
 
 

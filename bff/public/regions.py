@@ -3,12 +3,13 @@ directory need before login. Reference data that changes a few times a year, so 
 cached by clients and CDNs for an hour."""
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import ConfigDict, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from bff.common.docs import doc
 from bff.common.parsing import parse_query
+from bff.common.schemas import Out, Query
 from domain.regions.service import DepartmentRecord, RegionRecord, ZoneRecord
 
 bp = Blueprint("regions", url_prefix="/public/v1")
@@ -17,7 +18,7 @@ CODE_EXAMPLE = "330106000000"
 BAD_CODE = {400: ["invalid_region_code"], 404: ["region_not_found"]}
 
 
-class RegionOut(BaseModel):
+class RegionOut(Out):
     code: str = Field(description="12-digit statistical division code", examples=[CODE_EXAMPLE])
     name: str = Field(examples=["西湖区"])
     level: int = Field(description="1 province, 2 city, 3 county, 4 township, 5 village", examples=[3])
@@ -29,44 +30,48 @@ class RegionDetail(RegionOut):
     path: list[RegionOut] = Field(description="from the province down to this region")
 
 
-class RegionList(BaseModel):
+class RegionList(Out):
     items: list[RegionOut]
 
 
-class RegionsQuery(BaseModel):
+class RegionsQuery(Query):
+    model_config = ConfigDict(extra="ignore")  # (as before: unknown parameters are ignored)
+
     q: str | None = Field(None, max_length=32, description="name prefix, e.g. 杭州")
     level: int | None = Field(None, ge=1, le=5)
     limit: int = Field(20, ge=1, le=100)
 
 
-class ZoneOut(BaseModel):
+class ZoneOut(Out):
     code: str = Field(examples=["yrd"])
     name: str = Field(examples=["长三角"])
     regions: list[str] = Field(description="member regions; everything below them belongs too")
 
 
-class ZoneList(BaseModel):
+class ZoneList(Out):
     items: list[ZoneOut]
 
 
-class DepartmentOut(BaseModel):
+class DepartmentOut(Out):
     code: str = Field(description="unified social credit code, or a stable code", examples=["330100-market_supervision"])
     name: str = Field(examples=["杭州市市场监督管理局"])
     region_code: str = Field(examples=["330100000000"])
     kind: str = Field(examples=["market_supervision"])
 
 
-class DepartmentList(BaseModel):
+class DepartmentList(Out):
     items: list[DepartmentOut]
 
 
-class DepartmentsQuery(BaseModel):
+class DepartmentsQuery(Query):
+    model_config = ConfigDict(extra="ignore")
+
     with_ancestors: bool = Field(False, description="also the departments of the regions above")
 
 
 @bp.get("/regions", ctx_public=True)
 @doc("省级区划或按名称查找 Provinces, or regions by name prefix", tag="regions", ok=(200, RegionList),
-     secured=False, errors={400: ["invalid_input"]},
+     secured=False, query=RegionsQuery,
      description="Without `q`: the provinces. With `q`: regions whose name starts with it, higher levels first.")
 async def regions(request: Request) -> HTTPResponse:
     query = parse_query(request, RegionsQuery)
@@ -76,7 +81,7 @@ async def regions(request: Request) -> HTTPResponse:
     return json({"items": [_region(r) for r in found]}, headers=CACHE, ensure_ascii=False)
 
 
-@bp.get("/regions/<code:str>", ctx_public=True)
+@bp.get("/regions/<code:region_code>", ctx_public=True)
 @doc("行政区划及其上级 A region with its path", tag="regions", ok=(200, RegionDetail), secured=False,
      errors=BAD_CODE, description="`code` may be given with 2, 4, 6, 9 or 12 digits (`3301` is 杭州市).")
 async def region(request: Request, code: str) -> HTTPResponse:
@@ -84,7 +89,7 @@ async def region(request: Request, code: str) -> HTTPResponse:
     return json({**_region(path[-1]), "path": [_region(r) for r in path]}, headers=CACHE, ensure_ascii=False)
 
 
-@bp.get("/regions/<code:str>/children", ctx_public=True)
+@bp.get("/regions/<code:region_code>/children", ctx_public=True)
 @doc("下级区划 The regions one level down", tag="regions", ok=(200, RegionList), secured=False,
      errors=BAD_CODE)
 async def children(request: Request, code: str) -> HTTPResponse:
@@ -92,9 +97,9 @@ async def children(request: Request, code: str) -> HTTPResponse:
     return json({"items": [_region(r) for r in found]}, headers=CACHE, ensure_ascii=False)
 
 
-@bp.get("/regions/<code:str>/departments", ctx_public=True)
+@bp.get("/regions/<code:region_code>/departments", ctx_public=True)
 @doc("区划内的部门 Departments of a region", tag="regions", ok=(200, DepartmentList), secured=False,
-     errors={400: ["invalid_region_code", "invalid_input"], 404: ["region_not_found"]},
+     query=DepartmentsQuery, errors={400: ["invalid_region_code"], 404: ["region_not_found"]},
      description="`with_ancestors=true` adds the departments of the city and province above.")
 async def departments(request: Request, code: str) -> HTTPResponse:
     query = parse_query(request, DepartmentsQuery)

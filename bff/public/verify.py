@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
@@ -23,16 +23,15 @@ from bff.common.license_schemas import (
 )
 from bff.common.limits import rate_limited
 from bff.common.parsing import parse_body, parse_query
+from bff.common.schemas import Query
 from domain.shared.errors import InvalidInput
 
 bp = Blueprint("public_verify", url_prefix="/public/v1")
 BAD_BODY = ["invalid_input", "malformed_json"]
 
 
-class TrustListQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    since: int | None = Field(None, ge=0, description="the version you hold: only later changes are listed")
+class TrustListQuery(Query):
+    since: int | None = Field(None, ge=0, le=2**63 - 1, description="the version you hold: only later changes are listed")
 
 
 @bp.get("/license-types", ctx_public=True)
@@ -89,7 +88,7 @@ async def trust_anchor(request: Request) -> HTTPResponse:
 
 @bp.get("/trust-list", ctx_public=True)
 @doc("信任列表 Issuers' seal keys (delta updates with ?since=)", tag="public", ok=(200, SignedEnvelope),
-     secured=False, errors={400: ["invalid_input"]},
+     secured=False, query=TrustListQuery,
      description="Every seal with its key, validity and status, and what it is bound to — its department "
                  "(`department_code`, a token's `iss`) and the license types it may sign (`license_types`) — "
                  "signed by the platform seal. `version` grows with every change; pass the version you hold as "
@@ -100,7 +99,7 @@ async def trust_list(request: Request) -> HTTPResponse:
     return json(signed, ensure_ascii=False, headers={"Cache-Control": "public, max-age=60"})
 
 
-@bp.get("/status-lists/<epoch:int>", ctx_public=True)
+@bp.get("/status-lists/<epoch:status_list_epoch>", ctx_public=True)
 @doc("状态列表 The status list of an hour's presentations", tag="public", ok=(200, SignedEnvelope),
      secured=False, errors={404: ["status_list_not_found"]},
      description="4 bits per random slot: 0 unchanged, else the GB/T 36901 status code. Fresh until "
