@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from adapters.departments.stub.fund_centre import DEMO_ACCOUNTS
 from domain.applications.models import Application
 from domain.delivery.models import Delivery
@@ -16,14 +14,16 @@ from domain.housing_fund.models import Quota, Withdrawal
 from domain.nodes import signatures, statements
 from tests.support.citizens import ALICE, BOB, bearer
 from tests.support.clock import suite_clock
-from tests.support.housing_fund import (
+from tests.support.housing_fund import (  # noqa: F401  (fixtures: stub, centres, bob)
     ALICE_BJ,
+    BJ,
     BOB_CARD,
     BOB_HF,
     BOB_HZ,
-    BJ,
     HF,
     HZ,
+    bob,
+    centres,
     fund_stub,
     leaving,
     payout_event,
@@ -33,28 +33,11 @@ from tests.support.housing_fund import (
     reset,
     scan_face,
     start,
+    stub,
     submit,
     unreachable,
     verified,
 )
-
-
-@pytest.fixture(scope="module")
-def stub():
-    with fund_stub() as running:
-        yield running
-
-
-@pytest.fixture
-async def centres(resources, stub):
-    reset(stub)
-    await register_centres(resources, stub)
-    return stub
-
-
-@pytest.fixture
-async def bob(client, mock_url, centres):
-    return await verified(client, mock_url)
 
 
 async def test_bob_sees_his_accounts_in_both_cities(client, bob):
@@ -68,7 +51,8 @@ async def test_bob_sees_his_accounts_in_both_cities(client, bob):
 
 
 async def test_the_app_gets_history_and_when_each_centre_answered(client, mock_url, centres):
-    from tests.support.citizens import BOB as WHO, login_app, verify_real_name
+    from tests.support.citizens import BOB as WHO
+    from tests.support.citizens import login_app, verify_real_name
 
     session = await login_app(client, mock_url, phone="13800000002")
     assert (await verify_real_name(client, "/app/v1", session, WHO)).status_code == 200

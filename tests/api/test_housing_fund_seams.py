@@ -5,21 +5,21 @@ concurrent copies of one submission all answer its first result."""
 from __future__ import annotations
 
 import asyncio
-import json
 
 import pytest
 
 from domain.applications.models import Application, IdempotencyRecord
 from domain.delivery.models import Delivery
 from domain.housing_fund.models import Withdrawal
-from domain.nodes import signatures
 from tests.support.citizens import CAROL, bearer, login_alipay, login_app, login_wechat, verify_real_name
-from tests.support.clock import suite_clock
-from tests.support.housing_fund import (
+from tests.support.housing_fund import (  # noqa: F401  (fixtures: stub, centres, bob)
     BOB_HF,
     BOB_HZ,
     HF,
     HZ,
+    bob,
+    centre_event,
+    centres,
     fund_stub,
     leaving,
     private_key,
@@ -28,30 +28,13 @@ from tests.support.housing_fund import (
     renting,
     reset,
     start,
+    stub,
     submit,
     verified,
 )
 
 CAROLS_CARD = "6214831004000000016"
 PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-@pytest.fixture(scope="module")
-def stub():
-    with fund_stub() as running:
-        yield running
-
-
-@pytest.fixture
-async def centres(resources, stub):
-    reset(stub)
-    await register_centres(resources, stub)
-    return stub
-
-
-@pytest.fixture
-async def bob(client, mock_url, centres):
-    return await verified(client, mock_url)
 
 
 async def _carol_on(client, mock_url, channel: str) -> tuple[str, dict]:
@@ -87,14 +70,6 @@ async def test_a_fund_matter_through_the_plain_application_route_is_refused(clie
     assert await IdempotencyRecord.all().count() == 0
 
 
-async def _centre_event(client, centre: str, number: str, event_id: str, type_: str, **extra):
-    path = f"/gov/v1/applications/{number}/events"
-    body = json.dumps({"event_id": event_id, "type": type_, "occurred_at": "2026-11-27T10:00:00+08:00", **extra},
-                      ensure_ascii=False).encode()
-    headers = signatures.signed_headers(private_key=signatures.load_private_key(private_key(centre)), node=centre,
-                                        method="POST", path=path, query_string="", body=body,
-                                        timestamp=int(suite_clock.timestamp()))
-    return await client.post(path, content=body, headers={**headers, "Content-Type": "application/json"})
 
 
 async def test_a_fund_application_in_correction_takes_no_new_form_through_the_generic_resubmission(
@@ -103,7 +78,8 @@ async def test_a_fund_application_in_correction_takes_no_new_form_through_the_ge
     assert (await submit(client, l3, withdrawal_id)).status_code == 200
     number = (await Withdrawal.get(public_id=withdrawal_id)).application_number
     for event_id, type_ in (("c-1", "accepted"), ("c-2", "correction_requested")):
-        moved = await _centre_event(client, HF, number, event_id, type_, reason="请补正")
+        moved = await centre_event(client, HF, f"/gov/v1/applications/{number}/events", event_id, type_,
+                                   reason="请补正")
         assert moved.status_code == 200, moved.text
     before = (await client.get(f"/wx/v1/applications/{number}", headers=bearer(bob))).json()
     assert before["status"] == "correction_requested"

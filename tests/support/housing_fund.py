@@ -6,6 +6,7 @@ import contextlib
 import json
 
 import httpx
+import pytest
 
 from domain.housing_fund.matters import DEMO_CENTRES, offer_withdrawals
 from domain.nodes import signatures
@@ -99,10 +100,34 @@ async def ready(client, session: dict, body: dict) -> tuple[str, dict]:
 
 
 async def payout_event(client, centre: str, payout_id: str, event_id: str, type: str, **extra) -> httpx.Response:
-    path = f"/gov/v1/housing-fund/payouts/{payout_id}/events"
+    return await centre_event(client, centre, f"/gov/v1/housing-fund/payouts/{payout_id}/events", event_id, type,
+                              **extra)
+
+
+async def centre_event(client, centre: str, path: str, event_id: str, type: str, **extra) -> httpx.Response:
+    """An event the centre reports to the hub, signed as the centre (a payout's, an application's)."""
     body = json.dumps({"event_id": event_id, "type": type, "occurred_at": "2026-11-27T10:00:00+08:00", **extra},
                       ensure_ascii=False).encode()
     headers = signatures.signed_headers(private_key=signatures.load_private_key(private_key(centre)), node=centre,
                                         method="POST", path=path, query_string="", body=body,
                                         timestamp=int(suite_clock.timestamp()))
     return await client.post(path, content=body, headers={**headers, "Content-Type": "application/json"})
+
+
+# The fixtures of every module that talks to the fund centres (import them by name).
+@pytest.fixture(scope="module")
+def stub():
+    with fund_stub() as running:
+        yield running
+
+
+@pytest.fixture
+async def centres(resources, stub):
+    reset(stub)
+    await register_centres(resources, stub)
+    return stub
+
+
+@pytest.fixture
+async def bob(client, mock_url, centres):
+    return await verified(client, mock_url)
