@@ -5,7 +5,6 @@ every role, a department node that signs each request, nobody for the public rou
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
 
 import httpx
@@ -18,6 +17,7 @@ from domain.nodes import signatures
 from tests.support.admins import admin_headers, make_admin
 from tests.support.applications import JPEG, PDF, TestNode, setup_catalog_and_nodes
 from tests.support.citizens import ALICE, bearer, login_alipay, login_app, login_wechat, verify_real_name
+from tests.support.clock import suite_clock
 from tests.support.licenses import department, issue, signed
 
 PREFIXES = {"wechat": "/wx/v1/", "alipay": "/alipay/v1/", "app": "/app/v1/", "admin": "/admin/v1/",
@@ -160,7 +160,7 @@ def build_request(client: httpx.AsyncClient, case, caller: Caller) -> httpx.Requ
         path, _, query = request.url.raw_path.decode().partition("?")
         request.headers.update(signatures.signed_headers(
             private_key=caller.node.key, node=caller.node.code, method=request.method, path=path,
-            query_string=query, body=body, timestamp=int(time.time())))
+            query_string=query, body=body, timestamp=int(suite_clock.timestamp())))
     return request
 
 
