@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from domain.applications import rules as application_rules
 from domain.bundles import confirmation_rules
 from domain.bundles.rules import IDENTITY_SOURCES, BundleDef, ancestors, cycle, parse
 from domain.bundles.rules import problem as _problem
@@ -27,6 +28,7 @@ class MatterFacts:
     code: str
     form_schema: Mapping[str, Any]
     required_materials: tuple[str, ...] = ()  # materials a submission must carry
+    entry: str = application_rules.PLAIN  # the capability that submits it (applications.rules.ENTRIES)
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,9 @@ def _coverage(where: str, mapping: Mapping[str, str], matter: MatterFacts, bundl
     """Every required field of the matter's form has a source, and every source is available
     when the step runs (a step reads outputs of steps it waits for, never of others)."""
     found = []
+    if not application_rules.may_enter(matter.entry, application_rules.BUNDLE):  # a fund withdrawal, …
+        found.append(_problem(f"{where}.matter_code", f"事项 {matter.code} 只能通过"
+                              f"{application_rules.ENTRY_NAMES.get(matter.entry, matter.entry)}入口办理，不能作为“一件事”步骤"))
     schema_fields = set(matter.form_schema.get("properties", {}))
     for name in matter.form_schema.get("required", ()):
         if name not in mapping:

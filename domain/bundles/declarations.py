@@ -120,7 +120,8 @@ class BundleDeclarations:
         if not application_rules.may_apply_online(matter.online_depth):
             return None
         required = tuple(m["name"] for m in matter.materials or () if m.get("required"))
-        return declaration_rules.MatterFacts(code=matter.code, form_schema=matter.form_schema or {}, required_materials=required)
+        return declaration_rules.MatterFacts(code=matter.code, form_schema=matter.form_schema or {},
+                                            required_materials=required, entry=matter.entry)
 
 
 async def bundle_row(code: str) -> Bundle:

@@ -82,6 +82,14 @@ def test_a_matter_that_needs_uploads_cannot_be_a_step():
     assert any("购房合同" in p["message"] for p in declaration_rules.problems(bundle(), matters, LICENSES))
 
 
+def test_a_matter_another_capability_owns_cannot_be_a_step():
+    fund = declaration_rules.MatterFacts(code="M1", form_schema=SCHEMA, entry="housing_fund")
+    found = declaration_rules.problems(bundle(), {**MATTERS, "M1": fund}, LICENSES)
+    assert any(p["field"].endswith("matter_code") and "住房公积金提取" in p["message"] for p in found)
+    bundle_only = declaration_rules.MatterFacts(code="M1", form_schema=SCHEMA, entry="bundle")
+    assert declaration_rules.problems(bundle(), {**MATTERS, "M1": bundle_only}, LICENSES) == []
+
+
 def test_prefill_from_a_sensitive_license_field_is_refused():
     raw = bundle(prefill={"x": "license.business_license.credit_code", "y": "license.business_license.legal_representative_id_number"})
     assert messages(raw) == ["legal_representative_id_number 是敏感字段，证照夹中为掩码，不能用于预填"]
