@@ -50,6 +50,7 @@ class RedisChangeFeed:
                      on_lost: Callable[[], None]) -> None:
         failures = 0  # consecutive attempts that did not get a subscription
         while True:
+            _stop_if_cancelled()
             pubsub = self._client.pubsub()
             try:
                 await pubsub.subscribe(self.channel)
@@ -74,10 +75,21 @@ class RedisChangeFeed:
         # half-open connection shows up as an error from the health check instead of silence.
         while True:
             message = await pubsub.get_message(ignore_subscribe_messages=False, timeout=self._poll)
+            _stop_if_cancelled()
             if message is None:
                 await pubsub.ping()
                 continue
             yield message["type"], message["data"]
+
+
+def _stop_if_cancelled() -> None:
+    """Honour a cancellation the read swallowed. When ``cancel()`` lands as the read's own timeout
+    expires, the timeout wins: the read returns "no message" (or a timeout error) and the
+    cancellation is lost — the feed then polled forever, and a hub's shutdown (or the test
+    session's end) waited on it for good. The task still counts the request (``cancelling``)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _decode(data) -> dict:

@@ -42,6 +42,49 @@ async def _following(feed: RedisChangeFeed, recorder: Recorder) -> asyncio.Task:
     return task
 
 
+async def _stopped(task: asyncio.Task) -> None:
+    """Cancel a feed and see it end: a feed that outlives its cancel hangs a hub's shutdown."""
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=3)
+    assert task in done and task.cancelled(), "the feed did not stop when cancelled"
+
+
+class SwallowingPubSub:
+    """A read whose timeout wins the race with a cancel: the cancel is lost, "no message" returned
+    (what a read with a timeout can do when both land together)."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    async def subscribe(self, channel: str) -> None:
+        self.channel = channel
+
+    async def get_message(self, ignore_subscribe_messages: bool, timeout: float):
+        self.reads += 1
+        if self.reads == 1:
+            return {"type": "subscribe", "data": 1}
+        try:
+            await asyncio.sleep(timeout)
+        except asyncio.CancelledError:
+            return None
+        return None
+
+    async def ping(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_a_cancel_the_read_swallowed_still_stops_the_feed():
+    pubsub = SwallowingPubSub()
+    client = type("Client", (), {"pubsub": lambda self: pubsub,
+                                 "connection_pool": type("Pool", (), {"connection_kwargs": {}})()})()
+    recorder = Recorder()
+    task = await _following(RedisChangeFeed(client, poll_seconds=0.05), recorder)
+    await _stopped(task)
+
+
 async def test_the_channel_names_the_database():
     client = aioredis.Redis(db=12)
     assert RedisChangeFeed(client).channel == "govhub:12:topics:changed"
@@ -66,7 +109,7 @@ async def test_messages_arrive_and_a_lost_connection_comes_back_on_fakeredis():
         await recorder.wait_for(lambda events: {"topic": "after"} in events)
         assert recorder.events.count("lost") == 1  # once per outage, however many retries
     finally:
-        task.cancel()
+        await _stopped(task)
         await client.aclose()
 
 
@@ -87,6 +130,6 @@ async def test_a_killed_connection_resubscribes_on_real_redis():
         await feed.publish({"topic": "after-kill"})
         await recorder.wait_for(lambda events: {"topic": "after-kill"} in events)
     finally:
-        task.cancel()
+        await _stopped(task)
         await client.aclose()
         await admin.aclose()
