@@ -60,7 +60,7 @@ async def build_resources(settings: Settings) -> Resources:
     clock = Clock(settings.clock_offset)
     vault = Vault(data_key=base64.b64decode(settings.data_key), lookup_key=base64.b64decode(settings.lookup_key))
     resources.services.update(clock=clock, vault=vault)
-    # --- tokens (access/refresh tokens, signing keys) ---
+    # tokens (access/refresh tokens, signing keys)
     from adapters.cache.revocations import RedisSessionRevocations  # local: see the nodes block
     from domain.identity.tokens import TokenService
 
@@ -70,8 +70,7 @@ async def build_resources(settings: Settings) -> Resources:
         revocations=RedisSessionRevocations(resources.redis.aio))
     await tokens.ensure_key()
     resources.services["tokens"] = tokens
-    # --- end tokens ---
-    # --- nodes (departments and provinces: signed requests) ---
+    # nodes (departments and provinces: signed requests)
     # Imported here, not at the top, so that this block is the whole of the nodes wiring. (Only
     # names no other block uses: a local name shadows a module-level one in the whole function.)
     from adapters.cache.nonces import RedisNonceStore
@@ -90,17 +89,14 @@ async def build_resources(settings: Settings) -> Resources:
         # statements the hub vouches for, with the same key (a fund centre's payout instruction)
         statement_signer=StatementSigner(hub_node_pem),
     )
-    # --- end nodes ---
-    # --- catalog (matters, search, popularity) ---
+    # catalog (matters, search, popularity)
     resources.services["catalog"] = CatalogService(popularity=RedisPopularityCounter(resources.redis.aio),
                                                    cache=RedisJsonCache(resources.redis.aio), clock=clock)
-    # --- end catalog ---
-    # --- regions (divisions, departments, zones) ---
+    # regions (divisions, departments, zones)
     from domain.regions.service import RegionService  # local: see the nodes block
 
     resources.services["regions"] = RegionService(clock)
-    # --- end regions ---
-    # --- topics (admin accounts and audit, service topics and their change feed) ---
+    # topics (admin accounts and audit, service topics and their change feed)
     from adapters.cache.pubsub import RedisChangeFeed  # local: see the nodes block
     from domain.admin.passwords import Passwords
     from domain.admin.service import AdminAccounts
@@ -113,16 +109,13 @@ async def build_resources(settings: Settings) -> Resources:
         admin_sessions=AdminSessions(clock=clock, passwords=passwords),
         topics=TopicService(clock=clock, feed=RedisChangeFeed(resources.redis.aio)),
     )
-    # --- end topics ---
-    # --- home (one call per channel's home page) ---
+    # home (one call per channel's home page)
     resources.services["home"] = HomeService(topics=resources.services["topics"],
                                              catalog=resources.services["catalog"], clock=clock)
-    # --- end home ---
-    # --- identity (people, channel logins, real-name, face) ---
+    # identity (people, channel logins, real-name, face)
     resources.services["rate_limiter"] = TokenBucketLimiter(resources.redis.aio)
     resources.services["identity"] = _identity_service(settings, resources, clock, vault)
-    # --- end identity ---
-    # --- delivery (outbox and relay to nodes and notification channels) ---
+    # delivery (outbox and relay to nodes and notification channels)
     from adapters.departments.node_sender import NodeSender  # local: see the nodes block
     from domain.delivery.rules import NODE_KINDS
     from domain.delivery.service import DeliveryService
@@ -133,8 +126,7 @@ async def build_resources(settings: Settings) -> Resources:
     # notification senders join this dict: resources.services["delivery"].senders[kind] = sender
     resources.services["delivery"] = DeliveryService(clock=clock, vault=resources.services["vault"],
                                                      senders={kind: node_sender for kind in NODE_KINDS})
-    # --- end delivery ---
-    # --- applications (submission, state machine, instant approval) ---
+    # applications (submission, state machine, instant approval)
     from adapters.storage.local import LocalMaterialStore  # local: see the nodes block
     from domain.applications.service import ApplicationService
 
@@ -146,8 +138,7 @@ async def build_resources(settings: Settings) -> Resources:
     # approval: applications.use_approval(...); notifications: applications.add_listener(...)
     resources.services["applications"] = applications
     resources.services["home"].count_open_items_with(applications.open_count)
-    # --- end applications ---
-    # --- seals and licenses (registry, wallet, presentations, exchange) ---
+    # seals and licenses (registry, wallet, presentations, exchange)
     from domain.licenses.catalog import CatalogLicenseTypes  # local: see the nodes block
     from domain.licenses.exchange import ExchangeService
     from domain.licenses.holders import IdentityHolders
@@ -166,16 +157,13 @@ async def build_resources(settings: Settings) -> Resources:
         license_exchange=ExchangeService(licenses=licenses, nodes=resources.services["nodes"],
                                          applications=resources.services["applications"], clock=clock),
     )
-    # --- end seals and licenses ---
-    # --- applications: e-licenses as materials (after the licenses block builds the wallet) ---
+    # applications: e-licenses as materials (after the licenses block builds the wallet)
     from domain.applications.wallet import LicenseServiceWallet  # local: see the nodes block
 
     resources.services["applications"].use_wallet(LicenseServiceWallet(resources.services["licenses"]))
-    # --- end applications: e-licenses as materials ---
-    # --- instant approval and notifications (docs/instant-approval.md, docs/notifications.md) ---
+    # instant approval and notifications (docs/instant-approval.md, docs/notifications.md)
     _wire_instant_approval(settings, resources, clock)
-    # --- end instant approval and notifications ---
-    # --- housing fund (accounts, withdrawals, payouts) ---
+    # housing fund (accounts, withdrawals, payouts)
     from adapters.departments.bank_card_stub import BankCardsNotConfigured, StubBankCards  # local: see the nodes block
     from adapters.departments.fund_centre_client import HttpFundCentres
     from domain.housing_fund.service import HousingFundService
@@ -188,8 +176,7 @@ async def build_resources(settings: Settings) -> Resources:
         # no card-verification client exists for production yet: there every check is "unavailable"
         cards=BankCardsNotConfigured() if settings.is_production else StubBankCards(),
         signer=services["statement_signer"], cache=RedisJsonCache(resources.redis.aio, prefix="govhub:fund:"))
-    # --- end housing fund ---
-    # --- bundles (one-thing bundles across departments) ---
+    # bundles (one-thing bundles across departments)
     from domain.bundles.service import BundleService  # local: see the nodes block
 
     bundles = BundleService(clock=clock, vault=vault, catalog=resources.services["catalog"],
@@ -197,11 +184,10 @@ async def build_resources(settings: Settings) -> Resources:
                             identity=resources.services["identity"], licenses=resources.services["licenses"])
     resources.services["bundles"] = bundles
     resources.services["applications"].add_listener(bundles)  # a step's transition wakes its bundle
-    # --- end bundles ---
     return resources
 
 
-# --- instant approval and notifications: wiring ---
+# instant approval and notifications: wiring
 def _wire_instant_approval(settings: Settings, resources: Resources, clock: Clock) -> None:
     """秒批 of sole-proprietor registration: the step submit consults (domain/applications/instant_step.py).
     The credit system is the offline stub in development; production has no credit client yet, so
@@ -246,7 +232,6 @@ def _wire_notifications(settings: Settings, resources: Resources, clock: Clock) 
     services["delivery"].senders.update(senders(
         notifications, wechat=wechat, alipay=alipay, push=services["push"],
         sms=HttpSmsNotifier(base_url=settings.sms_url), recipients=recipients))
-# --- end instant approval and notifications: wiring ---
 
 
 def _identity_service(settings: Settings, resources: Resources, clock: Clock, vault: Vault) -> IdentityService:
@@ -306,41 +291,32 @@ def create_app(settings: Settings, *, resources: Resources | None = None, name: 
     _install_request_context(app)
     _install_lifecycle(app, settings, resources)
     app.blueprint(health.bp)
-    # --- blueprints: tokens/oidc ---
+    # blueprints: tokens/oidc
     from bff.public import oidc  # here, not at the top: this line is the whole of the oidc wiring
 
     app.blueprint(oidc.bp)
-    # --- blueprints: nodes/gov ---
+    # blueprints: nodes/gov
     from bff.gov import install as install_gov  # here, not at the top: see the nodes block above
 
     install_gov(app)
-    # --- blueprints: channels ---
+    # blueprints: channels
     for channel_bp in (wechat_routes.bp, alipay_routes.bp, mobile_routes.bp):
         app.blueprint(channel_bp)
-    # --- blueprints: admin (/admin/v1) and public topics ---
+    # blueprints: admin (/admin/v1) and public topics
     from bff.admin import install as install_admin  # here, not at the top: see the nodes block
     from bff.public import topics as public_topics
 
     install_admin(app)
     app.blueprint(public_topics.bp)
     _follow_topic_changes(app)
-    # --- end blueprints: admin and public topics ---
-    # --- blueprints: delivery ---
-    # --- end blueprints: delivery ---
-    # --- blueprints: applications ---
-    # --- end blueprints: applications ---
-    # --- blueprints: seals and licenses ---
+    # blueprints: seals and licenses
     from bff.public import verify as public_verify  # here, not at the top: see the nodes block
 
     app.blueprint(public_verify.bp)
-    # --- end blueprints: seals and licenses ---
-    # --- blueprints: housing fund ---
+    # blueprints: housing fund
     from bff.gov.housing_fund import bp as gov_housing_fund  # here, not at the top: see the nodes block
 
     app.blueprint(gov_housing_fund)
-    # --- end blueprints: housing fund ---
-    # --- blueprints: bundles ---
-    # --- end blueprints: bundles ---
     app.blueprint(regions.bp)
     app.add_route(_openapi_json, "/openapi.json", name="openapi_json", ctx_public=True)
     return app
@@ -350,23 +326,16 @@ JOBS = [
     Job("adapters.scheduler.jobs:purge_identity", seconds=3600),
     Job("adapters.scheduler.jobs:flush_popularity", seconds=60),
     Job("adapters.scheduler.jobs:announce_topic_boundaries", seconds=5),
-    # --- jobs: delivery ---
+    # jobs: delivery
     Job("adapters.scheduler.jobs:relay_deliveries", seconds=5),
     Job("adapters.scheduler.jobs:delivery_daily_summary", seconds=3600),  # takes one a day
-    # --- end jobs: delivery ---
-    # --- jobs: applications ---
+    # jobs: applications
     Job("adapters.scheduler.jobs:flag_overdue_applications", seconds=600),
     Job("adapters.scheduler.jobs:purge_unused_uploads", seconds=3600),
     Job("adapters.scheduler.jobs:purge_consent_reports", seconds=3600),
-    # --- end jobs: applications ---
-    # --- jobs: seals and licenses ---
-    # --- end jobs: seals and licenses ---
-    # --- jobs: housing fund ---
-    # --- end jobs: housing fund ---
-    # --- jobs: bundles ---
+    # jobs: bundles
     Job("adapters.scheduler.jobs:advance_bundles", seconds=2),
     Job("adapters.scheduler.jobs:flag_stuck_bundles", seconds=600),
-    # --- end jobs: bundles ---
 ]
 
 
@@ -403,7 +372,7 @@ def _install_lifecycle(app: Sanic, settings: Settings, resources: Resources | No
         await close_resources(app.ctx.resources)
 
 
-# --- listeners: topics ---
+# listeners: topics
 def _follow_topic_changes(app: Sanic) -> None:
     """Each serving process follows the topics change feed for as long as it serves: its
     in-memory topic lists are trusted only while the subscription holds (domain/topics/cache.py)."""
@@ -421,7 +390,6 @@ def _follow_topic_changes(app: Sanic) -> None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-# --- end listeners: topics ---
 
 
 def _attach(app: Sanic, resources: Resources) -> None:

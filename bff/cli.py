@@ -96,17 +96,15 @@ def _run(settings: Settings, args=None) -> int:
     if settings.seed_demo:
         _seed(settings)
     mock = _start_mock(settings) if settings.mock_enabled else None
-    # --- delivery: the department stub beside the mock servers ---
+    # delivery: the department stub beside the mock servers
     stub = _start_department_stub(settings) if settings.mock_enabled else None
-    # --- end delivery ---
     print(f"\n  govhub hub:        http://{settings.host}:{settings.port}")
     print(f"  API docs:          http://{settings.host}:{settings.port}/docs  (OpenAPI: /openapi.json)")
     if mock:
         print(f"  mock WeChat/Alipay: {settings.mock_url}  (try: python -m miniprogram_mock journey login --channel wechat)")
-    # --- delivery: where the stub listens ---
+    # delivery: where the stub listens
     if stub:
         print(f"  department stub:   {_department_stub_url(settings)}  (received: /_stub/deliveries)")
-    # --- end delivery ---
     print(flush=True)
     try:
         return _serve(settings)
@@ -132,7 +130,7 @@ def _start_mock(settings: Settings) -> subprocess.Popen:
     return process
 
 
-# --- delivery: the department stub (adapters/departments/stub, docs/delivery.md) ---
+# delivery: the department stub (adapters/departments/stub, docs/delivery.md)
 def _department_stub_url(settings: Settings) -> str:
     from adapters.departments.stub import stub_url
 
@@ -161,7 +159,6 @@ def _start_department_stub(settings: Settings) -> subprocess.Popen | None:
                 return None
             time.sleep(0.2)
     return process
-# --- end delivery ---
 
 
 def _nodes(settings: Settings, args) -> int:
@@ -256,7 +253,7 @@ def _catalog(settings: Settings, args) -> int:
     return 0
 
 
-# --- admin: console accounts ---
+# admin: console accounts
 def _add_admin_parser(sub) -> None:
     admin = sub.add_parser("admin", help="console accounts of product teams and operators (docs/admin.md)")
     create = admin.add_subparsers(dest="admin_command", required=True).add_parser(
@@ -289,7 +286,6 @@ def _admin(settings: Settings, args) -> int:
         return 1
     print(f"created {view.username} ({', '.join(view.roles)})")
     return 0
-# --- end admin ---
 
 
 async def _with_resources(settings: Settings, action):
@@ -308,7 +304,7 @@ COMMANDS["catalog"] = _catalog
 COMMANDS["admin"] = _admin
 
 
-# --- seals and licenses: the seal registry (docs/seals.md) ---
+# seals and licenses: the seal registry (docs/seals.md)
 def _add_seals_parser(sub) -> None:
     seals = sub.add_parser("seals", help="departments' electronic seals (docs/seals.md)")
     seal_cmd = seals.add_subparsers(dest="seal_command", required=True)
@@ -361,7 +357,6 @@ def _seals(settings: Settings, args) -> int:
 
 
 COMMANDS["seals"] = _seals
-# --- end seals and licenses ---
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -26,41 +26,36 @@ async def seed_demo(resources) -> None:
                                     public_key_pem=(DEVKEYS / key_file).read_text())
     print(f"demo data seeded: {len(DEMO_NODES)} nodes")
     print(f"demo catalog (domain/catalog/seed_data): {await seed_catalog(resources.services['catalog'])}")
-    # --- topics: demo console accounts (dev passwords in docs/admin.md; never in production) ---
+    # topics: demo console accounts (dev passwords in docs/admin.md; never in production)
     if not resources.settings.is_production:
         print(f"demo admin accounts: {await seed_admin_accounts(resources.services['admin_accounts'])}")
     print(f"service topics: {await seed_topics(resources.services['topics'])}")
-    # --- delivery: demo provincial platforms, delivering to the department stub ---
+    # delivery: demo provincial platforms, delivering to the department stub
     if not resources.settings.is_production:
         print(f"demo delivery nodes: {await _seed_delivery_nodes(resources)}")
-    # --- end delivery ---
-    # --- seals and licenses: demo seals and the test identities' licenses (docs/licenses.md) ---
+    # seals and licenses: demo seals and the test identities' licenses (docs/licenses.md)
     if not resources.settings.is_production:
         from domain.licenses.demo import seed_demo_licenses
 
         print(f"demo seals and licenses: "
               f"{await seed_demo_licenses(resources.services['seals'], resources.services['licenses'])}")
-    # --- end seals and licenses ---
-    # --- instant approval: the name registry, and the market-supervision seals that sign business
-    # licenses where the demo seed has none (docs/instant-approval.md) ---
+    # instant approval: the name registry, and the market-supervision seals that sign business
+    # licenses where the demo seed has none (docs/instant-approval.md)
     if not resources.settings.is_production:
         print(f"instant approval: {await _seed_instant_approval(resources)}")
-    # --- end instant approval ---
-    # --- housing fund: the demo fund centres (nodes played by the stub) and their withdrawal matters ---
+    # housing fund: the demo fund centres (nodes played by the stub) and their withdrawal matters
     if not resources.settings.is_production:
         print(f"housing fund: {await _seed_housing_fund(resources)}")
-    # --- end housing fund ---
-    # --- bundles: the newborn / company opening / company closing bundles, their step matters, and
-    # the Zhejiang platform's seals for the licenses their steps issue (docs/bundles.md) ---
+    # bundles: the newborn / company opening / company closing bundles, their step matters, and
+    # the Zhejiang platform's seals for the licenses their steps issue (docs/bundles.md)
     if not resources.settings.is_production:
         from domain.bundles.demo import seed_bundles
 
         services = resources.services
         print(f"bundles: {await seed_bundles(services['bundles'], services['catalog'], services['seals'])}")
-    # --- end bundles ---
 
 
-# --- delivery: demo provincial platforms (docs/delivery.md) ---
+# delivery: demo provincial platforms (docs/delivery.md)
 # The seven demo provinces' platforms, all played by the department stub that `govhub run` starts
 # (adapters/departments/stub), with dev keys from devkeys/. bj-psb and zj-platform exist above.
 DELIVERY_NODES = [
@@ -92,10 +87,9 @@ async def _seed_delivery_nodes(resources) -> dict:
             await registry.set_endpoint(code=code, endpoint_url=node_endpoint(base, code))
             endpoints += 1
     return {"nodes_added": added, "endpoints_set": endpoints}
-# --- end delivery ---
 
 
-# --- instant approval: demo data ---
+# instant approval: demo data
 # The provincial platforms that handle the demo catalog's sole-proprietor registrations and have
 # no market-supervision seal of their own yet (zj-platform has seal-zj-market, licenses block).
 INSTANT_SEALS = [
@@ -120,10 +114,9 @@ async def _seed_instant_approval(resources) -> dict:
             pass
     names = await seed_demo_names(services["regions"], services["clock"].now())
     return {"seals": made, **names}
-# --- end instant approval: demo data ---
 
 
-# --- housing fund: demo data (docs/housing-fund.md) ---
+# housing fund: demo data (docs/housing-fund.md)
 HOUSING_FUND_KEYS = {"110000-housing_fund": "demo_node_beijing_fund_public.pem",
                      "330100-housing_fund": "demo_node_hangzhou_fund_public.pem",
                      "340100-housing_fund": "demo_node_hefei_fund_public.pem"}
@@ -147,4 +140,3 @@ async def _seed_housing_fund(resources) -> dict:
                                                                centre.code))
             added += 1
     return {"centres_added": added, "matters": await offer_withdrawals(resources.services["catalog"])}
-# --- end housing fund: demo data ---

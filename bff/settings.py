@@ -76,11 +76,10 @@ class Settings:
     scheduler_enabled: bool = True
     seed_demo: bool = True
 
-    # --- applications (uploaded materials) ---
+    # applications (uploaded materials)
     storage_dir: str = str(ROOT / "var" / "materials")  # the local-directory material store
     # an upload's limit; a request is also bounded by max_body_bytes (the whole multipart body)
     upload_max_bytes: int = 10 * 1024 * 1024
-    # --- end applications ---
 
     extra: dict = field(default_factory=dict)
 

@@ -12,10 +12,9 @@ MODEL_MODULES = [
     "domain.applications.models",
     "domain.seals.models",
     "domain.licenses.models",
-    # --- instant approval and notifications ---
+    # instant approval and notifications
     "domain.applications.business_names",
     "domain.notifications.models",
-    # --- end instant approval and notifications ---
     "domain.housing_fund.models",
     "domain.bundles.models",
 ]

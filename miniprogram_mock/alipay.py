@@ -19,10 +19,9 @@ from miniprogram_mock import alipay_sign, users
 from miniprogram_mock.state import MockState
 
 OAUTH_METHOD = "alipay.system.oauth.token"
-# --- notifications: the template-message method (miniprogram_mock/messages.py) ---
+# notifications: the template-message method (miniprogram_mock/messages.py)
 TEMPLATE_MESSAGE_METHOD = "alipay.open.app.mini.templatemessage.send"
 METHODS = (OAUTH_METHOD, TEMPLATE_MESSAGE_METHOD)
-# --- end notifications ---
 SHANGHAI = timezone(timedelta(hours=8))  # China has no daylight saving time
 TIMESTAMP_TOLERANCE = 15 * 60
 # required parameter -> the gateway's sub_code when it is missing
@@ -159,14 +158,13 @@ def gateway() -> Blueprint:
                 return HTTPResponse("gateway fault injected", status=fault.http_status)
             if error:
                 raise error
-            # --- notifications: template messages (miniprogram_mock/messages.py) ---
+            # notifications: template messages (miniprogram_mock/messages.py)
             if params["method"] == TEMPLATE_MESSAGE_METHOD:
                 from miniprogram_mock.messages import alipay_template_message
 
                 inner = alipay_template_message(request, params)
                 key = TEMPLATE_MESSAGE_METHOD.replace(".", "_") + "_response"
                 return signed_response(request, key, inner, corrupt=corrupt)
-            # --- end notifications ---
             inner = oauth_token(request, params)
         except GatewayError as exc:
             return signed_response(request, "error_response", exc.body, corrupt=corrupt)

@@ -29,23 +29,21 @@ async def announce_topic_boundaries(resources) -> dict:
     return {"switched": switched}
 
 
-# --- jobs: applications ---
+# jobs: applications
 async def flag_overdue_applications(resources) -> dict:
     return await resources.services["applications"].flag_overdue()
 
 
 async def purge_unused_uploads(resources) -> dict:
     return await resources.services["applications"].purge_unused_uploads()
-# --- end jobs: applications ---
 
 
-# --- jobs: notifications ---
+# jobs: notifications
 async def purge_consent_reports(resources) -> dict:
     return await resources.services["notifications"].purge_consent_reports()
-# --- end jobs: notifications ---
 
 
-# --- delivery: the outbox relay and its daily alert summary (docs/delivery.md) ---
+# delivery: the outbox relay and its daily alert summary (docs/delivery.md)
 RELAY_BATCH = 100
 # A tick drains batches for at most this long: less than the job's interval (bff/app.py), so the
 # per-tick Redis lock is still held while it runs. Leases keep relays apart even if it were not.
@@ -73,10 +71,9 @@ async def delivery_daily_summary(resources) -> dict:
             json.dumps({"parked": summary["parked"][:20], "oldest_parked": summary["oldest_parked"]},
                        ensure_ascii=False), extra={"code": "delivery_alert"})
     return {"taken": True, "parked_total": summary["parked_total"], "stuck_pending": summary["stuck_pending"]}
-# --- end delivery ---
 
 
-# --- jobs: bundles (docs/bundles.md) ---
+# jobs: bundles (docs/bundles.md)
 async def advance_bundles(resources) -> dict:
     """Runs woken by a step's transition, and open runs not looked at for a while."""
     return await resources.services["bundles"].advance_due()
@@ -85,4 +82,3 @@ async def advance_bundles(resources) -> dict:
 async def flag_stuck_bundles(resources) -> dict:
     """Open runs past their deadline: flagged once and alerted (logger govhub.bundles.alert)."""
     return await resources.services["bundles"].flag_stuck()
-# --- end jobs: bundles ---

@@ -11,16 +11,14 @@ from bff.admin import accounts, audit, catalog, session, topics
 from bff.admin.auth import describe_security
 
 BLUEPRINTS = [session.bp, accounts.bp, audit.bp, topics.bp, catalog.bp]
-# --- delivery: the outbox for operators ---
+# delivery: the outbox for operators
 from bff.admin import deliveries  # noqa: E402  (its own line, so this block is the whole wiring)
 
 BLUEPRINTS.append(deliveries.bp)
-# --- end delivery ---
-# --- bundles: declarations (catalog_admin) and runs (operator) ---
+# bundles: declarations (catalog_admin) and runs (operator)
 from bff.admin import bundles  # noqa: E402  (its own line, so this block is the whole wiring)
 
 BLUEPRINTS.append(bundles.bp)
-# --- end bundles ---
 
 
 def install(app: Sanic) -> None:

@@ -161,7 +161,7 @@ def _checks(a: ApplicationView) -> list[dict] | None:
     return a.decision.get("checks") if a.decision else None
 
 
-# --- instant approval: what the automatic review found, in plain Chinese (docs/instant-approval.md) ---
+# instant approval: what the automatic review found, in plain Chinese (docs/instant-approval.md)
 RESULT_NAMES = {"passed": "通过", "failed": "未通过", "undecided": "待人工核实"}
 
 
@@ -176,7 +176,6 @@ def _instant_approval(a: ApplicationView) -> dict | None:
                         "result_name": RESULT_NAMES.get(c.get("result"), c.get("result")),
                         "message": c.get("message")} for c in a.decision["checks"]],
             "credit_code": results.get("credit_code"), "license_id": results.get("license_id")}
-# --- end instant approval ---
 
 
 @shaped(ApplicationDetailCompact)

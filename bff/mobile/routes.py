@@ -68,29 +68,24 @@ async def login(request: Request) -> HTTPResponse:
 add_account_routes(bp, channel="app", present=presenters.person_full)
 add_catalog_routes(bp, channel="app", summary=summary_full, detail=detail_full)
 add_home_route(bp, channel="app", present=home_full, etag=True)
-# --- applications ---
+# applications
 from bff.common import application_presenters, application_routes  # noqa: E402  (the whole wiring)
 
 application_routes.add_application_routes(bp, channel="app", **application_presenters.FULL)
-# --- end applications ---
-# --- notifications ---
+# notifications
 from bff.common.notification_routes import add_notification_routes  # noqa: E402  (the whole wiring)
 
 add_notification_routes(bp, channel="app")
-# --- end notifications ---
-# --- seals and licenses ---
+# seals and licenses
 from bff.common import license_presenters, wallet_routes  # noqa: E402  (the whole wiring)
 
 wallet_routes.add_wallet_routes(bp, summary=license_presenters.license_summary)
-# --- end seals and licenses ---
-# --- housing fund ---
+# housing fund
 from bff.common import housing_fund_presenters, housing_fund_routes  # noqa: E402  (the whole wiring)
 
 housing_fund_routes.add_housing_fund_routes(bp, channel="app", **housing_fund_presenters.FULL)
-# --- end housing fund ---
 
-# --- bundles ---
+# bundles
 from bff.common import bundle_presenters, bundle_routes  # noqa: E402  (the whole wiring)
 
 bundle_routes.add_bundle_routes(bp, channel="app", **bundle_presenters.FULL)
-# --- end bundles ---

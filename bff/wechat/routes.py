@@ -56,29 +56,24 @@ async def bind_phone(request: Request) -> HTTPResponse:
 add_account_routes(bp, channel="wechat", present=presenters.person_compact)
 add_catalog_routes(bp, channel="wechat", summary=summary_compact, detail=detail_compact)
 add_home_route(bp, channel="wechat", present=home_compact, etag=False)
-# --- applications ---
+# applications
 from bff.common import application_presenters, application_routes  # noqa: E402  (the whole wiring)
 
 application_routes.add_application_routes(bp, channel="wechat", **application_presenters.COMPACT)
-# --- end applications ---
-# --- notifications ---
+# notifications
 from bff.common.notification_routes import add_notification_routes  # noqa: E402  (the whole wiring)
 
 add_notification_routes(bp, channel="wechat")
-# --- end notifications ---
-# --- seals and licenses ---
+# seals and licenses
 from bff.common import license_presenters, wallet_routes  # noqa: E402  (the whole wiring)
 
 wallet_routes.add_wallet_routes(bp, summary=license_presenters.license_compact)
-# --- end seals and licenses ---
-# --- housing fund ---
+# housing fund
 from bff.common import housing_fund_presenters, housing_fund_routes  # noqa: E402  (the whole wiring)
 
 housing_fund_routes.add_housing_fund_routes(bp, channel="wechat", **housing_fund_presenters.COMPACT)
-# --- end housing fund ---
 
-# --- bundles ---
+# bundles
 from bff.common import bundle_presenters, bundle_routes  # noqa: E402  (the whole wiring)
 
 bundle_routes.add_bundle_routes(bp, channel="wechat", **bundle_presenters.COMPACT)
-# --- end bundles ---

@@ -64,13 +64,12 @@ class FaceResult:
     session: IssuedSession | None  # an L3 session when the face scan passed
 
 
-# --- housing fund: a face session's outcome ---
+# housing fund: a face session's outcome
 @dataclass(frozen=True)
 class FaceSessionOutcome:
     passed: bool  # False until read, and when the scan failed
     read_at: datetime | None  # when the verdict was read (the moment of verification)
     created_at: datetime
-# --- end housing fund ---
 
 
 class IdentityService:
@@ -312,7 +311,7 @@ class IdentityService:
         return FaceResult(passed=outcome.passed, reason=outcome.reason,
                           person=await people.view(person, self.vault, now), session=session)
 
-    # --- housing fund: a face session's outcome, for a use case that bound it to itself ---
+    # housing fund: a face session's outcome, for a use case that bound it to itself
     async def face_session_outcome(self, *, person_id: str, session_id: str) -> FaceSessionOutcome | None:
         """How this person's face session ended (None if it is not theirs or does not exist).
 
@@ -324,7 +323,6 @@ class IdentityService:
         if face is None:
             return None
         return FaceSessionOutcome(passed=bool(face.passed), read_at=face.read_at, created_at=face.created_at)
-    # --- end housing fund ---
 
     # --- helpers ----------------------------------------------------------------------------
 

@@ -41,9 +41,8 @@ def _has(form: Any, marker: str) -> bool:
 def steps(kind: str, payload: dict[str, Any], today: str) -> list[tuple[str, str | None]]:
     """(event type, reason) in order, for one delivery (``today``: the stub's Beijing date)."""
     events = _steps(kind, payload)
-    # --- bundles: an approval that issues an e-license issues it before "completed" ---
+    # bundles: an approval that issues an e-license issues it before "completed"
     return licenses.with_issuance(events, payload, today) if kind == "node.application.submitted" else events
-    # --- end bundles ---
 
 
 def _steps(kind: str, payload: dict[str, Any]) -> list[tuple[str, str | None]]:

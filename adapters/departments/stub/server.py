@@ -259,11 +259,10 @@ async def _send_callback(app: Sanic, callback: dict) -> None:
         client = app.ctx.signers[node] = SignedNodeClient(
             base_url=app.ctx.config.hub_url, hub_node_code=node, private_key_pem=app.ctx.config.nodes[node],
             http=app.ctx.http, retry_delays=(), now=app.ctx.clock.timestamp)
-    # --- bundles: the review script's license issuance (stub/licenses.py) ---
+    # bundles: the review script's license issuance (stub/licenses.py)
     if callback["type"] == stub_licenses.ISSUE:
         await _issue_license(app, client, callback)
         return
-    # --- end bundles ---
     body = jsonlib.dumps({"event_id": callback["event_id"], "type": callback["type"],
                           "occurred_at": app.ctx.clock.now().isoformat(), "reason": callback["reason"],
                           "department_reference": f"{node}:{callback['number']}"},
@@ -286,7 +285,7 @@ async def _send_callback(app: Sanic, callback: dict) -> None:
         store.callback_sent(callback["id"], status=answer.status_code, answer=answer.text)
 
 
-# --- bundles: issuing a license as the node ---
+# bundles: issuing a license as the node
 async def _issue_license(app: Sanic, client: SignedNodeClient, callback: dict) -> None:
     store: StubStore = app.ctx.store
     outcome, status, text = await stub_licenses.send(app.ctx.http, client, callback)
@@ -297,7 +296,6 @@ async def _issue_license(app: Sanic, client: SignedNodeClient, callback: dict) -
                               retry_in=min(CALLBACK_RETRY_CAP, 0.5 * 2 ** callback["attempts"]))
     else:
         store.callback_refused(callback["id"], status=status or 0, answer=text)
-# --- end bundles ---
 
 
 # --- controls --------------------------------------------------------------------------------
