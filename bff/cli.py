@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
                                 help="progress bar (default: when standard error is a terminal)")
     _add_catalog_parser(sub)
     _add_admin_parser(sub)
-    _add_seals_parser(sub)  # --- seals and licenses ---
+    _add_seals_parser(sub)  # seals and licenses
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()

@@ -15,8 +15,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8001)
     journey = commands.add_parser("journey", help="walk a scripted citizen journey against the hub")
     journey.add_argument("name", choices=["login", "licenses", "apply", "instant",  # apply, instant: notifications
-                                          "fund",  # --- housing fund: withdraw with a face scan ---
-                                          "newborn"])  # --- bundles: the newborn bundle, both parents ---
+                                          "fund",  # housing fund: withdraw with a face scan
+                                          "newborn"])  # bundles: the newborn bundle, both parents
     journey.add_argument("--channel", choices=["wechat", "alipay", "app"], default="wechat")
     journey.add_argument("--base-url", default="http://127.0.0.1:8000", help="the hub")
     journey.add_argument("--mock-url", default="http://127.0.0.1:8001", help="this mock")
@@ -36,21 +36,21 @@ def journey(args: argparse.Namespace) -> int:
     from miniprogram_mock.journey import JourneyFailed, run_login_journey
 
     try:
-        if args.name == "licenses":  # --- seals and licenses: issue -> wallet -> show -> verify offline ---
+        if args.name == "licenses":  # seals and licenses: issue -> wallet -> show -> verify offline
             from miniprogram_mock.license_journey import run_license_journey
 
             run_license_journey(args.base_url, args.mock_url, user=args.user)
-        elif args.name in ("apply", "instant"):  # --- notifications: apply -> messages; 秒批 end to end ---
+        elif args.name in ("apply", "instant"):  # notifications: apply -> messages; 秒批 end to end
             from miniprogram_mock import application_journey
 
             walk = {"apply": application_journey.run_apply_journey,
                     "instant": application_journey.run_instant_journey}[args.name]
             walk(args.base_url, args.mock_url, user=args.user)
-        elif args.name == "fund":  # --- housing fund: log in -> real name -> face -> withdraw -> paid ---
+        elif args.name == "fund":  # housing fund: log in -> real name -> face -> withdraw -> paid
             from miniprogram_mock.fund_journey import run_fund_journey
 
             run_fund_journey(args.base_url, args.mock_url, user=args.user)
-        elif args.name == "newborn":  # --- bundles: one form, the other parent confirms, every step done ---
+        elif args.name == "newborn":  # bundles: one form, the other parent confirms, every step done
             from miniprogram_mock.bundle_journey import run_newborn_journey
 
             run_newborn_journey(args.base_url, args.mock_url, mother=args.user)

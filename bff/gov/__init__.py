@@ -5,11 +5,11 @@ from sanic import Sanic
 
 from bff.gov.auth import describe_security
 from bff.gov.routes import bp
-from bff.gov import applications as _applications  # noqa: F401  --- applications: adds its routes to bp ---
+from bff.gov import applications as _applications  # noqa: F401  (applications: adds its routes to bp)
 
 
 def install(app: Sanic) -> None:
     describe_security(app)
     app.blueprint(bp)
-    from bff.gov.licenses import bp as licenses_bp  # --- seals and licenses --- (one line)
+    from bff.gov.licenses import bp as licenses_bp  # seals and licenses
     app.blueprint(licenses_bp)

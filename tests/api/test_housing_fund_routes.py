@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from adapters.departments.stub.fund_centre import DEMO_ACCOUNTS
+from adapters.departments.stub.fund_store import DEMO_ACCOUNTS
 from domain.applications.models import Application
 from domain.delivery.models import Delivery
 from domain.housing_fund import instructions

@@ -15,8 +15,8 @@ from sanic import Blueprint, Request, Sanic, json
 from sanic.response import HTTPResponse
 
 from adapters.departments.node_client import SignedNodeClient
-from adapters.departments.stub import fund_centre, review  # fund_centre: --- housing fund ---
-from adapters.departments.stub import licenses as stub_licenses  # --- bundles ---
+from adapters.departments.stub import fund_centre, review  # fund_centre: housing fund
+from adapters.departments.stub import licenses as stub_licenses  # bundles
 from adapters.departments.stub.store import StubStore
 from domain.nodes import rules as node_rules
 from domain.nodes import signatures
@@ -81,7 +81,7 @@ def demo_nodes() -> dict[str, bytes]:
     """The demo nodes of ``govhub seed`` with their dev keys (devkeys/README.md)."""
     nodes = {code: (DEVKEYS / name).read_bytes() for code, name in DEMO_NODE_KEYS.items()
              if (DEVKEYS / name).is_file()}
-    nodes.update(fund_centre.demo_nodes())  # --- housing fund: the demo fund centres --- (one line)
+    nodes.update(fund_centre.demo_nodes())  # housing fund: the demo fund centres
     return nodes
 
 
@@ -99,7 +99,7 @@ def create_stub_app(config: StubConfig) -> Sanic:
                        if config.hub_key_path else None)
     app.blueprint(_deliveries())
     app.blueprint(_controls())
-    fund_centre.install(app)  # --- housing fund: the fund-centre role (stub/fund_centre.py) --- (one line)
+    fund_centre.install(app)  # housing fund: the fund-centre role (stub/fund_centre.py)
 
     @app.after_server_start
     async def start_callbacks(app: Sanic) -> None:
@@ -227,7 +227,7 @@ def _start_review(app: Sanic, node: str, delivery_id: str, kind: str, payload: d
     if not isinstance(number, str) or not app.ctx.config.review:
         return
     store: StubStore = app.ctx.store
-    if fund_centre.handle_delivery(app, node, kind, delivery_id, payload):  # --- housing fund --- (one line)
+    if fund_centre.handle_delivery(app, node, kind, delivery_id, payload):  # housing fund
         return
     if kind == "node.application.withdrawn":
         store.cancel(node=node, number=number)
