@@ -7,6 +7,7 @@ session and dropped after it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 
@@ -16,6 +17,7 @@ from tortoise import Tortoise
 
 from bff import database
 from bff.settings import Settings
+from domain.shared.clock import FrozenClock
 from tests.support.clock import OFFSET, suite_clock  # sets GOVHUB_CLOCK_OFFSET for every process
 
 pytest_plugins = ["tests.support.fixtures"]
@@ -57,6 +59,14 @@ def database_url(tmp_path_factory) -> str:
 def suite_clock_fixture():
     """The time every process of this run agrees on (tests/support/clock.py): read it, never the wall."""
     return suite_clock
+
+
+@pytest.fixture
+def clock(request) -> FrozenClock:
+    """A clock that moves only when the test advances it: at the suite's now, or at the moment a
+    module names with ``pytestmark = pytest.mark.frozen_at(datetime(...))`` (a Friday, a deadline)."""
+    marker = request.node.get_closest_marker("frozen_at")
+    return FrozenClock(marker.args[0] if marker else suite_clock.now())
 
 
 @pytest.fixture(scope="session")
@@ -105,18 +115,31 @@ async def clean_state(request):
     yield
 
 
+@contextlib.asynccontextmanager
+async def serving(app):
+    """``app`` started and stopped as an ASGI server does it, through the lifespan protocol: its
+    start and stop listeners run as they do in production."""
+    to_app: asyncio.Queue = asyncio.Queue()
+    from_app: asyncio.Queue = asyncio.Queue()
+    lifespan = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}}, to_app.get, from_app.put))
+    await to_app.put({"type": "lifespan.startup"})
+    started = await from_app.get()
+    assert started["type"] == "lifespan.startup.complete", started
+    try:
+        yield app
+    finally:
+        await to_app.put({"type": "lifespan.shutdown"})
+        stopped = await from_app.get()
+        await lifespan
+        assert stopped["type"] == "lifespan.shutdown.complete", stopped
+
+
 @pytest.fixture(scope="session")
 async def app(settings, resources):
     from bff.app import create_app
 
-    hub = create_app(settings, resources=resources, name="govhub_test")
-    hub.asgi = True
-    hub.router.reset()
-    hub.signal_router.reset()
-    await hub._startup()
-    await hub._server_event("init", "before")
-    await hub._server_event("init", "after")
-    yield hub
+    async with serving(create_app(settings, resources=resources, name="govhub_test")) as hub:
+        yield hub
 
 
 @pytest.fixture

@@ -11,15 +11,13 @@ import pytest
 
 from miniprogram_mock.application_journey import run_apply_journey, run_instant_journey
 from tests.support.department_stub import running_stub
-from tests.support.live_hub import REPO_ROOT, seeded_hub_with_stub
+from tests.support.live_hub import REPO_ROOT, serving_nodes
 
 
 @pytest.fixture(scope="module")
-def hub_url(database_url, redis_url, mock_url):
-    with seeded_hub_with_stub(database_url=database_url, redis_url=redis_url, mock_url=mock_url,
-                              seeded="instant approval", stub=lambda hub: running_stub(hub_url=hub, delay=0.2),
-                              nodes=("zj-platform",)) as (hub, stub):
-        yield hub
+def hub_url(live_hub):
+    with serving_nodes(live_hub, lambda hub: running_stub(hub_url=hub, delay=0.2), ("zj-platform",)):
+        yield live_hub.url
 
 
 def test_apply_then_the_department_decides_and_the_citizen_is_told_on_wechat(hub_url, mock_url):

@@ -10,15 +10,13 @@ import sys
 import pytest
 
 from tests.support.department_stub import running_stub
-from tests.support.live_hub import REPO_ROOT, seeded_hub_with_stub
+from tests.support.live_hub import REPO_ROOT, serving_nodes
 
 
 @pytest.fixture(scope="module")
-def hub_url(database_url, redis_url, mock_url):
-    with seeded_hub_with_stub(database_url=database_url, redis_url=redis_url, mock_url=mock_url,
-                              seeded="bundles:", stub=lambda hub: running_stub(hub_url=hub, delay=0.1),
-                              nodes=("zj-platform",)) as (hub, stub):
-        yield hub
+def hub_url(live_hub):
+    with serving_nodes(live_hub, lambda hub: running_stub(hub_url=hub, delay=0.1), ("zj-platform",)):
+        yield live_hub.url
 
 
 def test_newborn_with_both_parents_from_the_command_line(hub_url, mock_url):

@@ -13,19 +13,24 @@ import pytest
 
 from miniprogram_mock.fund_journey import run_fund_journey
 from tests.support.housing_fund import ALICE_BJ, BJ, BOB_HF, HF, HZ, fund_stub, payouts, stub_accounts
-from tests.support.live_hub import REPO_ROOT, seeded_hub_with_stub
+from tests.support.live_hub import REPO_ROOT, serving_nodes, tried_and_pending
 
 
 @pytest.fixture(scope="module")
-def live(database_url, redis_url, mock_url):
-    with seeded_hub_with_stub(database_url=database_url, redis_url=redis_url, mock_url=mock_url,
-                              seeded="housing fund", stub=lambda hub: fund_stub(hub_url=hub, delay=0.2),
-                              nodes=(BJ, HZ, HF)) as (hub, stub):
-        yield hub, stub
+def live(live_hub):
+    with serving_nodes(live_hub, lambda hub: fund_stub(hub_url=hub, delay=0.2), (BJ, HZ, HF)) as stub:
+        yield live_hub.url, stub, live_hub.database_url
+
+
+def until(condition, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
 
 
 def test_withdraw_with_a_face_scan_and_the_money_is_paid(live, mock_url):
-    hub, stub = live
+    hub, stub, _ = live
     done = subprocess.run([sys.executable, "-m", "miniprogram_mock", "journey", "fund", "--user", "bob",
                            "--base-url", hub, "--mock-url", mock_url], cwd=REPO_ROOT, capture_output=True,
                           text=True, timeout=120)
@@ -39,7 +44,7 @@ def test_withdraw_with_a_face_scan_and_the_money_is_paid(live, mock_url):
 
 
 def test_the_centre_down_keeps_the_request_and_pays_it_once_when_back(live, mock_url):
-    hub, stub = live
+    hub, stub, database_url = live
     seen = run_fund_journey(hub, mock_url, user="alice", out=lambda line: None, submit=False)
     withdrawal = seen["withdrawal"]
     path = f"{hub}/wx/v1/housing-fund/withdrawals/{withdrawal['id']}"
@@ -48,7 +53,7 @@ def test_the_centre_down_keeps_the_request_and_pays_it_once_when_back(live, mock
         answer = httpx.post(f"{path}/submission", headers={**seen["headers"], "Idempotency-Key": "k-down"},
                             timeout=15)
         assert answer.status_code == 200, answer.text
-        time.sleep(6)  # the relay has tried (every 5 s) and failed
+        until(lambda: tried_and_pending(database_url, BJ), "the relay to try the centre and fail")
         kept = httpx.get(path, headers=seen["headers"], timeout=5).json()
         assert kept["status"] == "requested"  # kept, not failed, not lost
         replay = httpx.post(f"{path}/submission", headers={**seen["headers"], "Idempotency-Key": "k-down"},
@@ -56,10 +61,9 @@ def test_the_centre_down_keeps_the_request_and_pays_it_once_when_back(live, mock
         assert replay.headers.get("Idempotent-Replayed") == "true"
     finally:
         stub.start()
-    deadline = time.monotonic() + 60
-    while (shown := httpx.get(path, headers=seen["headers"], timeout=5).json())["status"] == "requested":
-        assert time.monotonic() < deadline, shown
-        time.sleep(0.5)
+    until(lambda: httpx.get(path, headers=seen["headers"], timeout=5).json()["status"] != "requested",
+          "the centre to pay once back")
+    shown = httpx.get(path, headers=seen["headers"], timeout=5).json()
     assert (shown["status"], shown["amount_fen"]) == ("paid", 150_000)
     [payout] = [p for p in payouts(stub) if p["account_no"] == ALICE_BJ]
     assert (payout["outcome"], payout["arrivals"]) == ("paid", 1)

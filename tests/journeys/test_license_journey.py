@@ -5,31 +5,20 @@ as the command line a verifier's operator runs (fetch, check, check again: a rep
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
 from miniprogram_mock.license_journey import run_license_journey
-from tests.support.live_hub import REPO_ROOT, fresh_database, running_hub
+from tests.support.live_hub import REPO_ROOT, govhub_cli
 
 
 @pytest.fixture(scope="module")
-def live(database_url, redis_url, mock_url):
-    with fresh_database(os.environ.get("GOVHUB_DATABASE_URL", "") or database_url) as url:
-        env = {**os.environ, "GOVHUB_DATABASE_URL": url, "GOVHUB_REDIS_URL": redis_url, "GOVHUB_LOG_LEVEL": "WARNING"}
-        seeded = subprocess.run([sys.executable, "-m", "bff.cli", "seed"], cwd=REPO_ROOT, env=env,
-                                capture_output=True, text=True, timeout=120)
-        assert seeded.returncode == 0, seeded.stdout + seeded.stderr
-        assert "demo seals and licenses" in seeded.stdout
-        # the operator tells verifiers the anchor's fingerprint out of band
-        anchor = subprocess.run([sys.executable, "-m", "bff.cli", "seals", "anchor"], cwd=REPO_ROOT, env=env,
-                                capture_output=True, text=True, timeout=60)
-        assert anchor.returncode == 0, anchor.stderr
-        pin = anchor.stdout.split("fingerprint ")[1].strip()
-        with running_hub(database_url=url, redis_url=redis_url, mock_url=mock_url) as hub:
-            yield {"url": hub, "pin": pin, "env": env}
+def live(live_hub):
+    # the operator tells verifiers the anchor's fingerprint out of band
+    pin = govhub_cli(live_hub.env, "seals", "anchor").split("fingerprint ")[1].strip()
+    return {"url": live_hub.url, "pin": pin}
 
 
 @pytest.fixture(scope="module")

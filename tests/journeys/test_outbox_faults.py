@@ -13,10 +13,12 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 
 from domain.delivery.models import Delivery
+from tests.support.clock import suite_clock
 from tests.support.department_stub import NODE, NODE_PUBLIC_KEY, running_stub
 from tests.support.mock_server import REPO_ROOT, free_port
 
@@ -83,6 +85,11 @@ async def test_a_relay_killed_mid_batch_loses_nothing_and_the_department_sees_ea
     recorded_before = await Delivery.filter(id__in=ids, status="delivered").count()
     processed_before = len(stub.arrivals())
     assert recorded_before < processed_before, "the kill should land between sending and recording"
+    # Time passes: the dead relay's leases run out. A lease covers a whole batch at its send
+    # timeout plus a margin (DeliveryService.lease_for: about a minute here), too long to sit out.
+    expired = await Delivery.filter(id__in=ids, status="pending", claimed_by__isnull=False).update(
+        claimed_until=suite_clock.now() - timedelta(seconds=1))
+    assert expired, "the killed relay held leases"
     stub.clear_fault()
     with relay_process(settings, "relay-2", "--lease", "2"):
         await until(lambda: all_delivered(ids), 60, "the second relay to deliver the rest")

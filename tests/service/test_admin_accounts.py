@@ -13,15 +13,10 @@ from domain.admin.service import AdminAccounts
 from domain.admin.sessions import AdminSessions
 from domain.audit.models import AuditEntry
 from domain.audit.service import AuditLog
-from domain.shared.clock import FrozenClock
 from tests.support.admins import PASSWORD, TESTER, cheap_passwords
 
 NOW = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock():
-    return FrozenClock(NOW)
+pytestmark = pytest.mark.frozen_at(NOW)
 
 
 @pytest.fixture

@@ -18,10 +18,10 @@ from domain.applications.views import ListFilters
 from domain.catalog.errors import MatterNotFound
 from domain.delivery.models import Delivery
 from domain.identity.errors import AssuranceRequired
-from domain.shared.clock import FrozenClock
 from tests.support.applications import FORM, JPEG, PDF, setup_catalog_and_nodes, verified_person
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # Friday 10:00 in Beijing
+pytestmark = pytest.mark.frozen_at(NOW)
 FUND = "330100-NAT-0001"
 
 
@@ -32,11 +32,6 @@ class Wallet:
         if person_id == "p_alice" and license_id == "lic-id-alice":
             return LicenseRef(license_id, "resident_id_card", "居民身份证")
         return None
-
-
-@pytest.fixture
-def clock():
-    return FrozenClock(NOW)
 
 
 @pytest.fixture

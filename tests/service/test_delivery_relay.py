@@ -14,8 +14,6 @@ from domain.delivery import rules
 from domain.delivery.models import Delivery, DeliveryAttempt
 from domain.delivery.rules import NODE_KINDS
 from domain.delivery.service import DeliveryService
-from domain.shared.clock import FrozenClock
-from tests.support.clock import suite_clock
 from tests.support.department_stub import NODE, NODE_PUBLIC_KEY, running_stub
 
 SUBMITTED = "node.application.submitted"
@@ -34,11 +32,6 @@ async def node(resources, stub):
                                                region_code="330000000000", public_key_pem=NODE_PUBLIC_KEY.read_text(),
                                                endpoint_url=stub.endpoint())
     return NODE
-
-
-@pytest.fixture
-def clock():
-    return FrozenClock(suite_clock.now())
 
 
 def relay(resources, clock, name: str = "relay-a", **options) -> DeliveryService:

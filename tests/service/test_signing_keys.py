@@ -11,17 +11,18 @@ from domain.identity import token_rules
 from domain.identity.errors import TokenInvalid
 from domain.identity.models import SigningKey
 from domain.identity.tokens import TokenService
-from tests.support.token_fixtures import alice, clock, own_keys, tokens  # noqa: F401  (fixtures)
+from tests.support.token_fixtures import alice, own_keys, tokens  # noqa: F401  (fixtures)
 from tests.support.token_helpers import (
     DAY,
     ISSUER,
+    START,
     WX,
     claims_of,
     make_service,
     private_key,
 )
 
-
+pytestmark = pytest.mark.frozen_at(START)
 
 
 async def test_private_keys_are_sealed_and_bound_to_their_kid(tokens, resources):

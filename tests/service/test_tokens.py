@@ -14,17 +14,18 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from domain.identity.errors import RefreshTokenReused, TokenInvalid
 from domain.identity.models import Person, RefreshToken, SigningKey
 from domain.shared.errors import InvalidInput
-from tests.support.token_fixtures import alice, clock, own_keys, tokens  # noqa: F401  (fixtures)
+from tests.support.token_fixtures import alice, own_keys, tokens  # noqa: F401  (fixtures)
 from tests.support.token_helpers import (
     DAY,
     ISSUER,
+    START,
     WX,
     b64,
     claims_of,
     resign,
 )
 
-
+pytestmark = pytest.mark.frozen_at(START)
 
 
 async def test_issue_and_verify(tokens, alice, clock):

@@ -7,7 +7,6 @@ import pytest
 
 from domain.audit.models import AuditEntry
 from domain.audit.service import AuditLog
-from domain.shared.clock import FrozenClock
 from domain.topics import errors
 from domain.topics.models import Topic
 from domain.topics.service import TopicService
@@ -15,12 +14,8 @@ from tests.support.admins import TESTER
 from tests.support.topics import MemoryFeed, topic_values
 
 NOW = datetime(2026, 3, 1, 4, 0, tzinfo=UTC)
+pytestmark = pytest.mark.frozen_at(NOW)
 XIHU = "330106000000"
-
-
-@pytest.fixture
-def clock():
-    return FrozenClock(NOW)
 
 
 @pytest.fixture

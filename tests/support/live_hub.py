@@ -4,13 +4,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 
 from bff import database
 from tests.support.mock_server import free_port, wait_until_up
@@ -62,6 +65,24 @@ def running_hub(*, database_url: str, redis_url: str, mock_url: str, extra_env: 
                 process.kill()
 
 
+def tried_and_pending(database_url: str, target: str) -> int:
+    """Deliveries to ``target`` that the hub at ``database_url`` has tried and not yet delivered:
+    what a journey waits for instead of sleeping through the relay's interval."""
+    sql = "SELECT count(*) FROM deliveries WHERE target = {} AND status = 'pending' AND attempts > 0"
+    if database_url.startswith(("postgres://", "postgresql://")):
+        return asyncio.run(_postgres_count(database_url, sql.format("$1"), target))
+    with contextlib.closing(sqlite3.connect(database_url.removeprefix("sqlite://"))) as db:
+        return db.execute(sql.format("?"), (target,)).fetchone()[0]
+
+
+async def _postgres_count(url: str, sql: str, *args) -> int:
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        return await conn.fetchval(sql, *args)
+    finally:
+        await conn.close()
+
+
 def govhub_cli(env: dict, *args: str) -> str:
     """Run a ``govhub`` command in the repository; its output, after asserting it succeeded."""
     done = subprocess.run([sys.executable, "-m", "bff.cli", *args], cwd=REPO_ROOT, env=env, capture_output=True,
@@ -70,16 +91,31 @@ def govhub_cli(env: dict, *args: str) -> str:
     return done.stdout
 
 
+@dataclass(frozen=True)
+class LiveHub:
+    url: str
+    database_url: str
+    env: dict  # for ``govhub`` commands on its database
+
+
 @contextlib.contextmanager
-def seeded_hub_with_stub(*, database_url: str, redis_url: str, mock_url: str, seeded: str, stub, nodes: tuple[str, ...]):
-    """Every part a real process: a fresh database seeded by ``govhub seed`` (its output names
-    ``seeded``), ``govhub serve`` with its scheduler (the outbox relay), a department stub
-    (``stub(hub_url)``: a context manager) and ``nodes`` pointed at it. Yields (hub URL, stub)."""
+def seeded_hub(*, database_url: str, redis_url: str, mock_url: str) -> Iterator[LiveHub]:
+    """Every part a real process: a fresh database seeded by ``govhub seed`` and ``govhub serve``
+    with its scheduler (the outbox relay, the bundle job)."""
     with fresh_database(os.environ.get("GOVHUB_DATABASE_URL", "") or database_url) as url:
         env = {**os.environ, "GOVHUB_DATABASE_URL": url, "GOVHUB_REDIS_URL": redis_url, "GOVHUB_LOG_LEVEL": "WARNING"}
-        assert seeded in govhub_cli(env, "seed")
+        seeded = govhub_cli(env, "seed")
+        for part in ("demo seals and licenses", "instant approval", "housing fund", "bundles:"):
+            assert part in seeded, seeded
         with running_hub(database_url=url, redis_url=redis_url, mock_url=mock_url,
-                         extra_env={"GOVHUB_SCHEDULER_ENABLED": "true"}) as hub, stub(hub) as running:
-            for node in nodes:
-                govhub_cli(env, "nodes", "set-endpoint", node, running.endpoint(node))
-            yield hub, running
+                         extra_env={"GOVHUB_SCHEDULER_ENABLED": "true"}) as hub:
+            yield LiveHub(url=hub, database_url=url, env=env)
+
+
+@contextlib.contextmanager
+def serving_nodes(hub: LiveHub, stub, nodes: tuple[str, ...]):
+    """A department stub (``stub(hub_url)``: a context manager) with ``nodes`` pointed at it."""
+    with stub(hub.url) as running:
+        for node in nodes:
+            govhub_cli(hub.env, "nodes", "set-endpoint", node, running.endpoint(node))
+        yield running

@@ -4,8 +4,7 @@ from __future__ import annotations
 import pytest
 
 from domain.identity.models import Person
-from domain.shared.clock import FrozenClock
-from tests.support.token_helpers import START, make_service, own_signing_keys
+from tests.support.token_helpers import make_service, own_signing_keys
 
 
 @pytest.fixture(autouse=True)
@@ -13,11 +12,6 @@ async def own_keys(resources):
     """Keys made at frozen-clock times are set aside and the session's keys restored afterwards."""
     async with own_signing_keys():
         yield
-
-
-@pytest.fixture
-def clock():
-    return FrozenClock(START)
 
 
 @pytest.fixture
