@@ -83,7 +83,7 @@ def mount(channel: Channel, tables: Iterable[ChannelRoutes]) -> Blueprint:
         for route in table.routes:
             if route.channels is None or channel.name in route.channels:
                 bp.add_route(_on(channel, route.handler), route.path, methods=[route.method],
-                             name=route.handler.__name__, ctx_channel=channel, **route.options)
+                             name=route.handler.__name__, **route.options)
     return bp
 
 

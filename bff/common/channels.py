@@ -42,7 +42,7 @@ class Shapes:
     bundle_run_detail: Callable
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True)
 class Channel:
     """``name`` is the channel of its tokens' audience (domain/identity/token_rules.py), its
     blueprint's name and its OpenAPI tag; ``prefix`` is where its routes live."""
