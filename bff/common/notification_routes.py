@@ -1,6 +1,6 @@
 """Notification settings and messages on every citizen channel (docs/notifications.md):
 preferences (which channels may message me, SMS fallback), the mini-programs' report of a
-subscribe-message consent (mini-programs only), and the message list.
+subscribe-message consent (served on the mini-programs only), and the message list.
 """
 from __future__ import annotations
 
