@@ -34,12 +34,9 @@ from domain.home.service import HomeService
 from domain.identity.service import IdentityService
 from domain.shared.clock import Clock
 from domain.shared.vault import Vault
-from bff import database
+from bff import channel_blueprints, database
 from bff.common import errors, jsonio, logs, openapi, paths
-from bff.alipay import routes as alipay_routes
-from bff.mobile import routes as mobile_routes
 from bff.public import health, regions
-from bff.wechat import routes as wechat_routes
 from bff.settings import Settings, SettingsError
 
 log = logging.getLogger("govhub.access")
@@ -300,7 +297,7 @@ def create_app(settings: Settings, *, resources: Resources | None = None, name: 
 
     install_gov(app)
     # blueprints: channels
-    for channel_bp in (wechat_routes.bp, alipay_routes.bp, mobile_routes.bp):
+    for channel_bp in channel_blueprints.blueprints():
         app.blueprint(channel_bp)
     # blueprints: admin (/admin/v1) and public topics
     from bff.admin import install as install_admin  # here, not at the top: see the nodes block

@@ -192,7 +192,3 @@ def detail_full(a: ApplicationView) -> dict:
             "version": a.version, "timeline": [_step_full(t) for t in a.timeline],
             "materials": [material(m) for m in a.materials], "form": a.form, "decision": a.decision,
             "instant_approval": _instant_approval(a)}  # instant approval
-
-
-COMPACT = {"summary": summary_compact, "detail": detail_compact, "material": material}  # mini-programs
-FULL = {"summary": summary_full, "detail": detail_full, "material": material}  # the app

@@ -6,16 +6,17 @@ Uploads come first (``wx.uploadFile`` / ``my.uploadFile`` send one multipart fil
 """
 from __future__ import annotations
 
-from typing import Callable, Literal
+from typing import Literal
 
 from pydantic import Field, model_validator
-from sanic import Blueprint, Request
+from sanic import Request
 from sanic.exceptions import PayloadTooLarge
 from sanic.headers import parse_content_header
 from sanic.request.form import parse_multipart_form
 from sanic.response import HTTPResponse, json
-from sanic_ext import openapi
 
+from bff.common.channel_routes import ByChannel, ChannelRoutes
+from bff.common.channels import Channel
 from bff.common.docs import IDEMPOTENCY_KEY, LOCATION, REPLAYED, doc
 from bff.common.limits import rate_limited
 from bff.common.parsing import idempotency_key, parse_body, parse_query
@@ -67,111 +68,117 @@ class ApplicationQuery(Query):
     limit: int = Field(20, ge=1, le=50)
 
 
-UPLOAD_BODY = {"multipart/form-data": {"schema": {
+UPLOAD_BODY = {"multipart/form-data": {
     "type": "object", "required": ["file"],
     "properties": {"file": {"type": "string", "format": "binary",
-                            "description": "PDF, JPEG or PNG (judged by content)"}}}}}
+                            "description": "PDF, JPEG or PNG (judged by content)"}}}}
+DETAIL = ByChannel(lambda channel: channel.shapes.application_detail.shape)
+PAGE = ByChannel(lambda channel: items_of(channel.shapes.application.shape, "next_cursor"))
+MATERIAL = ByChannel(lambda channel: channel.shapes.material.shape)
+
+routes = ChannelRoutes()
 
 
-def add_application_routes(bp: Blueprint, *, channel: str, summary: Callable, detail: Callable,
-                           material: Callable) -> None:
-    tag = bp.name
+@routes.post("/applications")
+@doc("提交申请 Submit an application", body=SubmitIn, ok=(201, DETAIL),
+     headers=(IDEMPOTENCY_KEY.needed(),), ok_headers=(LOCATION, REPLAYED),
+     errors={400: FORM_ERRORS + ["idempotency_key_required"], **AUTH,
+             403: ["assurance_required"], 404: ["matter_not_found"],
+             409: ["idempotency_key_reused", "matter_not_online", "matter_entry_not_allowed"],
+             429: ["rate_limited"],
+             503: ["no_handling_node"]},
+     description="Needs real name (L2) and an `Idempotency-Key` header: a new value per new "
+                 "application, the same on every retry. The same key and body answer the first "
+                 "result again (header `Idempotent-Replayed: true`); the same key with another body "
+                 "is 409. The answer names the node that handles the application. A matter another "
+                 "capability submits (a housing-fund withdrawal, a bundle's step) is 409 "
+                 "`matter_entry_not_allowed`, whose `route` names where to go.")
+@rate_limited("submit", capacity=60, per_seconds=60, by="person")
+async def submit(request: Request, channel: Channel) -> HTTPResponse:
+    key = idempotency_key(request)
+    body = parse_body(request, SubmitIn)
+    result = await request.app.ctx.applications.submit(
+        person_id=request.ctx.auth.subject, channel=channel.name, matter_code=body.matter_code, form=body.form,
+        materials=_materials(body.materials), idempotency_key=key, entry=rules.PLAIN)
+    headers = {"Location": f"{request.path}/{result.application.number}"}
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return json(channel.shapes.application_detail(result.application), status=201, headers=headers,
+                ensure_ascii=False)
 
-    @bp.post("/applications")
-    @doc("提交申请 Submit an application", tag=tag, body=SubmitIn, ok=(201, detail.shape),
-         headers=(IDEMPOTENCY_KEY.needed(),), ok_headers=(LOCATION, REPLAYED),
-         errors={400: FORM_ERRORS + ["idempotency_key_required"], **AUTH,
-                 403: ["assurance_required"], 404: ["matter_not_found"],
-                 409: ["idempotency_key_reused", "matter_not_online", "matter_entry_not_allowed"],
-                 429: ["rate_limited"],
-                 503: ["no_handling_node"]},
-         description="Needs real name (L2) and an `Idempotency-Key` header: a new value per new "
-                     "application, the same on every retry. The same key and body answer the first "
-                     "result again (header `Idempotent-Replayed: true`); the same key with another body "
-                     "is 409. The answer names the node that handles the application. A matter another "
-                     "capability submits (a housing-fund withdrawal, a bundle's step) is 409 "
-                     "`matter_entry_not_allowed`, whose `route` names where to go.")
-    @rate_limited("submit", capacity=60, per_seconds=60, by="person")
-    async def submit(request: Request) -> HTTPResponse:
-        key = idempotency_key(request)
-        body = parse_body(request, SubmitIn)
-        result = await request.app.ctx.applications.submit(
-            person_id=request.ctx.auth.subject, channel=channel, matter_code=body.matter_code, form=body.form,
-            materials=_materials(body.materials), idempotency_key=key, entry=rules.PLAIN)
-        headers = {"Location": f"{request.path}/{result.application.number}"}
-        if result.replayed:
-            headers["Idempotent-Replayed"] = "true"
-        return json(detail(result.application), status=201, headers=headers, ensure_ascii=False)
 
-    @bp.get("/applications")
-    @doc("我的办件 My applications", tag=tag, ok=(200, items_of(summary.shape, "next_cursor")), query=ApplicationQuery,
-         errors={400: ["invalid_cursor"], **AUTH},
-         description="Newest first. Filters: `status` (a status, or `open` / `closed`), `matter`, "
-                     "submission dates; `next_cursor` pages.")
-    async def list_own(request: Request) -> HTTPResponse:
-        query = parse_query(request, ApplicationQuery)
-        page = await request.app.ctx.applications.list_own(
-            person_id=request.ctx.auth.subject, cursor=query.cursor, limit=query.limit,
-            filters=ListFilters(status=query.status, matter_code=query.matter,
-                                submitted_from=query.submitted_from, submitted_until=query.submitted_until))
-        return json({"items": [summary(a) for a in page.items], "next_cursor": page.next_cursor},
-                    ensure_ascii=False)
+@routes.get("/applications")
+@doc("我的办件 My applications", ok=(200, PAGE), query=ApplicationQuery,
+     errors={400: ["invalid_cursor"], **AUTH},
+     description="Newest first. Filters: `status` (a status, or `open` / `closed`), `matter`, "
+                 "submission dates; `next_cursor` pages.")
+async def list_own(request: Request, channel: Channel) -> HTTPResponse:
+    query = parse_query(request, ApplicationQuery)
+    page = await request.app.ctx.applications.list_own(
+        person_id=request.ctx.auth.subject, cursor=query.cursor, limit=query.limit,
+        filters=ListFilters(status=query.status, matter_code=query.matter,
+                            submitted_from=query.submitted_from, submitted_until=query.submitted_until))
+    return json({"items": [channel.shapes.application(a) for a in page.items], "next_cursor": page.next_cursor},
+                ensure_ascii=False)
 
-    @bp.get("/applications/<number:application_number>")
-    @doc("办件详情 Application detail with its timeline", tag=tag, ok=(200, detail.shape),
-         errors={**AUTH, 404: ["application_not_found"]},
-         description="Another person's number answers 404, exactly like a number that does not exist.")
-    async def show(request: Request, number: str) -> HTTPResponse:
-        found = await request.app.ctx.applications.detail(person_id=request.ctx.auth.subject, number=number)
-        return json(detail(found), ensure_ascii=False)
 
-    @bp.post("/applications/<number:application_number>/withdrawal")
-    @doc("撤回申请 Withdraw an application", tag=tag, body=WithdrawIn, ok=(200, detail.shape),
-         headers=(IDEMPOTENCY_KEY,),
-         errors={400: ["invalid_input", "malformed_json"], **AUTH, 404: ["application_not_found"],
-                 409: CHANGE_CONFLICTS},
-         description="Allowed until a decision is made. The handling node is told (outbox). "
-                     "An optional `Idempotency-Key` makes a retry answer the first result.")
-    async def withdraw(request: Request, number: str) -> HTTPResponse:
-        body = parse_body(request, WithdrawIn)
-        found = await request.app.ctx.applications.withdraw(
-            person_id=request.ctx.auth.subject, number=number, reason=body.reason,
-            idempotency_key=idempotency_key(request))
-        return json(detail(found), ensure_ascii=False)
+@routes.get("/applications/<number:application_number>")
+@doc("办件详情 Application detail with its timeline", ok=(200, DETAIL),
+     errors={**AUTH, 404: ["application_not_found"]},
+     description="Another person's number answers 404, exactly like a number that does not exist.")
+async def show(request: Request, channel: Channel, number: str) -> HTTPResponse:
+    found = await request.app.ctx.applications.detail(person_id=request.ctx.auth.subject, number=number)
+    return json(channel.shapes.application_detail(found), ensure_ascii=False)
 
-    @bp.post("/applications/<number:application_number>/resubmission")
-    @doc("补正后重新提交 Resubmit after a correction request", tag=tag, body=ResubmitIn, ok=(200, detail.shape),
-         headers=(IDEMPOTENCY_KEY,),
-         errors={400: FORM_ERRORS, **AUTH, 404: ["application_not_found", "matter_not_found"],
-                 409: CHANGE_CONFLICTS + ["matter_entry_not_allowed"]},
-         description="Only while a correction is requested (补正). The whole corrected form and the "
-                     "materials, checked like a submission; back to intake, or to review if the "
-                     "application had been accepted (the days left on the deadline are kept). Only "
-                     "applications submitted here: a withdrawal's or a bundle step's is 409 "
-                     "`matter_entry_not_allowed`.")
-    async def resubmit(request: Request, number: str) -> HTTPResponse:
-        body = parse_body(request, ResubmitIn)
-        found = await request.app.ctx.applications.resubmit(
-            person_id=request.ctx.auth.subject, number=number, form=body.form,
-            materials=_materials(body.materials), idempotency_key=idempotency_key(request), entry=rules.PLAIN)
-        return json(detail(found), ensure_ascii=False)
 
-    @bp.post("/applications/materials", stream=True, ctx_own_body_limit=True)
-    @doc("上传申请材料 Upload a material (multipart, field `file`)", tag=tag, ok=(201, material.shape),
-         errors={400: ["invalid_input", "material_type_not_allowed", "material_too_large"], **AUTH,
-                 413: ["payload_too_large"], 429: ["rate_limited"]},
-         description="One file per call: PDF, JPEG or PNG, judged by its bytes, not its name. Then "
-                     "name its `id` as `upload_id` in a submission. A file serves one application.")
-    @openapi.body(UPLOAD_BODY)
-    @rate_limited("upload", capacity=120, per_seconds=3600, by="person")
-    async def upload(request: Request) -> HTTPResponse:
-        applications = request.app.ctx.applications
-        body = await _read_stream(request, applications.materials.upload_max_bytes + MULTIPART_SLACK)
-        file = _multipart_file(request, body)
-        view = await applications.upload_material(person_id=request.ctx.auth.subject, data=file.body,
-                                                  filename=file.name)
-        return json(material(view), status=201, ensure_ascii=False)
+@routes.post("/applications/<number:application_number>/withdrawal")
+@doc("撤回申请 Withdraw an application", body=WithdrawIn, ok=(200, DETAIL),
+     headers=(IDEMPOTENCY_KEY,),
+     errors={400: ["invalid_input", "malformed_json"], **AUTH, 404: ["application_not_found"],
+             409: CHANGE_CONFLICTS},
+     description="Allowed until a decision is made. The handling node is told (outbox). "
+                 "An optional `Idempotency-Key` makes a retry answer the first result.")
+async def withdraw(request: Request, channel: Channel, number: str) -> HTTPResponse:
+    body = parse_body(request, WithdrawIn)
+    found = await request.app.ctx.applications.withdraw(
+        person_id=request.ctx.auth.subject, number=number, reason=body.reason,
+        idempotency_key=idempotency_key(request))
+    return json(channel.shapes.application_detail(found), ensure_ascii=False)
 
+
+@routes.post("/applications/<number:application_number>/resubmission")
+@doc("补正后重新提交 Resubmit after a correction request", body=ResubmitIn, ok=(200, DETAIL),
+     headers=(IDEMPOTENCY_KEY,),
+     errors={400: FORM_ERRORS, **AUTH, 404: ["application_not_found", "matter_not_found"],
+             409: CHANGE_CONFLICTS + ["matter_entry_not_allowed"]},
+     description="Only while a correction is requested (补正). The whole corrected form and the "
+                 "materials, checked like a submission; back to intake, or to review if the "
+                 "application had been accepted (the days left on the deadline are kept). Only "
+                 "applications submitted here: a withdrawal's or a bundle step's is 409 "
+                 "`matter_entry_not_allowed`.")
+async def resubmit(request: Request, channel: Channel, number: str) -> HTTPResponse:
+    body = parse_body(request, ResubmitIn)
+    found = await request.app.ctx.applications.resubmit(
+        person_id=request.ctx.auth.subject, number=number, form=body.form,
+        materials=_materials(body.materials), idempotency_key=idempotency_key(request), entry=rules.PLAIN)
+    return json(channel.shapes.application_detail(found), ensure_ascii=False)
+
+
+@routes.post("/applications/materials", stream=True, ctx_own_body_limit=True)
+@doc("上传申请材料 Upload a material (multipart, field `file`)", ok=(201, MATERIAL),
+     errors={400: ["invalid_input", "material_type_not_allowed", "material_too_large"], **AUTH,
+             413: ["payload_too_large"], 429: ["rate_limited"]},
+     description="One file per call: PDF, JPEG or PNG, judged by its bytes, not its name. Then "
+                 "name its `id` as `upload_id` in a submission. A file serves one application.",
+     body=UPLOAD_BODY)
+@rate_limited("upload", capacity=120, per_seconds=3600, by="person")
+async def upload(request: Request, channel: Channel) -> HTTPResponse:
+    applications = request.app.ctx.applications
+    body = await _read_stream(request, applications.materials.upload_max_bytes + MULTIPART_SLACK)
+    file = _multipart_file(request, body)
+    view = await applications.upload_material(person_id=request.ctx.auth.subject, data=file.body,
+                                              filename=file.name)
+    return json(channel.shapes.material(view), status=201, ensure_ascii=False)
 
 # The one route whose body may exceed GOVHUB_MAX_BODY_BYTES: it streams (Sanic lifts its own limit
 # for streaming handlers) and stops reading at the upload limit plus room for the multipart framing.

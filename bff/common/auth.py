@@ -19,12 +19,12 @@ from functools import wraps
 from sanic import Blueprint, Request
 from sanic_ext.extensions.openapi.builders import OperationStore
 
+from bff.common.channels import CHANNEL_NAMED
 from bff.common.errors import problem
 from domain.identity import token_rules
 from domain.identity.errors import AssuranceRequired, TokenInvalid
 from domain.identity.token_rules import AccessClaims
 
-ROUTE_PREFIX = {"wechat": "wx", "alipay": "alipay", "app": "app"}  # /{prefix}/v1/...
 CHALLENGE = 'Bearer realm="govhub"'
 
 
@@ -76,7 +76,7 @@ def require_assurance(level: str | int):
                 raise AssuranceRequired(
                     f"该业务需要{token_rules.acr_of(needed)}级身份核验，请先完成人脸核验",
                     required=token_rules.acr_of(needed), current=token_rules.acr_of(auth.assurance),
-                    face_verification=f"/{ROUTE_PREFIX[auth.channel]}/v1/me/face-verifications")
+                    face_verification=CHANNEL_NAMED[auth.channel].face_verifications)
             return await handler(request, *args, **kwargs)
 
         _keep_openapi(handler, guarded)

@@ -110,7 +110,3 @@ def confirmation(c: ConfirmationView, *, compact: bool) -> dict:
              "status": c.status,
              "created_at": _time(c.created_at)}
     return {**shown, "page": CONFIRM_PAGE.format(number=c.number)} if compact else shown
-
-
-COMPACT = {"summary": summary_compact, "detail": detail_compact, "compact": True}
-FULL = {"summary": summary_full, "detail": detail_full, "compact": False}

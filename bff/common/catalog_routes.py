@@ -4,18 +4,24 @@ Browsing needs no login (``ctx_public``). A channel only sees matters offered on
 """
 from __future__ import annotations
 
-from typing import Callable, Literal
+from typing import Literal
 
 from pydantic import Field
-from sanic import Blueprint, Request
+from sanic import Request
 from sanic.response import HTTPResponse, json
 
+from bff.common.channel_routes import ByChannel, ChannelRoutes
+from bff.common.channels import Channel
 from bff.common.docs import doc
 from bff.common.parsing import parse_query
 from bff.common.schemas import Query, items_of
 from domain.catalog.service import SearchFilters
 
 REGION = r"^\d{12}$"
+MATTERS = ByChannel(lambda channel: items_of(channel.shapes.matter.shape, "next_cursor"))
+MATTER = ByChannel(lambda channel: channel.shapes.matter_detail.shape)
+
+routes = ChannelRoutes()
 
 
 class MatterQuery(Query):
@@ -31,31 +37,29 @@ class MatterQuery(Query):
     limit: int = Field(20, ge=1, le=50)
 
 
-def add_catalog_routes(bp: Blueprint, *, channel: str, summary: Callable, detail: Callable) -> None:
-    tag = bp.name
+@routes.get("/matters", ctx_public=True)
+@doc("搜索办事事项 Search matters", ok=(200, MATTERS), secured=False,
+     query=MatterQuery, errors={400: ["invalid_search", "invalid_cursor"]},
+     description="Chinese words (two characters and up find what LIKE finds), pinyin or initials; "
+                 "filters by region (with the region's chain, national and cross-province items), "
+                 "department, kind, audience, life event, cross-province, zone. Ranked by match "
+                 "quality then popularity; `next_cursor` pages stably.")
+async def search(request: Request, channel: Channel) -> HTTPResponse:
+    query = parse_query(request, MatterQuery)
+    filters = SearchFilters(region_code=query.region, department_code=query.department, kind=query.kind,
+                            audience=query.audience, life_event=query.life_event,
+                            cross_province=query.cross_province, channel=channel.name, zone=query.zone)
+    page = await request.app.ctx.catalog.search(q=query.q, filters=filters, cursor=query.cursor,
+                                                limit=query.limit)
+    return json({"items": [channel.shapes.matter(m) for m in page.items], "next_cursor": page.next_cursor},
+                ensure_ascii=False)
 
-    @bp.get("/matters", ctx_public=True)
-    @doc("搜索办事事项 Search matters", tag=tag, ok=(200, items_of(summary.shape, "next_cursor")), secured=False,
-         query=MatterQuery, errors={400: ["invalid_search", "invalid_cursor"]},
-         description="Chinese words (two characters and up find what LIKE finds), pinyin or initials; "
-                     "filters by region (with the region's chain, national and cross-province items), "
-                     "department, kind, audience, life event, cross-province, zone. Ranked by match "
-                     "quality then popularity; `next_cursor` pages stably.")
-    async def search(request: Request) -> HTTPResponse:
-        query = parse_query(request, MatterQuery)
-        filters = SearchFilters(region_code=query.region, department_code=query.department, kind=query.kind,
-                                audience=query.audience, life_event=query.life_event,
-                                cross_province=query.cross_province, channel=channel, zone=query.zone)
-        page = await request.app.ctx.catalog.search(q=query.q, filters=filters, cursor=query.cursor,
-                                                    limit=query.limit)
-        return json({"items": [summary(m) for m in page.items], "next_cursor": page.next_cursor},
-                    ensure_ascii=False)
 
-    @bp.get("/matters/<code:matter_code>", ctx_public=True)
-    @doc("事项详情 Matter detail", tag=tag, ok=(200, detail.shape), secured=False,
-         errors={404: ["matter_not_found"]},
-         description="Materials (and the e-license type that satisfies each), time limits in working "
-                     "days, fee in fen, online depth, channels, cross-province flag and the form schema.")
-    async def matter(request: Request, code: str) -> HTTPResponse:
-        found = await request.app.ctx.catalog.matter(code=code, count_view=True)
-        return json(detail(found), ensure_ascii=False)
+@routes.get("/matters/<code:matter_code>", ctx_public=True)
+@doc("事项详情 Matter detail", ok=(200, MATTER), secured=False,
+     errors={404: ["matter_not_found"]},
+     description="Materials (and the e-license type that satisfies each), time limits in working "
+                 "days, fee in fen, online depth, channels, cross-province flag and the form schema.")
+async def matter(request: Request, channel: Channel, code: str) -> HTTPResponse:
+    found = await request.app.ctx.catalog.matter(code=code, count_view=True)
+    return json(channel.shapes.matter_detail(found), ensure_ascii=False)

@@ -57,7 +57,10 @@ RETRY_AFTER = Header("Retry-After", "seconds to wait before trying again", schem
 CHALLENGE = Header("WWW-Authenticate", "the authentication scheme the route accepts (RFC 9110)")
 
 
-def doc(summary: str, *, tag: str, body: Any = None, query: Any = None,
+PENDING_DOC = "__govhub_channel_doc__"  # a channel route's doc, applied per channel (channel_routes.mount)
+
+
+def doc(summary: str, *, tag: str | None = None, body: Any = None, query: Any = None,
         ok: tuple[int, Any] | None = (200, None), errors: dict[int, list[str]] | None = None,
         secured: bool = True, description: str = "", headers: tuple[Header, ...] = (),
         ok_headers: tuple[Header, ...] = (), ok_media: str = "application/json",
@@ -66,12 +69,24 @@ def doc(summary: str, *, tag: str, body: Any = None, query: Any = None,
     ``parse_query`` reads the query string with (its fields become the documented parameters);
     ``headers`` are request headers, ``ok_headers`` those of the success answer, ``ok_also`` its
     other media types (media type -> schema); ``also`` other answers without a body (status -> what
-    it means, e.g. 304).
+    it means, e.g. 304). ``body`` is a model (JSON) or a media type -> schema map (a multipart upload).
+
+    A channel route names no ``tag``: its documentation waits for the channel it is mounted on
+    (``bff/common/channel_routes.py``), which is its tag and may decide its shapes (``ByChannel``).
 
     Bodies and answers are only recorded on the handler: ``bff/common/openapi.py`` renders them with
     pydantic's own schemas. (sanic-ext's own walk of pydantic models gets shapes wrong and costs
     about a tenth of a second per route at import.)"""
-    errors = _merged(errors or {}, BODY_ERRORS if body is not None else {},
+    if tag is None:
+        arguments = dict(body=body, query=query, ok=ok, errors=errors, secured=secured, description=description,
+                         headers=headers, ok_headers=ok_headers, ok_media=ok_media, ok_also=ok_also, also=also)
+
+        def wait_for_channel(handler):
+            setattr(handler, PENDING_DOC, (summary, arguments))
+            return handler
+
+        return wait_for_channel
+    errors = _merged(errors or {}, BODY_ERRORS if isinstance(body, type) else {},
                      QUERY_ERRORS if query is not None else {})
 
     def decorate(handler):

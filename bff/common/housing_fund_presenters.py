@@ -109,12 +109,8 @@ def withdrawal_full(w: WithdrawalView) -> dict:
 
 
 @shaped(FaceOut)
-def face(f: FaceChallengeView, prefix: str) -> dict:
+def face(f: FaceChallengeView, face_verifications: str) -> dict:
     """The face session bound to the withdrawal: the SDK token, and where to read the verdict once
     (the identity route, which also answers the L3 session the submission needs)."""
     return {"id": f.id, "sdk_token": f.sdk_token, "expires_in": f.expires_in,
-            "result": f"/{prefix}/v1/me/face-verifications/{f.id}"}
-
-
-COMPACT = {"overview": overview_compact, "eligibility": eligibility_compact, "withdrawal": withdrawal_compact}
-FULL = {"overview": overview_full, "eligibility": eligibility_full, "withdrawal": withdrawal_full}
+            "result": f"{face_verifications}/{f.id}"}

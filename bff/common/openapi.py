@@ -47,8 +47,11 @@ def _path_parameters(op: dict, route) -> None:
 
 
 def _apply(op: dict, recorded: dict, schemas: dict) -> None:
-    if recorded.get("body") is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(recorded["body"], schemas)}}}
+    body = recorded.get("body")
+    if isinstance(body, dict):  # media type -> schema: a multipart upload
+        op["requestBody"] = {"content": {media: {"schema": schema} for media, schema in body.items()}}
+    elif body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body, schemas)}}}
     parameters = [p for p in op.get("parameters", []) if p.get("in") == "path"]
     if recorded.get("query") is not None:
         parameters += query_parameters(recorded["query"], schemas)
