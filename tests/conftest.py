@@ -74,11 +74,11 @@ def settings(database_url, redis_url, mock_url, tmp_path_factory) -> Settings:
 
 @pytest.fixture(scope="session")
 async def resources(settings):
-    from bff.app import build_resources, close_resources
+    from bff.container import build_hub, close_hub
 
-    built = await build_resources(settings)
+    built = await build_hub(settings)
     yield built
-    await close_resources(built)
+    await close_hub(built)
 
 
 async def _empty_database() -> None:
@@ -100,8 +100,8 @@ async def clean_state(request):
         resources = request.getfixturevalue("resources")
         await _empty_database()
         await resources.redis.aio.flushdb()
-        resources.services["topics"].invalidate()  # its in-memory list would outlive the emptied tables
-        resources.services["applications"].forget_memos()  # so would its matters and handling nodes
+        resources.topics.invalidate()  # its in-memory list would outlive the emptied tables
+        resources.applications.forget_memos()  # so would its matters and handling nodes
     yield
 
 
@@ -109,7 +109,7 @@ async def clean_state(request):
 async def app(settings, resources):
     from bff.app import create_app
 
-    hub = create_app(settings, resources=resources, name="govhub_test")
+    hub = create_app(settings, hub=resources, name="govhub_test")
     hub.asgi = True
     hub.router.reset()
     hub.signal_router.reset()
