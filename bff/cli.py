@@ -69,7 +69,7 @@ def _migrate(settings: Settings, args=None) -> int:
 def _seed(settings: Settings, args=None) -> int:
     from bff.seed import seed_demo
 
-    asyncio.run(_with_resources(settings, seed_demo))
+    asyncio.run(_with_hub(settings, seed_demo))
     return 0
 
 
@@ -162,8 +162,8 @@ def _start_department_stub(settings: Settings) -> subprocess.Popen | None:
 
 
 def _nodes(settings: Settings, args) -> int:
-    async def act(resources):
-        registry = resources.services["nodes"]
+    async def act(hub):
+        registry = hub.nodes
         if args.node_command == "add":
             node = await registry.register(code=args.code, kind=args.kind, name=args.name,
                                            region_code=args.region, public_key_pem=args.public_key.read_text(),
@@ -183,7 +183,7 @@ def _nodes(settings: Settings, args) -> int:
     from domain.shared.errors import DomainError
 
     try:
-        asyncio.run(_with_resources(settings, act))
+        asyncio.run(_with_hub(settings, act))
     except DomainError as exc:  # a bad URL, an unknown code: said plainly, not as a traceback
         print(f"govhub: {exc.detail}", file=sys.stderr)
         for problem in exc.extra.get("errors", []):
@@ -193,11 +193,11 @@ def _nodes(settings: Settings, args) -> int:
 
 
 def _keys(settings: Settings, args) -> int:
-    async def act(resources):
-        key = await resources.services["tokens"].rotate_key()
+    async def act(hub):
+        key = await hub.tokens.rotate_key()
         print(f"new signing key: {key}")
 
-    asyncio.run(_with_resources(settings, act))
+    asyncio.run(_with_hub(settings, act))
     return 0
 
 
@@ -210,8 +210,8 @@ def _regions(settings: Settings, args) -> int:
         print(f"govhub: no such file: {args.file}", file=sys.stderr)
         return 1
     progress = sys.stderr.isatty() if args.progress is None else args.progress
-    report = asyncio.run(_with_resources(
-        settings, lambda resources: import_regions(resources, args.file, progress=progress)))
+    report = asyncio.run(_with_hub(
+        settings, lambda hub: import_regions(hub, args.file, progress=progress)))
     print_report(report)
     return 0
 
@@ -243,8 +243,8 @@ def _catalog(settings: Settings, args) -> int:
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     try:
         with source:
-            report = asyncio.run(_with_resources(settings, lambda resources: run_import(
-                resources.services["catalog"], source, fmt=fmt, total_bytes=size, batch_size=args.batch_size,
+            report = asyncio.run(_with_hub(settings, lambda hub: run_import(
+                hub.catalog, source, fmt=fmt, total_bytes=size, batch_size=args.batch_size,
                 rejects_path=args.rejects, progress=progress)))
     except (ImportFileError, OSError) as exc:
         print(f"govhub: {exc}", file=sys.stderr)
@@ -272,13 +272,13 @@ def _admin(settings: Settings, args) -> int:
     password = sys.stdin.readline().rstrip("\r\n")
     roles = [role.strip() for role in args.roles.split(",") if role.strip()]
 
-    async def act(resources):
-        return await resources.services["admin_accounts"].create(
+    async def act(hub):
+        return await hub.admin_accounts.create(
             actor=CLI, username=args.username, display_name=args.display_name or args.username,
             password=password, roles=roles)
 
     try:
-        view = asyncio.run(_with_resources(settings, act))
+        view = asyncio.run(_with_hub(settings, act))
     except DomainError as exc:
         print(f"govhub: {exc.detail}", file=sys.stderr)
         for problem in exc.extra.get("errors", []):
@@ -288,14 +288,14 @@ def _admin(settings: Settings, args) -> int:
     return 0
 
 
-async def _with_resources(settings: Settings, action):
-    from bff.app import build_resources, close_resources
+async def _with_hub(settings: Settings, action):
+    from bff.container import build_hub, close_hub  # here, as bff.app above: `govhub --help` stays quick
 
-    resources = await build_resources(settings)
+    hub = await build_hub(settings)
     try:
-        return await action(resources)
+        return await action(hub)
     finally:
-        await close_resources(resources)
+        await close_hub(hub)
 
 
 COMMANDS = {"run": _run, "serve": _serve, "migrate": _migrate, "seed": _seed, "nodes": _nodes, "keys": _keys,
@@ -323,10 +323,10 @@ def _add_seals_parser(sub) -> None:
 
 
 def _seals(settings: Settings, args) -> int:
-    async def act(resources):
-        seals = resources.services["seals"]
+    async def act(hub):
+        seals = hub.seals
         if args.seal_command == "create":
-            department = await resources.services["regions"].department(args.department)
+            department = await hub.regions.department(args.department)
             seal = await seals.create(code=args.code, department_code=department.code,
                                       department_kind=department.kind, node_code=args.node, name=args.name,
                                       algorithm=args.algorithm, valid_days=args.valid_days,
@@ -347,7 +347,7 @@ def _seals(settings: Settings, args) -> int:
     from domain.shared.errors import DomainError
 
     try:
-        asyncio.run(_with_resources(settings, act))
+        asyncio.run(_with_hub(settings, act))
     except DomainError as exc:
         print(f"govhub: {exc.detail}", file=sys.stderr)
         for problem in exc.extra.get("errors", []):

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from domain.regions.service import ImportReport
 
+if TYPE_CHECKING:  # the command's hub, built by bff.container: not loaded again for a type
+    from bff.container import Hub
 
-async def import_regions(resources, path: str | Path, *, progress: bool = True) -> ImportReport:
+
+async def import_regions(hub: Hub, path: str | Path, *, progress: bool = True) -> ImportReport:
     """Import ``path`` (CSV ``code,name,parent``) into the regions of a running hub's database."""
     from tqdm import tqdm  # here: only this command draws a progress bar
 
-    service = resources.services["regions"]
+    service = hub.regions
     with tqdm(total=Path(path).stat().st_size, unit="B", unit_scale=True, desc="regions",
               disable=not progress, file=sys.stderr) as bar:
         def advance(report: ImportReport) -> None:

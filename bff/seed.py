@@ -5,6 +5,7 @@ Demo nodes use the dev keys in devkeys/ so a developer can sign /gov/v1 requests
 """
 from __future__ import annotations
 
+from bff.container import Hub
 from bff.settings import DEVKEYS
 from domain.admin.seed_data import seed_admin_accounts
 from domain.catalog.importer import seed_catalog
@@ -16,43 +17,42 @@ DEMO_NODES = [
 ]
 
 
-async def seed_demo(resources) -> None:
-    await resources.services["regions"].seed_regions()
-    registry = resources.services["nodes"]
+async def seed_demo(hub: Hub) -> None:
+    await hub.regions.seed_regions()
+    registry = hub.nodes
     known = {node.code for node in await registry.list()}
     for code, kind, name, region, key_file in DEMO_NODES:
         if code not in known:
             await registry.register(code=code, kind=kind, name=name, region_code=region,
                                     public_key_pem=(DEVKEYS / key_file).read_text())
     print(f"demo data seeded: {len(DEMO_NODES)} nodes")
-    print(f"demo catalog (domain/catalog/seed_data): {await seed_catalog(resources.services['catalog'])}")
+    print(f"demo catalog (domain/catalog/seed_data): {await seed_catalog(hub.catalog)}")
     # topics: demo console accounts (dev passwords in docs/admin.md; never in production)
-    if not resources.settings.is_production:
-        print(f"demo admin accounts: {await seed_admin_accounts(resources.services['admin_accounts'])}")
-    print(f"service topics: {await seed_topics(resources.services['topics'])}")
+    if not hub.settings.is_production:
+        print(f"demo admin accounts: {await seed_admin_accounts(hub.admin_accounts)}")
+    print(f"service topics: {await seed_topics(hub.topics)}")
     # delivery: demo provincial platforms, delivering to the department stub
-    if not resources.settings.is_production:
-        print(f"demo delivery nodes: {await _seed_delivery_nodes(resources)}")
+    if not hub.settings.is_production:
+        print(f"demo delivery nodes: {await _seed_delivery_nodes(hub)}")
     # seals and licenses: demo seals and the test identities' licenses (docs/licenses.md)
-    if not resources.settings.is_production:
+    if not hub.settings.is_production:
         from domain.licenses.demo import seed_demo_licenses
 
         print(f"demo seals and licenses: "
-              f"{await seed_demo_licenses(resources.services['seals'], resources.services['licenses'])}")
+              f"{await seed_demo_licenses(hub.seals, hub.licenses)}")
     # instant approval: the name registry, and the market-supervision seals that sign business
     # licenses where the demo seed has none (docs/instant-approval.md)
-    if not resources.settings.is_production:
-        print(f"instant approval: {await _seed_instant_approval(resources)}")
+    if not hub.settings.is_production:
+        print(f"instant approval: {await _seed_instant_approval(hub)}")
     # housing fund: the demo fund centres (nodes played by the stub) and their withdrawal matters
-    if not resources.settings.is_production:
-        print(f"housing fund: {await _seed_housing_fund(resources)}")
+    if not hub.settings.is_production:
+        print(f"housing fund: {await _seed_housing_fund(hub)}")
     # bundles: the newborn / company opening / company closing bundles, their step matters, and
     # the Zhejiang platform's seals for the licenses their steps issue (docs/bundles.md)
-    if not resources.settings.is_production:
+    if not hub.settings.is_production:
         from domain.bundles.demo import seed_bundles
 
-        services = resources.services
-        print(f"bundles: {await seed_bundles(services['bundles'], services['catalog'], services['seals'])}")
+        print(f"bundles: {await seed_bundles(hub.bundles, hub.catalog, hub.seals)}")
 
 
 # delivery: demo provincial platforms (docs/delivery.md)
@@ -68,11 +68,11 @@ DELIVERY_NODES = [
 ]
 
 
-async def _seed_delivery_nodes(resources) -> dict:
+async def _seed_delivery_nodes(hub: Hub) -> dict:
     from adapters.departments.stub import node_endpoint, stub_url
 
-    settings = resources.settings
-    registry, base = resources.services["nodes"], stub_url(settings.mock_host, settings.stub_port)
+    settings = hub.settings
+    registry, base = hub.nodes, stub_url(settings.mock_host, settings.stub_port)
     known = {node.code: node for node in await registry.list()}
     added = endpoints = 0
     for code, name, region, key_file in DELIVERY_NODES:
@@ -98,21 +98,20 @@ INSTANT_SEALS = [
 ]
 
 
-async def _seed_instant_approval(resources) -> dict:
+async def _seed_instant_approval(hub: Hub) -> dict:
     from domain.applications.instant_step import seed_demo_names
     from domain.seals import crypto
     from domain.seals.errors import SealExists
 
-    services = resources.services
     made = 0
     for code, department, node, name in INSTANT_SEALS:
         try:
-            await services["seals"].create(code=code, department_code=department, department_kind="market_supervision",
+            await hub.seals.create(code=code, department_code=department, department_kind="market_supervision",
                                            node_code=node, name=name, algorithm=crypto.SM2)
             made += 1
         except SealExists:
             pass
-    names = await seed_demo_names(services["regions"], services["clock"].now())
+    names = await seed_demo_names(hub.regions, hub.clock.now())
     return {"seals": made, **names}
 
 
@@ -122,13 +121,13 @@ HOUSING_FUND_KEYS = {"110000-housing_fund": "demo_node_beijing_fund_public.pem",
                      "340100-housing_fund": "demo_node_hefei_fund_public.pem"}
 
 
-async def _seed_housing_fund(resources) -> dict:
+async def _seed_housing_fund(hub: Hub) -> dict:
     """The demo centres as department nodes delivering to the department stub (which plays them,
     accounts included), and each centre's six withdrawal matters in the catalog."""
     from adapters.departments.stub import node_endpoint, stub_url
     from domain.housing_fund.matters import DEMO_CENTRES, offer_withdrawals
 
-    settings, registry = resources.settings, resources.services["nodes"]
+    settings, registry = hub.settings, hub.nodes
     known = {node.code for node in await registry.list()}
     added = 0
     for centre in DEMO_CENTRES:
@@ -139,4 +138,4 @@ async def _seed_housing_fund(resources) -> dict:
                                     endpoint_url=node_endpoint(stub_url(settings.mock_host, settings.stub_port),
                                                                centre.code))
             added += 1
-    return {"centres_added": added, "matters": await offer_withdrawals(resources.services["catalog"])}
+    return {"centres_added": added, "matters": await offer_withdrawals(hub.catalog)}

@@ -84,11 +84,11 @@ def settings(database_url, redis_url, mock_url, tmp_path_factory) -> Settings:
 
 @pytest.fixture(scope="session")
 async def resources(settings):
-    from bff.app import build_resources, close_resources
+    from bff.container import build_hub, close_hub
 
-    built = await build_resources(settings)
+    built = await build_hub(settings)
     yield built
-    await close_resources(built)
+    await close_hub(built)
 
 
 async def _empty_database() -> None:
@@ -110,8 +110,8 @@ async def clean_state(request):
         resources = request.getfixturevalue("resources")
         await _empty_database()
         await resources.redis.aio.flushdb()
-        resources.services["topics"].invalidate()  # its in-memory list would outlive the emptied tables
-        resources.services["applications"].forget_memos()  # so would its matters and handling nodes
+        resources.topics.invalidate()  # its in-memory list would outlive the emptied tables
+        resources.applications.forget_memos()  # so would its matters and handling nodes
     yield
 
 
@@ -138,7 +138,7 @@ async def serving(app):
 async def app(settings, resources):
     from bff.app import create_app
 
-    async with serving(create_app(settings, resources=resources, name="govhub_test")) as hub:
+    async with serving(create_app(settings, hub=resources, name="govhub_test")) as hub:
         yield hub
 
 

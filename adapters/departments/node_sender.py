@@ -35,7 +35,7 @@ class NodeSender:
     def __init__(self, *, nodes: NodeRegistry, client_factory: Callable[..., SignedNodeClient],
                  now: Callable[[], datetime], http: httpx.AsyncClient | None = None) -> None:
         """``client_factory(base_url=..., http=...)`` builds a client signing as the hub (the
-        nodes block of bff/app.py provides it)."""
+        composition root, bff/container.py, provides it)."""
         self._nodes = nodes
         self._factory = client_factory
         self._owns_http = http is None

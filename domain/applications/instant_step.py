@@ -1,5 +1,5 @@
 """The instant-approval step (秒批) of sole-proprietor registration, plugged into
-``ApplicationService.use_approval``: gather the facts, let ``instant_approval.py`` judge, and when
+``ApplicationService(approval=...)``: gather the facts, let ``instant_approval.py`` judge, and when
 every rule passed take the name, give the business its unified social credit code and issue its
 business license into the applicant's e-license wallet — all inside the submitting transaction,
 so an approval is either complete or not there at all. docs/instant-approval.md.

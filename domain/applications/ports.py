@@ -6,11 +6,12 @@
 - ``InstantApproval``: a step ``submit`` consults before handing an application to a department;
   it may decide at once (秒批). ``ManualReviewOnly`` never does.
 - ``TransitionListener``: told of every status change inside the transaction that makes it (the
-  notifications' outbox rows are written there, so a rollback sends nothing).
+  notifications' outbox rows are written there, so a rollback sends nothing). ``TransitionListeners``
+  is the list of them the service is built with.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -108,3 +109,19 @@ class TransitionListener(Protocol):
     async def on_transitions(self, notices: Sequence[TransitionNotice], *, connection: Any) -> None:
         """Changes written on ``connection``'s transaction: one application's, or a batch of new
         submissions' (group commit). Write on ``connection`` so they commit or roll back together."""
+
+
+class TransitionListeners:
+    """Who is told of every status change, in the order they joined. The composition root creates
+    it and hands it to ``ApplicationService`` before every listener exists: bundles listen to
+    applications' transitions but also submit through them, so they join once both are built
+    (bff/container.py)."""
+
+    def __init__(self, *listeners: TransitionListener) -> None:
+        self._listeners = list(listeners)
+
+    def join(self, listener: TransitionListener) -> None:
+        self._listeners.append(listener)
+
+    def __iter__(self) -> Iterator[TransitionListener]:
+        return iter(self._listeners)

@@ -60,7 +60,7 @@ from domain.applications.ports import (
     LicenseWallet,
     ManualReviewOnly,
     MaterialStore,
-    TransitionListener,
+    TransitionListeners,
     TransitionNotice,
 )
 from domain.applications.views import (
@@ -118,34 +118,21 @@ class _Actor:
 class ApplicationService:
     def __init__(self, *, clock: Clock, vault: Vault, catalog, nodes, identity, delivery,
                  store: MaterialStore, wallet: LicenseWallet | None = None,
-                 approval: InstantApproval | None = None,
+                 approval: InstantApproval | None = None, listeners: TransitionListeners | None = None,
                  upload_max_bytes: int = DEFAULT_UPLOAD_MAX_BYTES) -> None:
-        """``catalog``, ``nodes``, ``identity``, ``delivery``: those modules' services."""
+        """``catalog``, ``nodes``, ``identity``, ``delivery``: those modules' services; ``wallet``
+        (licenses), ``approval`` (秒批) and ``listeners`` (notifications, bundles): ports.py."""
         self.clock, self.vault = clock, vault
         self.catalog, self.nodes, self.identity, self.delivery = catalog, nodes, identity, delivery
         self.materials = Materials(clock=clock, store=store, wallet=wallet, upload_max_bytes=upload_max_bytes)
         self.approval: InstantApproval = approval or ManualReviewOnly()
-        self.listeners: list[TransitionListener] = []
+        self.listeners = listeners if listeners is not None else TransitionListeners()
         self._matters: Memo[str, Any] = Memo(seconds=MEMO_SECONDS)
         self._handlers: Memo[tuple, list] = Memo(seconds=MEMO_SECONDS)
         self._counting: set[asyncio.Task] = set()  # popularity counts of batches, on their way
         self._intake: GroupCommit[Intake, Written] = GroupCommit(
             write_batch=self._store_batch, write_one=self._store_alone, writers=SUBMIT_WRITERS,
             name="applications.submit")
-
-    # --- seams for later capabilities -------------------------------------------------------
-
-    def use_wallet(self, wallet: LicenseWallet) -> None:
-        """The licenses module's wallet, once it is wired (bff/app.py)."""
-        self.materials.wallet = wallet
-
-    def use_approval(self, approval: InstantApproval) -> None:
-        """The instant-approval (秒批) step, consulted by every submit."""
-        self.approval = approval
-
-    def add_listener(self, listener: TransitionListener) -> None:
-        """Told of every status change, inside its transaction (notifications enqueue there)."""
-        self.listeners.append(listener)
 
     # --- submit -----------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The licenses module's wallet as this module's ``LicenseWallet`` port (wired in bff/app.py)."""
+"""The licenses module's wallet as this module's ``LicenseWallet`` port (wired in bff/container.py)."""
 from __future__ import annotations
 
 from domain.applications.ports import LicenseRef

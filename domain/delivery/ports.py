@@ -7,6 +7,7 @@ as a retryable error.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -51,3 +52,28 @@ class SendResult:
 class Sender(Protocol):
     async def send(self, delivery: Outgoing) -> SendResult:
         """One attempt to hand ``delivery`` over. The receiver dedupes by ``delivery.id``."""
+
+
+class Senders(Mapping[str, Sender]):
+    """kind -> sender: the relay's one registry, created by the composition root before the
+    services whose senders it holds. Notifications enqueue through the outbox, and their senders
+    are the outbox's: so the registry is handed to ``DeliveryService`` first and the notification
+    senders join it once ``NotificationService`` exists (bff/container.py). A kind joins once."""
+
+    def __init__(self, senders: Mapping[str, Sender] | None = None) -> None:
+        self._by_kind: dict[str, Sender] = dict(senders or {})
+
+    def join(self, senders: Mapping[str, Sender]) -> None:
+        taken = self._by_kind.keys() & senders.keys()
+        if taken:
+            raise ValueError(f"delivery kinds with a sender already: {sorted(taken)}")
+        self._by_kind.update(senders)
+
+    def __getitem__(self, kind: str) -> Sender:
+        return self._by_kind[kind]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_kind)
+
+    def __len__(self) -> int:
+        return len(self._by_kind)

@@ -140,11 +140,12 @@ class DeliveryService:
                  lease_seconds: float = 120.0, concurrency: int = 16, send_timeout: float = 30.0,
                  max_attempts: int = rules.MAX_ATTEMPTS, backoff_base: float = rules.BASE_SECONDS,
                  jitter: Callable[[], float] = random.random, record_every: int | None = None) -> None:
-        """``senders`` maps a kind to its sender (a kind without one is parked, never dropped).
+        """``senders`` maps a kind to its sender (a kind without one is parked, never dropped); kept
+        as given, not copied, so a ``Senders`` registry joined after (notifications) is seen.
         The lease must outlast a batch: ``send_timeout`` bounds each send, so a batch of
         ``concurrency``-wide sends takes at most about ``limit / concurrency * send_timeout``."""
         self._clock, self._vault = clock, vault
-        self.senders: dict[str, Sender] = dict(senders or {})
+        self.senders: Mapping[str, Sender] = senders if senders is not None else {}
         self._relay = (relay_name or f"{socket.gethostname()}:{os.getpid()}")[:40]
         self._lease = timedelta(seconds=lease_seconds)
         self._concurrency = concurrency

@@ -33,10 +33,6 @@ class HomeService:
         self._open_items = open_items
         self._hot: dict[str, tuple[float, list[dict]]] = {}
 
-    # applications: the open-items count comes from the applications service
-    def count_open_items_with(self, open_items: Callable[[str], Awaitable[int]]) -> None:
-        self._open_items = open_items
-
     async def home(self, *, channel: str, region_code: str, person_id: str | None = None) -> HomeView:
         region = None if region_code == NATIONWIDE else region_code  # topics: None = nationwide only
         topics = await self.topics.published(channel=channel, region_code=region, now=self.clock.now())

@@ -74,7 +74,7 @@ def license_type(code: str) -> LicenseType | None:
 
 class CatalogLicenseTypes:
     """The catalog as the seals module's ``LicenseTypes`` port: which types a department kind issues
-    (a seal is bound to some of them; wired in bff/app.py)."""
+    (a seal is bound to some of them; wired in bff/container.py)."""
 
     def issued_by(self, department_kind: str) -> list[str]:
         return [kind.code for kind in license_types().values() if kind.issuer_kind == department_kind]

@@ -20,7 +20,7 @@ async def ops(app, client, resources):
 
 
 async def _parked(resources, count: int, *, target: str = "zj-platform") -> list[int]:
-    service = resources.services["delivery"]
+    service = resources.delivery
     ids = [await service.enqueue(kind=NOWHERE, target=target, payload={"number": f"N{i}", "form": {"id": "secret"}},
                                  dedupe_key=f"{target}:{i}") for i in range(count)]
     await service.relay_due(100)
@@ -86,7 +86,7 @@ async def test_the_latest_summary(client, resources, ops):
     await _parked(resources, 2)
     summary = (await client.get("/admin/v1/deliveries/summary", headers=ops)).json()
     assert summary["parked_total"] == 2 and summary["oldest_parked"]["kind"] == NOWHERE
-    stored = await resources.services["delivery"].latest_summary()
+    stored = await resources.delivery.latest_summary()
     assert stored == summary
 
 

@@ -20,7 +20,7 @@ CHANNELS = {"wechat": ("/wx/v1", login_wechat), "alipay": ("/alipay/v1", login_a
 @pytest.fixture
 async def nodes(resources, tmp_path):
     """Matters and nodes; the hub's material store writes to a temporary directory."""
-    materials = resources.services["applications"].materials
+    materials = resources.applications.materials
     kept, materials.store = materials.store, LocalMaterialStore(tmp_path)
     yield await setup_catalog_and_nodes(resources)
     materials.store = kept
@@ -156,7 +156,7 @@ async def test_uploads_may_exceed_the_json_body_limit_up_to_their_own(client, mo
     """A scan is bigger than any JSON body: the upload route streams and enforces the upload limit
     (GOVHUB_UPLOAD_MAX_BYTES) itself; every other route keeps GOVHUB_MAX_BODY_BYTES."""
     who = await _citizen(client, mock_url)
-    limit = resources.services["applications"].materials.upload_max_bytes
+    limit = resources.applications.materials.upload_max_bytes
     assert resources.settings.max_body_bytes < 3_000_000 < limit
     big = PDF + b"0" * (3_000_000 - len(PDF))
     response = await client.post("/wx/v1/applications/materials", headers=who["headers"],
@@ -240,7 +240,7 @@ async def test_a_bad_signature_or_another_node_changes_nothing(client, mock_url,
 async def test_the_handling_node_fetches_an_uploaded_material(client, mock_url, nodes, resources):
     who = await _citizen(client, mock_url)
     created = (await _submit(client, who))[0].json()
-    payload = resources.services["delivery"].payload_of(
+    payload = resources.delivery.payload_of(
         await Delivery.get(dedupe_key=f"application:{created['number']}:submitted"))
     download = next(m["download"] for m in payload["materials"] if m["name"] == "购房合同")
     response = await client.get(download, headers=nodes["zj"].headers("GET", download, b""))
@@ -279,7 +279,7 @@ async def test_an_e_license_in_the_wallet_serves_as_a_material(client, mock_url,
     assert response.status_code == 201, response.text
     card = next(m for m in response.json()["materials"] if m["kind"] == "license")
     assert (card["license_id"], card["license_type"]) == (id_card["id"], "resident_id_card")
-    applications = resources.services["applications"]
+    applications = resources.applications
     person = (await Application.get(number=response.json()["number"])).person_id
     assert await applications.applicants_naming(license_id=id_card["id"], node_code="zj-platform") == [person]
     assert await applications.applicants_naming(license_id=id_card["id"], node_code="bj-psb") == []

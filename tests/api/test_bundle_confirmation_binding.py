@@ -50,8 +50,8 @@ async def _settle(resources, client, headers, number, until, timeout=30.0) -> di
     """Run the relay and the bundle job as the scheduler would, reading the run over HTTP."""
     deadline = time.monotonic() + timeout
     while True:
-        await resources.services["delivery"].drain(batch=100, budget_seconds=2)
-        await resources.services["bundles"].advance_due()
+        await resources.delivery.drain(batch=100, budget_seconds=2)
+        await resources.bundles.advance_due()
         run = (await client.get(f"/wx/v1/bundle-runs/{number}", headers=headers)).json()
         if until(run):
             return run
@@ -124,7 +124,7 @@ async def test_a_retry_naming_another_father_asks_him_and_not_the_one_who_confir
                         until=lambda r: _steps(r)["birth_registration"] == "done")
     row = await Application.get(number=next(s for s in run["steps"]
                                             if s["key"] == "birth_registration")["application_number"])
-    registration = await resources.services["applications"].detail(person_id=row.person_id, number=row.number)
+    registration = await resources.applications.detail(person_id=row.person_id, number=row.number)
     assert registration.form["father_id_number"] == CAROL["id_number"]  # the father who confirmed
     assert await BundleEvent.filter(run__number=number, kind="confirmation_voided").count() == 1
 

@@ -49,7 +49,7 @@ async def test_bundles_are_listed_without_login_with_their_steps(client, seeded)
 
 
 async def test_the_form_is_prefilled_from_identity_and_the_wallet(client, mock_url, resources, seeded):
-    await resources.services["licenses"].issue(
+    await resources.licenses.issue(
         node="zj-platform", type_code="birth_medical_certificate", number="Q330106202611200001",
         data=example("birth_medical_certificate", mother_id_number=ALICE["id_number"], child_name="王小丽",
                      certificate_number="Q330106202611200001"))

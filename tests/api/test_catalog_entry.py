@@ -35,7 +35,7 @@ async def test_an_editor_re_saving_a_fund_matter_keeps_its_entry(client, cat):
 
 
 async def test_an_import_row_silent_on_its_entry_keeps_the_stored_one(resources):
-    catalog = resources.services["catalog"]
+    catalog = resources.catalog
     record = {**FUND, "code": "340100-HF-LEAVE"}
     assert (await catalog.upsert([{**record, "entry": "housing_fund"}])).inserted == 1
     assert (await catalog.upsert([record])).unchanged == 1  # the feed does not know entries: nothing changes

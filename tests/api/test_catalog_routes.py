@@ -8,8 +8,8 @@ from tests.support.catalog_data import sample_records
 
 @pytest.fixture
 async def catalog(resources):
-    await resources.services["catalog"].upsert(sample_records())
-    return resources.services["catalog"]
+    await resources.catalog.upsert(sample_records())
+    return resources.catalog
 
 
 async def test_search_without_login_is_compact_on_mini_programs(client, catalog):

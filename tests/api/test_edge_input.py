@@ -24,7 +24,7 @@ MATTER = {"code": "330100-EDGE-0001", "catalog_code": "NAT-0099", "name": "è¾¹ç•
 @pytest.fixture
 async def citizen(client, mock_url, resources):
     """An L2 citizen on WeChat and a matter whose form takes any number, any text, anything nested."""
-    report = await resources.services["catalog"].upsert([MATTER])
+    report = await resources.catalog.upsert([MATTER])
     assert not report.rejected, report.rejected
     await register_node(resources, "zj-platform", "province", "330000000000")
     session = await login_wechat(client, mock_url)

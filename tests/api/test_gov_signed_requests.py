@@ -28,7 +28,7 @@ def _private_pem(key) -> bytes:
 async def key(resources):
     """A fresh key, registered as the node ``gd.province``."""
     private = ec.generate_private_key(ec.SECP256R1())
-    await resources.services["nodes"].register(code=NODE, kind="province", name="广东省政务服务平台",
+    await resources.nodes.register(code=NODE, kind="province", name="广东省政务服务平台",
                                                region_code="440000000000",
                                                public_key_pem=signatures.public_key_pem(private.public_key()))
     return private
@@ -106,7 +106,7 @@ async def test_an_unknown_node_is_refused(client, key):
 
 
 async def test_a_disabled_node_is_refused(client, key, resources):
-    await resources.services["nodes"].set_status(code=NODE, status="disabled")
+    await resources.nodes.set_status(code=NODE, status="disabled")
     _assert_refused(await client.send(_signed(client, key, "GET", "/gov/v1/whoami")), "node_disabled")
 
 
@@ -167,7 +167,7 @@ async def test_the_documented_signer_passes(client, key):
 async def test_the_documented_verifier_accepts_the_hubs_calls_only(client, resources):
     verify_hub_call = _docs_example()["verify_hub_call"]
     hub_public = signatures.load_public_key((await client.get("/gov/v1/hub-key")).json()["public_key_pem"])
-    hub = resources.services["node_client_factory"](base_url="https://node.example/api")
+    hub = resources.node_client_factory(base_url="https://node.example/api")
     request = hub.build("POST", "/callbacks/licenses?b=2&a=1", b'{"event_id":"e1"}')
     seen: set[str] = set()
 

@@ -44,7 +44,7 @@ async def guarded(resources, settings):
     app.config.TOUCHUP = False  # Sanic rewrites its class methods once per process: leave that to the hub
     errors.install(app)
     app.ctx.tokens = TokenService(
-        vault=resources.services["vault"], clock=suite_clock, issuer=settings.issuer, access_ttl=900,
+        vault=resources.vault, clock=suite_clock, issuer=settings.issuer, access_ttl=900,
         refresh_ttl=86400, overlap_seconds=86400, revocations=RedisSessionRevocations(resources.redis.aio))
     app.blueprint(_channel_blueprint("guard_wx", "/wx/v1", "wechat"))
     app.blueprint(_channel_blueprint("guard_app", "/app/v1", "app"))

@@ -13,8 +13,8 @@ XIHU = "330106000000"
 
 @pytest.fixture
 async def published(resources):
-    await resources.services["catalog"].upsert(sample_records())
-    topics = resources.services["topics"]
+    await resources.catalog.upsert(sample_records())
+    topics = resources.topics
     entries = [{"kind": "matter", "ref": f"T-{i:04d}"} for i in range(6)]
     await topics.create(actor=ACTOR, code="zj-housing", title="浙江住房服务", entries=entries,
                         channels=["wechat", "app"], regions=["330000000000"], weight=5)
@@ -76,7 +76,7 @@ async def test_nationwide_home(client, published):
 
 
 async def test_entries_naming_a_national_catalog_item_show_its_name(client, resources, published):
-    names = await resources.services["catalog"].names_of(["NAT-T001", "T-0002", "NOPE"])
+    names = await resources.catalog.names_of(["NAT-T001", "T-0002", "NOPE"])
     assert names == {"NAT-T001": "住房公积金提取（租房）", "T-0002": "住房公积金个人账户转移"}
 
 
@@ -84,7 +84,7 @@ async def test_a_page_is_rendered_once_however_many_ask_at_once(client, resource
     """Under load a kept page expires while dozens of requests wait for it: one of them renders."""
     import asyncio
 
-    home, renders = resources.services["home"], []
+    home, renders = resources.home, []
     original = home.home
 
     async def counted(**kwargs):

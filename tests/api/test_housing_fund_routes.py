@@ -160,9 +160,9 @@ async def test_submitted_once_as_an_application_to_the_centre_with_one_payout(cl
                                                                        "housing_fund")
     [delivery] = await Delivery.all()
     assert (delivery.target, delivery.kind) == (HF, "node.application.submitted")
-    payload = resources.services["delivery"].payload_of(delivery)
+    payload = resources.delivery.payload_of(delivery)
     # the payout instruction is a statement the hub signed: what a centre verifies before it pays
-    hub_key = signatures.load_public_key(resources.services["hub_node_key"].public_key_pem)
+    hub_key = signatures.load_public_key(resources.hub_node_key.public_key_pem)
     claims = statements.verify(hub_key, payload["form"]["payout"], type=instructions.PAYOUT_STATEMENT)
     assert (claims["payout_id"], claims["centre"], claims["account_no"], claims["amount_fen"]) == (
         row.payout_id, HF, BOB_HF, 3_215_000)

@@ -122,7 +122,7 @@ async def test_trust_list_has_delta_updates(client, resources, psb):
     version = full["payload"]["version"]
     assert {e["seal_id"] for e in full["payload"]["entries"]} == {psb.seal_code, "govhub-platform"}
     assert (await client.get(f"/public/v1/trust-list?since={version}")).json()["payload"]["entries"] == []
-    await resources.services["seals"].revoke(code=psb.seal_code)
+    await resources.seals.revoke(code=psb.seal_code)
     delta = (await client.get(f"/public/v1/trust-list?since={version}")).json()["payload"]
     assert [(e["seal_id"], e["status"]) for e in delta["entries"]] == [(psb.seal_code, "revoked")]
     anchor = (await client.get("/public/v1/trust-anchor")).json()

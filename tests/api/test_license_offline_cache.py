@@ -46,7 +46,7 @@ async def shown(client, resources, mock_url, tmp_path) -> dict:
     epoch = _payload(token)["st"][0]
     verifier.load_status_list((await client.get(f"/public/v1/status-lists/{epoch}")).json())
     cached.save(tmp_path, verifier)
-    return {"token": token, "pin": pin, "now": resources.services["clock"].now(), "cache": tmp_path}
+    return {"token": token, "pin": pin, "now": resources.clock.now(), "cache": tmp_path}
 
 
 def _payload(token: str) -> dict:

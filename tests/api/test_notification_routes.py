@@ -88,7 +88,7 @@ async def test_alipay_reports_consents_and_the_app_has_no_such_route(client, moc
 
 @pytest.fixture
 async def instant(resources, tmp_path):
-    materials = resources.services["applications"].materials
+    materials = resources.applications.materials
     kept, materials.store = materials.store, LocalMaterialStore(tmp_path)
     yield await setup_instant(resources)
     materials.store = kept

@@ -52,7 +52,7 @@ async def test_discovery_document_is_honest(client, settings):
 
 
 async def test_jwks_is_public_cacheable_and_holds_no_private_parts(client, resources):
-    kid = await resources.services["tokens"].ensure_key()
+    kid = await resources.tokens.ensure_key()
     response = await client.get("/.well-known/jwks.json")
     assert response.status_code == 200
     assert response.headers["cache-control"] == "public, max-age=300"
@@ -67,7 +67,7 @@ RELYING_PARTY_LEEWAY = abs(OFFSET)
 
 
 async def test_a_relying_party_verifies_hub_tokens_with_the_served_jwks(client, resources, settings):
-    tokens = resources.services["tokens"]
+    tokens = resources.tokens
     person = await Person.create(public_id="p-roaming-001", assurance=3)
     await tokens.ensure_key()  # the table was set aside for this test; a running hub has its key
     served = {}

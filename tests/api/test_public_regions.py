@@ -6,7 +6,7 @@ import pytest
 
 @pytest.fixture(autouse=True)
 async def _seeded(resources):  # the database is emptied before each test that uses ``resources``
-    await resources.services["regions"].seed_regions()
+    await resources.regions.seed_regions()
 
 
 async def test_region_with_its_path_needs_no_login(client):

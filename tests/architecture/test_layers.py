@@ -41,7 +41,7 @@ BREACHES = {
 }
 # ...and the imports each layer is allowed, so that a contract is seen to pass before it fails
 LAYOUT = {
-    "bff/app.py": "from adapters.cache import redis\nfrom domain.licenses import service\n",
+    "bff/container.py": "from adapters.cache import redis\nfrom domain.licenses import service\n",
     "bff/public/routes.py": "from domain.seals.service import SealService\n",
     "adapters/cache/redis.py": "from domain.seals import rules\n",
     "miniprogram_mock/server.py": "",

@@ -48,7 +48,7 @@ def stub():
 async def centres(resources, stub) -> HttpFundCentres:
     reset(stub)
     await register_centres(resources, stub)
-    return HttpFundCentres(nodes=resources.services["nodes"], client_factory=resources.services["node_client_factory"],
+    return HttpFundCentres(nodes=resources.nodes, client_factory=resources.node_client_factory,
                            retry_delays=())
 
 

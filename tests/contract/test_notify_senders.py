@@ -150,14 +150,14 @@ NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 
 async def _queued(resources, mock, *, channel="wechat", sms_fallback=False, person="p_alice",
                   number="330106-20261127-000001"):
-    s = resources.services
+    s = resources
     alice = await user(mock)
     row = await Person.create(public_id=person, assurance=2,
-                              phone_sealed=s["vault"].seal("13800000001", context=PHONE))
+                              phone_sealed=s.vault.seal("13800000001", context=PHONE))
     if channel == "wechat":
         await ChannelAccount.create(person=row, channel="wechat", subject=alice["wechat"]["openid"],
                                     last_login_at=NOW)
-    notifications = s["notifications"]
+    notifications = s.notifications
     await notifications.set_preferences(person_id=person, channels={"wechat": True, "alipay": True, "app": True},
                                         sms_fallback=sms_fallback)
     if not sms_fallback:
@@ -174,32 +174,32 @@ async def _queued(resources, mock, *, channel="wechat", sms_fallback=False, pers
 
 async def test_the_relay_sends_a_queued_notification_to_the_mock_wechat(resources, mock):
     alice = await _queued(resources, mock)
-    report = await resources.services["delivery"].relay_due(10)
+    report = await resources.delivery.relay_due(10)
     assert report.delivered == 1, report
     received = (await mock.get("/_mock/wechat/messages", params={"touser": alice["wechat"]["openid"]})).json()
     message = received["messages"][0]
     assert message["template_id"] == Templates().wechat.id and message["data"]["phrase3"]["value"] == "已受理"
     assert message["page"] == "pages/applications/detail?no=330106-20261127-000001"
     assert (await Notification.get()).sent_at is not None
-    assert (await resources.services["delivery"].relay_due(10)).claimed == 0  # sent once, done
+    assert (await resources.delivery.relay_due(10)).claimed == 0  # sent once, done
 
 
 async def test_an_sms_fallback_and_an_app_push_are_sent_too(resources, mock):
     await _queued(resources, mock, sms_fallback=True)
-    await resources.services["delivery"].relay_due(10)
+    await resources.delivery.relay_due(10)
     sms = (await mock.get("/_mock/sms/13800000001")).json()
     assert sms["text"].startswith("【国家政务服务平台】您申请的“个体工商户设立登记”（办件编号330106-20261127-000001）已受理")
-    push_stub = resources.services["push"]
+    push_stub = resources.push
     await _queued(resources, mock, channel="app", person="p_app", number="330106-20261127-000002")
-    await resources.services["delivery"].relay_due(10)
-    alias = resources.services["notifications"].push_alias("p_app")
+    await resources.delivery.relay_due(10)
+    alias = resources.notifications.push_alias("p_app")
     assert [p.link for p in push_stub.to(alias)] == ["govhub://applications/330106-20261127-000002"]
 
 
 async def test_a_refused_consent_parks_the_delivery_for_an_operator(resources, mock):
     await _queued(resources, mock)
     await fault(mock, api="subscribe_send", times=1, errcode=43101)
-    await resources.services["delivery"].relay_due(10)
+    await resources.delivery.relay_due(10)
     delivery = await Delivery.get(kind="notify.wechat")
     assert delivery.status == "parked" and "43101" in delivery.parked_reason
     assert (await DeliveryAttempt.get(delivery_id=delivery.id)).outcome == "rejected"
@@ -210,11 +210,11 @@ async def test_a_refused_consent_parks_the_delivery_for_an_operator(resources, m
 
 async def test_a_message_wechat_refuses_goes_by_sms_when_the_citizen_asked_for_that(resources, mock):
     await _queued(resources, mock)  # consent granted: queued on WeChat
-    notifications = resources.services["notifications"]
+    notifications = resources.notifications
     await notifications.set_preferences(person_id="p_alice", channels={"wechat": True, "alipay": True, "app": True},
                                         sms_fallback=True)
     await fault(mock, api="subscribe_send", times=1, errcode=43101)
-    relay = resources.services["delivery"]
+    relay = resources.delivery
     await relay.relay_due(10)  # WeChat refuses; an SMS takes its place
     await relay.relay_due(10)
     sms = (await mock.get("/_mock/sms/13800000001")).json()

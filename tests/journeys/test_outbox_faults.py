@@ -33,7 +33,7 @@ def stub():
 
 @pytest.fixture
 async def node(resources, stub):
-    await resources.services["nodes"].register(code=NODE, kind="province", name="浙江政务服务网",
+    await resources.nodes.register(code=NODE, kind="province", name="浙江政务服务网",
                                                region_code="330000000000", public_key_pem=NODE_PUBLIC_KEY.read_text(),
                                                endpoint_url=stub.endpoint())
 
@@ -56,7 +56,7 @@ def relay_process(settings, name: str, *extra: str, redis_url: str | None = None
 
 
 async def enqueue(resources, count: int, offset: int = 0) -> list[int]:
-    service = resources.services["delivery"]
+    service = resources.delivery
     return [await service.enqueue(kind=SUBMITTED, target=NODE, payload={"number": f"N{i}"}, dedupe_key=f"k{i}")
             for i in range(offset, offset + count)]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import domain.catalog
 from domain.admin.models import AdminAccount
@@ -19,10 +18,8 @@ def _demo_resources(resources, *, production: bool):
     """The session's services with cheap hashing, under dev or production settings."""
     from domain.admin.service import AdminAccounts
 
-    services = {**resources.services,
-                "admin_accounts": AdminAccounts(clock=resources.services["clock"], passwords=cheap_passwords())}
-    return SimpleNamespace(settings=replace(resources.settings, env="production" if production else "dev"),
-                           services=services, redis=resources.redis)
+    return replace(resources, settings=replace(resources.settings, env="production" if production else "dev"),
+                   admin_accounts=AdminAccounts(clock=resources.clock, passwords=cheap_passwords()))
 
 
 async def test_production_gets_the_topics_but_never_the_demo_accounts(resources):

@@ -41,9 +41,9 @@ async def nodes(resources):
 
 @pytest.fixture
 async def service(resources, clock, tmp_path, nodes):
-    s = resources.services
-    return ApplicationService(clock=clock, vault=s["vault"], catalog=s["catalog"], nodes=s["nodes"],
-                              identity=s["identity"], delivery=s["delivery"], store=LocalMaterialStore(tmp_path),
+    s = resources
+    return ApplicationService(clock=clock, vault=s.vault, catalog=s.catalog, nodes=s.nodes,
+                              identity=s.identity, delivery=s.delivery, store=LocalMaterialStore(tmp_path),
                               wallet=Wallet(), upload_max_bytes=4096)
 
 
@@ -446,8 +446,8 @@ class Recorder:
 
 async def test_an_instant_approval_completes_within_the_submission(service, alice):
     approver, recorder = ApproveEverything(), Recorder()
-    service.use_approval(approver)
-    service.add_listener(recorder)
+    service.approval = approver
+    service.listeners.join(recorder)
     instant = (await _submit(service, matter="330106-NAT-0023", key="instant")).application
     assert instant.status == rules.COMPLETED and instant.decision["approved"] is True
     assert [t.name for t in instant.timeline] == ["submit", "accept", "approve", "complete"]
@@ -465,7 +465,7 @@ async def test_a_failing_listener_rolls_the_whole_change_back(service, alice):
         async def on_transitions(self, notices, *, connection):
             raise RuntimeError("notification outbox unavailable")
 
-    service.add_listener(Broken())
+    service.listeners.join(Broken())
     with pytest.raises(RuntimeError):
         await _submit(service)
     assert await Application.all().count() == 0 and await Delivery.all().count() == 0

@@ -45,7 +45,7 @@ def stub(hub):
 @pytest.fixture
 async def bundles(resources, stub):
     await setup_bundles(resources, stub.endpoint())
-    return resources.services["bundles"]
+    return resources.bundles
 
 
 async def submit(bundles, person, code, form, key="k1", optional=()):
@@ -55,7 +55,7 @@ async def submit(bundles, person, code, form, key="k1", optional=()):
 
 
 async def wallet_types(resources, person) -> set[str]:
-    return {s.type_code for s in await resources.services["licenses"].wallet(person_id=person)}
+    return {s.type_code for s in await resources.licenses.wallet(person_id=person)}
 
 
 async def test_newborn_waits_for_the_other_parent_then_runs_every_step(resources, bundles, stub):
@@ -88,7 +88,7 @@ async def test_newborn_waits_for_the_other_parent_then_runs_every_step(resources
     assert {"birth_medical_certificate", "vaccination_certificate"} <= await wallet_types(resources, mother)
     assert by_key["birth_registration"].outputs["reference"] == f"zj-platform:{by_key['birth_registration'].application_number}"
     # the social security step got the household registration's reference
-    card = await resources.services["applications"].detail(person_id=mother,
+    card = await resources.applications.detail(person_id=mother,
                                                            number=by_key["social_security_card"].application_number)
     assert card.form["household_reference"] == by_key["birth_registration"].outputs["reference"]
 
@@ -104,7 +104,7 @@ async def test_company_opening_runs_branches_in_parallel_and_fills_the_credit_co
     assert credit_code.startswith("91330106")
     for key in ("company_seal", "tax_registration", "social_security_account", "housing_fund_account",
                 "bank_appointment"):
-        form = (await resources.services["applications"].detail(
+        form = (await resources.applications.detail(
             person_id=person, number=by_key[key].application_number)).form
         assert form["credit_code"] == credit_code, key
     # the three branches after the license started together, not one after another
@@ -135,7 +135,7 @@ async def test_company_closing_is_prefilled_from_the_wallet_and_runs_in_order(re
                by_key["housing_fund_closure"].finished_at) <= by_key["license_cancellation"].submitted_at
     # the market regulator cancelled the business license on approving the deregistration
     license_id = form.values["business_license_id"]
-    detail = await resources.services["licenses"].detail(person_id=person, license_id=license_id)
+    detail = await resources.licenses.detail(person_id=person, license_id=license_id)
     assert detail.summary.status == "cancelled"
 
 
@@ -144,7 +144,7 @@ async def test_a_department_down_mid_bundle_waits_and_resumes_with_nothing_twice
     run = await submit(bundles, person, "company_opening", OPENING_FORM)
     run = await drive(resources, person, run.number, until=lambda r: statuses(r)["business_license"] == DONE)
     stub.fault("down")  # until cleared: connections dropped, nothing answered
-    delivery = resources.services["delivery"]
+    delivery = resources.delivery
     for _ in range(3):
         await delivery.drain(batch=100, budget_seconds=2)
         await bundles.advance_due()
@@ -155,7 +155,7 @@ async def test_a_department_down_mid_bundle_waits_and_resumes_with_nothing_twice
     assert await Delivery.filter(status="pending", attempts__gte=1).count() == 3  # retrying, not lost
     stub.clear_fault()
     # the backoff has run out (5 to 10 s): the relay sends them again
-    await Delivery.filter(status="pending").update(next_attempt_at=resources.services["clock"].now()
+    await Delivery.filter(status="pending").update(next_attempt_at=resources.clock.now()
                                                    - timedelta(seconds=1))
     run = await drive(resources, person, run.number, until=lambda r: r.status == rules.COMPLETED)
     assert await Application.filter(person_id=person).count() == 6  # one per step, none submitted twice
@@ -181,7 +181,7 @@ async def test_a_step_refused_for_good_keeps_the_others_undoes_the_appointment_a
     assert cancel.matter_code == "330106-BDL-0107"
     assert any("撤销" in e.message for e in run.events)
 
-    run = await resources.services["bundles"].retry(person_id=person, number=run.number,
+    run = await resources.bundles.retry(person_id=person, number=run.number,
                                                     form_changes={"tax_contact": "张丽"})
     run = await drive(resources, person, run.number, until=lambda r: r.status == rules.COMPLETED)
     by_key = {s.key: s for s in run.steps}

@@ -32,7 +32,7 @@ async def _import(catalog, source: io.BytesIO, fmt: str = "jsonl", **options) ->
 
 @pytest.fixture
 def catalog(resources):
-    return resources.services["catalog"]
+    return resources.catalog
 
 
 async def test_jsonl_good_and_bad_rows_report_their_line_numbers(catalog):

@@ -14,7 +14,7 @@ XIHU = "330106000000"
 
 @pytest.fixture
 async def catalog(resources):
-    service = resources.services["catalog"]
+    service = resources.catalog
     report = await service.upsert(sample_records())
     assert report.inserted == 272 and not report.rejected
     return service

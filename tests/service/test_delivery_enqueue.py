@@ -15,17 +15,17 @@ KIND = "node.application.submitted"
 
 
 async def test_enqueue_writes_one_pending_delivery_due_now(resources):
-    delivery = resources.services["delivery"]
+    delivery = resources.delivery
     delivery_id = await delivery.enqueue(kind=KIND, target="zj-platform", payload={"number": "A1"},
                                          dedupe_key="app:A1:submitted")
     row = await Delivery.get(id=delivery_id)
     assert (row.kind, row.target, delivery.payload_of(row), row.status, row.attempts) == (
         KIND, "zj-platform", {"number": "A1"}, "pending", 0)
-    assert row.next_attempt_at <= resources.services["clock"].now()
+    assert row.next_attempt_at <= resources.clock.now()
 
 
 async def test_the_same_dedupe_key_returns_the_first_id_and_writes_nothing(resources):
-    delivery = resources.services["delivery"]
+    delivery = resources.delivery
     first = await delivery.enqueue(kind=KIND, target="zj-platform", payload={"n": 1}, dedupe_key="k1")
     again = await delivery.enqueue(kind=KIND, target="bj-platform", payload={"n": 2}, dedupe_key="k1")
     assert again == first
@@ -34,7 +34,7 @@ async def test_the_same_dedupe_key_returns_the_first_id_and_writes_nothing(resou
 
 
 async def test_fifty_concurrent_enqueues_of_one_key_in_their_own_transactions_make_one_row(resources):
-    delivery = resources.services["delivery"]
+    delivery = resources.delivery
 
     async def submit(i: int) -> int:
         async with in_transaction() as conn:
@@ -47,7 +47,7 @@ async def test_fifty_concurrent_enqueues_of_one_key_in_their_own_transactions_ma
 
 
 async def test_a_rolled_back_transaction_leaves_no_delivery(resources):
-    delivery = resources.services["delivery"]
+    delivery = resources.delivery
     with pytest.raises(RuntimeError):
         async with in_transaction() as conn:
             await delivery.enqueue(kind=KIND, target="zj-platform", payload={}, dedupe_key="gone", connection=conn)
@@ -64,7 +64,7 @@ async def test_a_rolled_back_transaction_leaves_no_delivery(resources):
 async def test_bad_arguments_are_a_clear_error_and_write_nothing(resources, bad):
     arguments = {"kind": KIND, "target": "zj-platform", "payload": {}, "dedupe_key": "k", **bad}
     with pytest.raises(DeliveryInvalid) as raised:
-        await resources.services["delivery"].enqueue(**arguments)
+        await resources.delivery.enqueue(**arguments)
     assert raised.value.extra["errors"][0]["field"] == next(iter(bad))
     assert await Delivery.all().count() == 0
 
@@ -72,7 +72,7 @@ async def test_bad_arguments_are_a_clear_error_and_write_nothing(resources, bad)
 async def test_a_day_filter_means_the_beijing_day_even_just_after_midnight(resources):
     """An operator's "that day" is Beijing's; rows store UTC. 00:30 in Beijing on the 28th is 16:30 UTC on
     the 27th (SQLite compares stored text, so bounds in another offset would miss it)."""
-    service = resources.services["delivery"]
+    service = resources.delivery
     delivery_id = await service.enqueue(kind="test.day", target="zj-platform", payload={}, dedupe_key="day:1")
     await Delivery.filter(id=delivery_id).update(created_at=datetime(2026, 11, 27, 16, 30, tzinfo=timezone.utc))
     start, end = day_bounds(date(2026, 11, 28))
@@ -85,7 +85,7 @@ async def test_a_day_filter_means_the_beijing_day_even_just_after_midnight(resou
 async def test_payloads_are_sealed_at_rest_bound_to_their_row_and_older_clear_rows_still_open(resources):
     from cryptography.exceptions import InvalidTag
 
-    service = resources.services["delivery"]
+    service = resources.delivery
     first = await service.enqueue(kind=KIND, target="zj-platform", payload={"form": {"name": "张丽"}},
                                   dedupe_key="seal:a")
     other = await service.enqueue(kind=KIND, target="zj-platform", payload={"n": 2}, dedupe_key="seal:b")
@@ -95,7 +95,7 @@ async def test_payloads_are_sealed_at_rest_bound_to_their_row_and_older_clear_ro
     moved.payload_sealed = row.payload_sealed  # a sealed payload copied onto another row does not open
     with pytest.raises(InvalidTag):
         service.payload_of(moved)
-    now = resources.services["clock"].now()
+    now = resources.clock.now()
     older = await Delivery.create(kind=KIND, target="zj-platform", payload={"number": "N0"}, dedupe_key="seal:old",
                                   status="pending", attempts=0, next_attempt_at=now, created_at=now, updated_at=now)
     assert service.payload_of(older) == {"number": "N0"}  # written before payloads were sealed

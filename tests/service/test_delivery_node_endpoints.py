@@ -13,7 +13,7 @@ async def _register(registry, **extra):
 
 
 async def test_endpoint_at_registration_and_changed_later(resources):
-    registry = resources.services["nodes"]
+    registry = resources.nodes
     node = await _register(registry, endpoint_url="https://zj.example.cn/hub/")
     assert node.endpoint_url == "https://zj.example.cn/hub"  # the hub appends /deliveries
     changed = await registry.set_endpoint(code="zj-platform", endpoint_url="http://10.0.0.8:8080/nodes/zj")
@@ -25,7 +25,7 @@ async def test_endpoint_at_registration_and_changed_later(resources):
 @pytest.mark.parametrize("url", ["ftp://zj.example.cn", "zj.example.cn/hub", "https://", "https://zj.example.cn/?a=1",
                                  "https://zj.example.cn/#x", "https://" + "a" * 500])
 async def test_a_bad_endpoint_is_refused_and_changes_nothing(resources, url):
-    registry = resources.services["nodes"]
+    registry = resources.nodes
     await _register(registry, endpoint_url="https://zj.example.cn")
     with pytest.raises(NodeInvalid) as refused:
         await registry.set_endpoint(code="zj-platform", endpoint_url=url)
@@ -38,4 +38,4 @@ async def test_a_bad_endpoint_is_refused_and_changes_nothing(resources, url):
 
 async def test_unknown_node(resources):
     with pytest.raises(NodeNotFound):
-        await resources.services["nodes"].set_endpoint(code="nobody", endpoint_url="https://x.example.cn")
+        await resources.nodes.set_endpoint(code="nobody", endpoint_url="https://x.example.cn")

@@ -28,16 +28,16 @@ def stub():
 @pytest.fixture
 async def node(resources, stub):
     httpx.post(f"{stub.url}/_stub/reset", timeout=5).raise_for_status()
-    await resources.services["nodes"].register(code=NODE, kind="province", name="浙江政务服务网",
+    await resources.nodes.register(code=NODE, kind="province", name="浙江政务服务网",
                                                region_code="330000000000", public_key_pem=NODE_PUBLIC_KEY.read_text(),
                                                endpoint_url=stub.endpoint())
     return NODE
 
 
 def relay(resources, clock, name: str = "relay-a", **options) -> DeliveryService:
-    sender = NodeSender(nodes=resources.services["nodes"], client_factory=resources.services["node_client_factory"],
+    sender = NodeSender(nodes=resources.nodes, client_factory=resources.node_client_factory,
                         now=clock.now)
-    return DeliveryService(clock=clock, vault=resources.services["vault"], senders={kind: sender for kind in NODE_KINDS},
+    return DeliveryService(clock=clock, vault=resources.vault, senders={kind: sender for kind in NODE_KINDS},
                            relay_name=name, jitter=lambda: 0.0, **options)
 
 
@@ -148,7 +148,7 @@ async def test_a_kind_without_a_sender_is_parked_never_dropped(resources, node, 
 async def test_unknown_node_parks_and_a_node_without_endpoint_waits(resources, stub, node, clock):
     service = relay(resources, clock)
     [unknown] = await enqueue(service, 1, target="nobody-platform")
-    await resources.services["nodes"].set_endpoint(code=NODE, endpoint_url=None)
+    await resources.nodes.set_endpoint(code=NODE, endpoint_url=None)
     [waiting] = await enqueue(service, 1)
     await service.relay_due(10)
     assert (await Delivery.get(id=unknown)).status == "parked"

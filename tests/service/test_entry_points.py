@@ -37,7 +37,7 @@ async def mother(resources):
 def _own_services(resources) -> BundleService:
     """The bundles and applications services afresh: their few seconds' memo of matters (the
     session's services keep one) must not carry this test's changed matter into other tests."""
-    apps, shared = resources.services["applications"], resources.services["bundles"]
+    apps, shared = resources.applications, resources.bundles
     fresh = ApplicationService(clock=apps.clock, vault=apps.vault, catalog=apps.catalog, nodes=apps.nodes,
                                identity=apps.identity, delivery=apps.delivery, store=apps.materials.store,
                                wallet=apps.materials.wallet)
@@ -48,7 +48,7 @@ def _own_services(resources) -> BundleService:
 async def test_a_bundle_never_submits_a_matter_another_capability_owns_and_its_retry_refuses_it(resources, mother):
     # the first step's matter re-imported as the fund's own (a catalog mistake, or a malicious declaration)
     record = {**_seed_record("330106-BDL-0001"), "entry": "housing_fund"}
-    report = await resources.services["catalog"].upsert([record])
+    report = await resources.catalog.upsert([record])
     assert report.updated == 1
     bundles = _own_services(resources)
     run = (await bundles.submit(person_id=mother, channel="app", code="newborn", form=NEWBORN_FORM,
@@ -68,7 +68,7 @@ async def test_a_bundle_never_submits_a_matter_another_capability_owns_and_its_r
 
 async def test_the_plain_route_never_submits_a_bundles_step(resources, mother):
     with pytest.raises(MatterEntryNotAllowed) as refused:
-        await resources.services["applications"].submit(
+        await resources.applications.submit(
             person_id=mother, channel="app", matter_code="330106-BDL-0001", form={}, materials=[],
             idempotency_key="plain-1", entry=rules.PLAIN)
     assert refused.value.extra["entry"] == "bundle"
@@ -78,7 +78,7 @@ async def test_the_plain_route_never_submits_a_bundles_step(resources, mother):
 
 async def test_an_application_a_bundle_submitted_takes_no_new_form_through_the_generic_resubmission(
         resources, mother):
-    bundles, applications = resources.services["bundles"], resources.services["applications"]
+    bundles, applications = resources.bundles, resources.applications
     run = (await bundles.submit(person_id=mother, channel="app", code="newborn", form=NEWBORN_FORM,
                                 optional_steps=[], idempotency_key="k1")).run
     number = next(s for s in run.steps if s.key == "birth_certificate").application_number

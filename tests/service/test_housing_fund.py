@@ -43,7 +43,7 @@ async def bob(client, mock_url, resources, stub):
 
 
 def service_with(resources, clock) -> HousingFundService:
-    fund = resources.services["housing_fund"]
+    fund = resources.housing_fund
     return HousingFundService(clock=clock, vault=fund.vault, identity=fund.identity, nodes=fund.nodes,
                               applications=fund.applications, wallet=fund.wallet, centres=fund.centres,
                               cards=fund.cards, signer=fund.signer)
@@ -62,7 +62,7 @@ async def test_the_quota_row_lets_exactly_the_room_through_under_concurrency(res
 
 
 async def test_two_submissions_past_the_check_at_once_only_one_takes_the_limit(client, resources, bob):
-    fund = resources.services["housing_fund"]
+    fund = resources.housing_fund
     person = bob["person"]["id"]
     ids = [(await ready(client, bob, renting(100_000)))[0] for _ in range(2)]
     rows = [await Withdrawal.get(public_id=i) for i in ids]
@@ -101,7 +101,7 @@ async def test_the_centre_pays_one_payout_id_once_however_often_it_arrives(clien
     answer = await client.post(f"/wx/v1/housing-fund/withdrawals/{withdrawal_id}/submission",
                                headers={"Authorization": f"Bearer {l3['access_token']}", "Idempotency-Key": "k"})
     assert answer.status_code == 200, answer.text
-    delivery = resources.services["delivery"]
+    delivery = resources.delivery
     assert (await delivery.relay_due(10)).delivered == 1
     row = await Withdrawal.get(public_id=withdrawal_id)
     # the same instruction in a second delivery (an operator's copy, a replayed resubmission)
@@ -137,7 +137,7 @@ async def test_a_card_the_bank_returns_leaves_the_balance_and_reports_returned(c
     answer = await client.post(f"/wx/v1/housing-fund/withdrawals/{withdrawal_id}/submission",
                                headers={"Authorization": f"Bearer {l3['access_token']}", "Idempotency-Key": "k"})
     assert answer.status_code == 200, answer.text
-    assert (await resources.services["delivery"].relay_due(10)).delivered == 1
+    assert (await resources.delivery.relay_due(10)).delivered == 1
     await _until(lambda: [p["outcome"] for p in payouts(stub)] == ["returned"])
     assert stub_accounts(stub)[BOB_HZ] == 3_000_000
     callbacks = httpx.get(f"{stub.url}/_stub/fund/callbacks", timeout=5).json()["callbacks"]

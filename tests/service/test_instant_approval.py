@@ -21,13 +21,12 @@ from tests.support.instant import MATTER, citizen, good_form, materials, setup_i
 
 
 def _service(resources, tmp_path, credit=None, **options) -> ApplicationService:
-    s = resources.services
-    service = ApplicationService(clock=s["clock"], vault=s["vault"], catalog=s["catalog"], nodes=s["nodes"],
-                                 identity=s["identity"], delivery=s["delivery"], store=LocalMaterialStore(tmp_path))
-    service.use_approval(SoleProprietorInstantApproval(
-        clock=s["clock"], identity=s["identity"], regions=s["regions"], seals=s["seals"], licenses=s["licenses"],
-        credit=credit or StubCreditRecords(), **options))
-    return service
+    s = resources
+    approval = SoleProprietorInstantApproval(
+        clock=s.clock, identity=s.identity, regions=s.regions, seals=s.seals, licenses=s.licenses,
+        credit=credit or StubCreditRecords(), **options)
+    return ApplicationService(clock=s.clock, vault=s.vault, catalog=s.catalog, nodes=s.nodes, identity=s.identity,
+                              delivery=s.delivery, store=LocalMaterialStore(tmp_path), approval=approval)
 
 
 async def _submit(service, person, form, key="k1"):
@@ -55,16 +54,16 @@ async def test_every_rule_passes_approved_completed_with_a_valid_code_and_a_lice
     assert uscc.validate(code) == code and code.startswith("92330106MA")
     assert instant_approval.organisation_check_char(code[8:16]) == code[16]  # GB 11714 digit too
     assert results["summary"] == "已通过全部8项自动审查，即时办结"
-    wallet = await resources.services["licenses"].wallet(person_id=alice)
+    wallet = await resources.licenses.wallet(person_id=alice)
     issued = next(w for w in wallet if w.id == results["license_id"])
     assert (issued.type_code, issued.number, issued.status) == ("individual_business_license", code, "valid")
-    detail = await resources.services["licenses"].detail(person_id=alice, license_id=issued.id)
+    detail = await resources.licenses.detail(person_id=alice, license_id=issued.id)
     assert detail.data["business_name"] == "西湖区张丽鲜花店" and detail.data["operator"] == "张丽"
     assert issued.issuer_department == "330106-market_supervision"  # the region's own bureau's seal
     registered = await RegisteredBusinessName.get(region6="330106", name_key="张丽鲜花店")
     assert (registered.credit_code, registered.application_number) == (code, app.number)
     # the department still receives it, with the decision (its register of businesses needs it)
-    payload = resources.services["delivery"].payload_of(
+    payload = resources.delivery.payload_of(
         await Delivery.get(dedupe_key=f"application:{app.number}:submitted"))
     assert payload["decision"]["approved"] is True
 
@@ -129,9 +128,9 @@ async def test_without_a_usable_seal_the_license_cannot_be_issued_so_an_examiner
 
 async def test_other_matters_are_not_this_steps(resources, ready, tmp_path):
     service, alice = _service(resources, tmp_path), await citizen(resources, "alice")
-    matter = {**(await resources.services["catalog"].matter(code=MATTER)).__dict__}
+    matter = {**(await resources.catalog.matter(code=MATTER)).__dict__}
     assert matter["catalog_code"] == "NAT-0023"
-    await resources.services["catalog"].upsert([{
+    await resources.catalog.upsert([{
         "code": "330106-NAT-0024", "catalog_code": "NAT-0024", "name": "个体工商户变更登记",
         "kind": "administrative_confirmation", "region_code": "330106000000",
         "department_code": "330106-market_supervision", "materials": [], "form_schema": {"type": "object"},

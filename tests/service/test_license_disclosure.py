@@ -40,15 +40,15 @@ class Applications:
 @pytest.fixture
 async def hub(resources):
     await department(resources)
-    clock, seals = FrozenClock(suite_clock.now()), resources.services["seals"]
-    licenses = LicenseService(vault=resources.services["vault"], clock=clock, seals=seals, holders=Holders())
+    clock, seals = FrozenClock(suite_clock.now()), resources.seals
+    licenses = LicenseService(vault=resources.vault, clock=clock, seals=seals, holders=Holders())
     applications = Applications()
     issued = await licenses.issue(node=PSB, type_code="resident_id_card", number="ID-1",
                                   data=example("resident_id_card"))
     return type("Hub", (), dict(
         licenses=licenses, applications=applications, card=issued.id, seals=seals,
         shows=PresentationService(licenses=licenses, seals=seals, clock=clock),
-        exchange=ExchangeService(licenses=licenses, nodes=resources.services["nodes"], applications=applications,
+        exchange=ExchangeService(licenses=licenses, nodes=resources.nodes, applications=applications,
                                  clock=clock)))
 
 

@@ -33,7 +33,7 @@ async def hub(resources):
     clock = FrozenClock(datetime.fromisoformat("2026-11-28T02:00:00+00:00"))
     for kind, node in NODES.items():
         await department(resources, node=node, department_code=f"330106-{kind}", kind=kind)
-    licenses = LicenseService(vault=resources.services["vault"], clock=clock, seals=resources.services["seals"],
+    licenses = LicenseService(vault=resources.vault, clock=clock, seals=resources.seals,
                               holders=Holders())
     return type("Hub", (), dict(clock=clock, licenses=licenses))
 

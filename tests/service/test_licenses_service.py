@@ -51,17 +51,17 @@ class Applications:
 @pytest.fixture
 async def hub(resources):
     clock = FrozenClock(suite_clock.now())
-    seals = resources.services["seals"]
+    seals = resources.seals
     seals._clock = clock  # the same seal service, on a clock the test moves
-    licenses = LicenseService(vault=resources.services["vault"], clock=clock, seals=seals,
+    licenses = LicenseService(vault=resources.vault, clock=clock, seals=seals,
                               holders=Holders({"p-alice": ALICE_ID, "p-bob": "330106198805120023"}))
     applications = Applications()
     yield type("Hub", (), dict(
         clock=clock, seals=seals, licenses=licenses, applications=applications,
         shows=PresentationService(licenses=licenses, seals=seals, clock=clock),
-        exchange=ExchangeService(licenses=licenses, nodes=resources.services["nodes"], applications=applications,
+        exchange=ExchangeService(licenses=licenses, nodes=resources.nodes, applications=applications,
                                  clock=clock)))
-    seals._clock = resources.services["clock"]
+    seals._clock = resources.clock
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.storage.local import LocalMaterialStore
-from domain.applications.ports import TransitionNotice
+from domain.applications.ports import TransitionListeners, TransitionNotice
 from domain.applications.service import ApplicationService
 from domain.delivery.models import Delivery
 from domain.identity.models import ChannelAccount, Person
@@ -33,22 +33,22 @@ async def nodes(resources):
 
 @pytest.fixture
 def notifications(resources):
-    s = resources.services
-    return NotificationService(clock=FrozenClock(NOW), vault=s["vault"], delivery=s["delivery"],
-                               recipients=s["identity"])
+    s = resources
+    return NotificationService(clock=FrozenClock(NOW), vault=s.vault, delivery=s.delivery,
+                               recipients=s.identity)
 
 
 @pytest.fixture
 async def service(resources, tmp_path, nodes, notifications):
-    s = resources.services
-    service = ApplicationService(clock=FrozenClock(NOW), vault=s["vault"], catalog=s["catalog"], nodes=s["nodes"],
-                                 identity=s["identity"], delivery=s["delivery"], store=LocalMaterialStore(tmp_path))
-    service.add_listener(notifications)
+    s = resources
+    service = ApplicationService(clock=FrozenClock(NOW), vault=s.vault, catalog=s.catalog, nodes=s.nodes,
+                                 identity=s.identity, delivery=s.delivery, store=LocalMaterialStore(tmp_path))
+    service.listeners.join(notifications)
     return service
 
 
 async def _person(resources, public_id="p_alice", *, openid="o-alice", phone="13800000001") -> str:
-    vault = resources.services["vault"]
+    vault = resources.vault
     person = await Person.create(public_id=public_id, assurance=2, name_sealed=vault.seal("张丽", context=NAME),
                                  phone_sealed=vault.seal(phone, context=PHONE) if phone else None)
     if openid:
@@ -70,7 +70,7 @@ async def _event(service, number, type_, minutes):
 
 async def _deliveries(resources, number):
     rows = await Delivery.filter(kind__startswith="notify.").order_by("id")
-    opened = [(row.kind, resources.services["delivery"].payload_of(row)) for row in rows]
+    opened = [(row.kind, resources.delivery.payload_of(row)) for row in rows]
     return [(kind, payload.get("to")) for kind, payload in opened if payload["number"] == number]
 
 
@@ -99,7 +99,7 @@ async def test_each_change_is_a_message_sent_on_wechat_while_consents_last_then_
     assert subscription.remaining == 0
     delivery = await Delivery.get(kind="notify.sms")
     assert delivery.dedupe_key == f"notify:{app.number}:{messages[0].id}:sms" and "13800000001" not in str(
-        resources.services["delivery"].payload_of(delivery))
+        resources.delivery.payload_of(delivery))
 
 
 async def test_a_channel_switched_off_or_without_an_account_is_not_used(resources, service, notifications):
@@ -121,7 +121,7 @@ async def test_the_app_is_pushed_without_a_consent(resources, service, notificat
     app = await _submit(service, alice, channel="app")
     await _event(service, app.number, "accepted", 1)
     delivery = await Delivery.get(kind="notify.push")
-    assert delivery.target == "push" and resources.services["delivery"].payload_of(delivery)["notification_id"]
+    assert delivery.target == "push" and resources.delivery.payload_of(delivery)["notification_id"]
 
 
 async def test_the_changes_of_one_instant_are_one_message(resources, service, notifications):
@@ -151,7 +151,7 @@ async def test_a_change_rolled_back_leaves_no_message_and_no_delivery(resources,
     alice = await _person(resources)
     await notifications.grant(person_id=alice, channel="wechat", results={TEMPLATE: "accept"})
     app = await _submit(service, alice)
-    service.add_listener(Broken())
+    service.listeners.join(Broken())
     with pytest.raises(RuntimeError):
         await _event(service, app.number, "accepted", 1)
     assert await Notification.filter(status="accepted").count() == 0 and await _deliveries(resources, app.number) == []
@@ -201,12 +201,11 @@ async def test_a_consent_report_retried_under_its_key_counts_once(resources, not
 
 
 async def test_a_long_term_template_is_never_used_up(resources, service):
-    s = resources.services
-    long_term = NotificationService(clock=FrozenClock(NOW), vault=s["vault"], delivery=s["delivery"],
-                                    recipients=s["identity"],
+    s = resources
+    long_term = NotificationService(clock=FrozenClock(NOW), vault=s.vault, delivery=s.delivery,
+                                    recipients=s.identity,
                                     templates=Templates(wechat=Template(TEMPLATE, long_term=True)))
-    service.listeners.clear()  # instead of the one-time template's service
-    service.add_listener(long_term)
+    service.listeners = TransitionListeners(long_term)  # instead of the one-time template's service
     alice = await _person(resources)
     await long_term.grant(person_id=alice, channel="wechat", results={TEMPLATE: "accept"})
     app = await _submit(service, alice)

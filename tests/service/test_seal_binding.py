@@ -35,12 +35,12 @@ class Holders:
 
 @pytest.fixture
 async def hub(resources):
-    clock, seals = FrozenClock(suite_clock.now()), resources.services["seals"]
+    clock, seals = FrozenClock(suite_clock.now()), resources.seals
     seals._clock = clock  # the same seal service, on the clock the test moves
-    licenses = LicenseService(vault=resources.services["vault"], clock=clock, seals=seals, holders=Holders())
-    yield type("Hub", (), dict(clock=clock, seals=seals, licenses=licenses, vault=resources.services["vault"],
+    licenses = LicenseService(vault=resources.vault, clock=clock, seals=seals, holders=Holders())
+    yield type("Hub", (), dict(clock=clock, seals=seals, licenses=licenses, vault=resources.vault,
                                shows=PresentationService(licenses=licenses, seals=seals, clock=clock)))
-    seals._clock = resources.services["clock"]
+    seals._clock = resources.clock
 
 
 @pytest.fixture

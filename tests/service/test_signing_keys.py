@@ -31,7 +31,7 @@ async def test_private_keys_are_sealed_and_bound_to_their_kid(tokens, resources)
     row = await SigningKey.get(kid=kid)
     assert row.private_key_sealed.startswith("v1:") and "PRIVATE" not in row.private_key_sealed
     with pytest.raises(InvalidTag):
-        resources.services["vault"].open(row.private_key_sealed, context="signing_key:another")
+        resources.vault.open(row.private_key_sealed, context="signing_key:another")
     public = jwt.algorithms.ECAlgorithm.from_jwk(row.public_jwk)
     assert kid == token_rules.key_id(public.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo))
 
@@ -81,5 +81,5 @@ async def test_another_worker_picks_up_a_rotation(tokens, alice, resources, cloc
 
 def test_the_overlap_must_outlive_access_tokens(resources, clock):
     with pytest.raises(ValueError):
-        TokenService(vault=resources.services["vault"], clock=clock, issuer=ISSUER, access_ttl=900,
+        TokenService(vault=resources.vault, clock=clock, issuer=ISSUER, access_ttl=900,
                      refresh_ttl=DAY, overlap_seconds=600, revocations=None)

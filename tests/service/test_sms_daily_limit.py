@@ -21,9 +21,9 @@ class Outbox:
 
 @pytest.fixture
 def identity(resources):
-    s = resources.services
+    s = resources
     clock = FrozenClock(datetime(2026, 11, 27, 16, 5, tzinfo=UTC))  # 00:05 on the 28th in Beijing
-    service = IdentityService(vault=s["vault"], clock=clock, tokens=s["tokens"], wechat=None, alipay=None,
+    service = IdentityService(vault=s.vault, clock=clock, tokens=s.tokens, wechat=None, alipay=None,
                               sms=Outbox(), realname=None, face=None)
     return service, clock
 

@@ -40,12 +40,12 @@ class Batches:
 @pytest.fixture
 async def service(resources, tmp_path):
     await setup_catalog_and_nodes(resources)
-    report = await resources.services["catalog"].upsert([matter(PLAIN, "330100000000", HZ_FUND, materials=[],
+    report = await resources.catalog.upsert([matter(PLAIN, "330100000000", HZ_FUND, materials=[],
                                                                 catalog_code="NAT-0036", name="居民身份证挂失申报")])
     assert not report.rejected, report.rejected
-    s = resources.services
-    return ApplicationService(clock=FrozenClock(NOW), vault=s["vault"], catalog=s["catalog"], nodes=s["nodes"],
-                              identity=s["identity"], delivery=s["delivery"], store=LocalMaterialStore(tmp_path))
+    s = resources
+    return ApplicationService(clock=FrozenClock(NOW), vault=s.vault, catalog=s.catalog, nodes=s.nodes,
+                              identity=s.identity, delivery=s.delivery, store=LocalMaterialStore(tmp_path))
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ async def _submit(service, person, key, form=LOSS_FORM):
 
 
 async def test_many_at_once_go_in_batches_and_each_gets_its_own_application(service, citizens, resources):
-    service.add_listener(resources.services["notifications"])
+    service.listeners.join(resources.notifications)
     batches = Batches(service)
     results = await asyncio.gather(*(_submit(service, citizens[i % 8], f"k{i}") for i in range(40)))
     assert max(batches.sizes) > 1 and sum(batches.sizes) == 40
@@ -117,7 +117,7 @@ async def test_a_submission_that_breaks_its_batch_fails_alone_and_the_others_are
             if any(n.person_id == citizens[3] for n in notices):
                 raise RuntimeError("the message store refused p_3")
 
-    service.add_listener(RefusesOne())
+    service.listeners.join(RefusesOne())
     batches = Batches(service)
     results = await asyncio.gather(*(_submit(service, citizens[i], f"k{i}") for i in range(8)),
                                    return_exceptions=True)

@@ -2,8 +2,8 @@
 without gaps (a mark in Redis), whichever host runs them."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
 from adapters.scheduler import jobs
 from adapters.scheduler.runner import Job, run_once
@@ -18,7 +18,7 @@ NOW = datetime(2026, 3, 1, 4, 0, tzinfo=UTC)
 async def test_each_boundary_is_announced_once_even_after_a_pause(resources):
     clock, feed = FrozenClock(NOW), MemoryFeed()
     topics = TopicService(clock=clock, feed=feed)
-    hub = SimpleNamespace(services={"clock": clock, "topics": topics}, redis=resources.redis)
+    hub = replace(resources, clock=clock, topics=topics)
     await topics.create(actor=TESTER, **topic_values("yiqing", starts_at=NOW + timedelta(seconds=3),
                                                      ends_at=NOW + timedelta(seconds=60)))
     await topics.publish(actor=TESTER, code="yiqing")
@@ -39,7 +39,6 @@ async def test_the_job_is_a_registered_reference_and_runs_through_the_runner(res
 
     job = next(j for j in JOBS if j.ref.endswith(":announce_topic_boundaries"))
     assert job.seconds == jobs.TOPIC_BOUNDARY_SECONDS
-    hub = SimpleNamespace(services={"clock": FrozenClock(NOW), "topics": TopicService(clock=FrozenClock(NOW))},
-                          redis=resources.redis)
+    hub = replace(resources, clock=FrozenClock(NOW), topics=TopicService(clock=FrozenClock(NOW)))
     assert await run_once(Job(job.ref, job.seconds), hub, resources.redis.aio) is True
     assert await run_once(Job(job.ref, job.seconds), hub, resources.redis.aio) is False  # this tick's lock

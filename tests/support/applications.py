@@ -56,13 +56,13 @@ class TestNode:
 
 async def register_node(resources, code: str, kind: str, region: str) -> TestNode:
     key = ec.generate_private_key(ec.SECP256R1())
-    await resources.services["nodes"].register(code=code, kind=kind, name=f"测试节点 {code}", region_code=region,
+    await resources.nodes.register(code=code, kind=kind, name=f"测试节点 {code}", region_code=region,
                                                public_key_pem=signatures.public_key_pem(key.public_key()))
     return TestNode(code, key)
 
 
 async def setup_catalog_and_nodes(resources) -> dict[str, TestNode]:
-    report = await resources.services["catalog"].upsert(MATTERS)
+    report = await resources.catalog.upsert(MATTERS)
     assert not report.rejected, report.rejected
     return {"zj": await register_node(resources, "zj-platform", "province", "330000000000"),
             "xihu": await register_node(resources, XIHU_MARKET, "department", "330106000000"),
@@ -70,6 +70,6 @@ async def setup_catalog_and_nodes(resources) -> dict[str, TestNode]:
 
 
 async def verified_person(resources, public_id: str, name: str = "张丽", assurance: int = 2) -> str:
-    vault = resources.services["vault"]
+    vault = resources.vault
     await Person.create(public_id=public_id, assurance=assurance, name_sealed=vault.seal(name, context=NAME))
     return public_id

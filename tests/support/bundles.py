@@ -69,25 +69,25 @@ class HubSocket:
 
 async def setup_bundles(resources, stub_endpoint: str) -> None:
     """The demo bundles as ``govhub seed`` makes them, with zj-platform delivering to the stub."""
-    services = resources.services
-    await services["regions"].seed_regions()
-    await services["nodes"].register(code=NODE, kind="province", name="浙江政务服务网", region_code="330000000000",
+    services = resources
+    await services.regions.seed_regions()
+    await services.nodes.register(code=NODE, kind="province", name="浙江政务服务网", region_code="330000000000",
                                      public_key_pem=NODE_PUBLIC_KEY.read_text(), endpoint_url=stub_endpoint)
-    await seed_bundles(services["bundles"], services["catalog"], services["seals"])
+    await seed_bundles(services.bundles, services.catalog, services.seals)
 
 
 async def citizen(resources, who: dict = ALICE) -> str:
     """A person who passed real name (L2) through the identity service."""
     public_id = f"p_{uuid.uuid4().hex[:20]}"
     await Person.create(public_id=public_id, assurance=1)
-    await resources.services["identity"].verify_real_name(person_id=public_id, channel="app", name=who["name"],
+    await resources.identity.verify_real_name(person_id=public_id, channel="app", name=who["name"],
                                                           id_number=who["id_number"])
     return public_id
 
 
 async def drive(resources, person_id: str, number: str, *, until, timeout: float = 30.0):
     """Run the relay and the bundle job as the scheduler would, until ``until(run)`` holds."""
-    bundles, delivery = resources.services["bundles"], resources.services["delivery"]
+    bundles, delivery = resources.bundles, resources.delivery
     deadline = time.monotonic() + timeout
     while True:
         await delivery.drain(batch=100, budget_seconds=2)

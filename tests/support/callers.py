@@ -78,7 +78,7 @@ class World:
 
     @property
     def clock(self):
-        return self.resources.services["clock"]
+        return self.resources.clock
 
     async def send(self, kind: str, call: Call, *, prefix: str, owner: str = "handler",
                    fresh: bool = False) -> list[httpx.Response]:
@@ -104,7 +104,7 @@ class World:
 
     async def citizen_token(self, kind: str, prefix: str) -> str:
         person = await Person.get(public_id=self.people[kind])
-        issued = await self.resources.services["tokens"].issue(person=person, channel=PREFIXES[prefix],
+        issued = await self.resources.tokens.issue(person=person, channel=PREFIXES[prefix],
                                                                assurance=LEVELS[kind], device_id=DEVICE)
         return issued.access_token
 
@@ -172,17 +172,17 @@ def path_value(world: World, segment: str, name: str, *, prefix: str, kind: str,
 
 async def build_world(client: httpx.AsyncClient, app, resources, stub) -> World:
     world = World(client=client, app=app, resources=resources)
-    services = resources.services
-    await services["regions"].seed_regions()
+    services = resources
+    await services.regions.seed_regions()
     await _nodes(world, stub)
     await _people(world)
     await _admins(world)
     civil = ("330100000000", "330100-civil_affairs")  # no node of its own: zj-platform handles it
-    report = await services["catalog"].upsert([
+    report = await services.catalog.upsert([
         matter(MATTER, *civil, catalog_code="NAT-0031", materials=OPTIONAL_MATERIAL),
         matter(RETIRED_MATTER, *civil, catalog_code="NAT-0032", materials=[])])
     assert not report.rejected, report.rejected
-    await seed_bundles(services["bundles"], services["catalog"], services["seals"])
+    await seed_bundles(services.bundles, services.catalog, services.seals)
     await _licenses(world)
     await _consents(world)
     await _applications(world)
@@ -190,7 +190,7 @@ async def build_world(client: httpx.AsyncClient, app, resources, stub) -> World:
     await _bundles(world)
     await _topics(world)
     for prefix, channel in PREFIXES.items():
-        started = await services["identity"].start_face(person_id=world.people["L2"], channel=channel)
+        started = await services.identity.start_face(person_id=world.people["L2"], channel=channel)
         world.face_sessions[prefix] = started.id
     world.objects["delivery"] = str((await Delivery.all().order_by("id").first()).id)
     return world
@@ -212,7 +212,7 @@ async def _nodes(world: World, stub) -> None:
 
 
 async def _people(world: World) -> None:
-    identity = world.resources.services["identity"]
+    identity = world.resources.identity
     for kind, who in (("L2", ALICE), ("other_citizen", CAROL), ("guardian", BOB)):
         public_id = f"p_{kind.lower()}_{uuid.uuid4().hex[:8]}"
         await Person.create(public_id=public_id, assurance=1)
@@ -269,7 +269,7 @@ async def _licenses(world: World) -> None:
 async def _consents(world: World) -> None:
     """Standing consents to bj-civil (never revoked: the exchange's owner) and to zj-health (the one
     DELETE revokes); a request the fund centre filed (granting it opens nothing to the stranger)."""
-    exchange = world.resources.services["license_exchange"]
+    exchange = world.resources.license_exchange
     for name, role in (("standing_consent", "exchanger"), ("revocable_consent", "health")):
         given = await exchange.grant(person_id=world.people["L2"], assurance=3, department=world.nodes[role].code,
                                      type_code="resident_id_card", purpose="授权矩阵测试", kind="standing", days=30)
@@ -316,7 +316,7 @@ async def _withdrawal(world: World) -> None:
 
 async def _bundles(world: World) -> None:
     """alice's own newborn bundle (bob confirms it) and bob's, which waits for alice's confirmation."""
-    bundles = world.resources.services["bundles"]
+    bundles = world.resources.bundles
     for kind, name in (("L2", "bundle_run"), ("guardian", "bundle_confirmation")):
         made = await bundles.submit(person_id=world.people[kind], channel="wechat", code="newborn",
                                     form={**NEWBORN_FORM, "certificate_number": f"Q3301062026-{name}"},

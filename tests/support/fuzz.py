@@ -93,7 +93,7 @@ async def still_valid(client, resources, mock_url: str, made: dict[str, list[Cal
     """Between operations: rate limits start afresh (Redis emptied, as between tests), and a caller
     an operation logged out (DELETE /session) logs in again (its SMS cooldown forgotten)."""
     await resources.redis.aio.flushdb()
-    resources.services["topics"].invalidate()
+    resources.topics.invalidate()
     await SmsChallenge.all().delete()
     for channel in LOGINS:
         prefix = PREFIXES[channel].rstrip("/")

@@ -51,11 +51,11 @@ def stub_accounts(stub) -> dict[str, int]:
 
 async def register_centres(resources, stub) -> None:
     for centre in DEMO_CENTRES:
-        await resources.services["nodes"].register(
+        await resources.nodes.register(
             code=centre.code, kind="department", name=centre.name, region_code=centre.region_code,
             public_key_pem=(DEVKEYS / f"{KEYS[centre.code]}_public.pem").read_text(),
             endpoint_url=stub.endpoint(centre.code))
-    await offer_withdrawals(resources.services["catalog"])
+    await offer_withdrawals(resources.catalog)
 
 
 async def verified(client, mock_url: str, user: str = "bob", who: dict = BOB) -> dict:

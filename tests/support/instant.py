@@ -34,16 +34,16 @@ def good_form(name: str = "西湖区张丽鲜花店", operator: str = "张丽", 
 
 
 async def setup_instant(resources, *, seal: bool = True) -> TestNode:
-    services = resources.services
-    await services["regions"].seed_regions()
-    report = await services["catalog"].upsert([seed_matter()])
+    services = resources
+    await services.regions.seed_regions()
+    report = await services.catalog.upsert([seed_matter()])
     assert not report.rejected, report.rejected
     node = await register_node(resources, NODE, "department", "330106000000")
     if seal:
-        await services["seals"].create(code=SEAL, department_code=NODE, department_kind="market_supervision",
+        await services.seals.create(code=SEAL, department_code=NODE, department_kind="market_supervision",
                                        node_code=NODE, name="杭州市西湖区市场监督管理局电子印章",
                                        algorithm=crypto.ES256)
-    await seed_demo_names(services["regions"], services["clock"].now())
+    await seed_demo_names(services.regions, services.clock.now())
     return node
 
 
@@ -52,7 +52,7 @@ async def citizen(resources, user: str = "alice") -> str:
     public_id = f"p_{user}_{uuid.uuid4().hex[:6]}"
     await Person.create(public_id=public_id, assurance=1)
     name, id_number = CITIZENS[user]
-    await resources.services["identity"].verify_real_name(person_id=public_id, channel="app", name=name,
+    await resources.identity.verify_real_name(person_id=public_id, channel="app", name=name,
                                                           id_number=id_number)
     return public_id
 

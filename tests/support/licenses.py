@@ -32,10 +32,10 @@ class Department:
 async def department(resources, *, node: str = PSB, department_code: str = PSB_DEPARTMENT,
                      kind: str = "public_security", algorithm: str = "SM2-SM3") -> Department:
     key = ec.generate_private_key(ec.SECP256R1())
-    await resources.services["nodes"].register(code=node, kind="department", name=f"{node} 部门",
+    await resources.nodes.register(code=node, kind="department", name=f"{node} 部门",
                                                region_code="110000000000",
                                                public_key_pem=signatures.public_key_pem(key.public_key()))
-    seal = await resources.services["seals"].create(code=f"seal-{node}", department_code=department_code,
+    seal = await resources.seals.create(code=f"seal-{node}", department_code=department_code,
                                                    department_kind=kind, node_code=node, name=f"{node} 电子印章",
                                                    algorithm=algorithm)
     return Department(node=node, key=key, seal_code=seal.code)
@@ -44,7 +44,7 @@ async def department(resources, *, node: str = PSB, department_code: str = PSB_D
 async def anchor_pin(resources) -> str:
     """The trust anchor's fingerprint as a verifier's operator learns it: from the hub's own registry
     (``govhub seals anchor``), not from the hub's HTTP answer."""
-    return (await resources.services["seals"].ensure_platform_seal()).fingerprint
+    return (await resources.seals.ensure_platform_seal()).fingerprint
 
 
 def example(type_code: str, **changes) -> dict:

@@ -11,7 +11,9 @@ import argparse
 import asyncio
 import logging
 
-from bff.app import build_resources, close_resources
+from dataclasses import replace
+
+from bff.container import build_hub, close_hub
 from bff.settings import Settings
 from domain.delivery.service import DeliveryService
 from tests.support.clock import OFFSET  # the suite's moved clock, inherited from the test run
@@ -20,12 +22,12 @@ from tests.support.clock import OFFSET  # the suite's moved clock, inherited fro
 async def main(args: argparse.Namespace) -> None:
     settings = Settings(env="test", database_url=args.database_url, redis_url=args.redis_url, mock_port=args.mock_port,
                         scheduler_enabled=False, seed_demo=False, log_level="WARNING", clock_offset=OFFSET)
-    resources = await build_resources(settings)
-    hub_relay = resources.services["delivery"]
-    resources.services["delivery"] = relay = DeliveryService(
-        clock=resources.services["clock"], vault=resources.services["vault"], senders=hub_relay.senders,
+    built = await build_hub(settings)
+    relay = DeliveryService(
+        clock=built.clock, vault=built.vault, senders=built.delivery.senders,
         relay_name=args.name,
         lease_seconds=args.lease, concurrency=args.concurrency, send_timeout=5.0)
+    resources = replace(built, delivery=relay)
     print("relay ready", flush=True)
     try:
         while True:
@@ -41,7 +43,7 @@ async def main(args: argparse.Namespace) -> None:
             elif not (await relay.relay_due(args.batch)).claimed:
                 await asyncio.sleep(0.05)
     finally:
-        await close_resources(resources)
+        await close_hub(resources)
 
 
 if __name__ == "__main__":

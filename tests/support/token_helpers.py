@@ -38,7 +38,7 @@ async def own_signing_keys():
 
 
 def make_service(resources, clock) -> TokenService:
-    return TokenService(vault=resources.services["vault"], clock=clock, issuer=ISSUER, access_ttl=900,
+    return TokenService(vault=resources.vault, clock=clock, issuer=ISSUER, access_ttl=900,
                         refresh_ttl=30 * DAY, overlap_seconds=DAY,
                         revocations=RedisSessionRevocations(resources.redis.aio))
 
@@ -53,7 +53,7 @@ def claims_of(token: str) -> dict:
 
 async def private_key(resources, kid: str):
     row = await SigningKey.get(kid=kid)
-    pem = resources.services["vault"].open(row.private_key_sealed, context=f"signing_key:{kid}")
+    pem = resources.vault.open(row.private_key_sealed, context=f"signing_key:{kid}")
     return load_pem_private_key(pem.encode(), password=None)
 
 
