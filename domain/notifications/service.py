@@ -20,7 +20,6 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from domain.applications.errors import IdempotencyKeyReused
 from domain.applications.ports import TransitionNotice
 from domain.applications.rules import fingerprint
 from domain.notifications import rules
@@ -28,6 +27,7 @@ from domain.notifications.errors import PreferencesInvalid, SubscriptionTemplate
 from domain.notifications.models import ConsentReport, Notification, NotificationPreference, NotificationSubscription
 from domain.notifications.ports import Recipients
 from domain.shared.clock import Clock
+from domain.shared.errors import IdempotencyKeyReused
 from domain.shared.rows import insert_rows
 from domain.shared.vault import Vault
 
