@@ -2,7 +2,8 @@
 the same key answers its first result; the same key with another request is refused (409
 ``idempotency_key_reused``).
 
-How a capability uses it (applications, housing fund and bundles do; so will the next ones):
+How a capability uses it (applications, housing fund, bundles and notifications' consent reports do;
+so will the next ones):
 
     claim = Claim(scope="bundles", person_id=..., key=idempotency_key, request_hash=fingerprint(body))
     return await once(claim, write=..., replay=...)
@@ -97,6 +98,12 @@ async def first_uses(scope: str, pairs: Sequence[tuple[str, str]]) -> dict[tuple
     rows = await IdempotencyKey.filter(scope=scope, key__in=sorted({k for _, k in wanted}),
                                        person_id__in=sorted({p for p, _ in wanted}))
     return {(r.person_id, r.key): _first_use(r) for r in rows if (r.person_id, r.key) in wanted}
+
+
+async def forget(scope: str, *, before: datetime) -> int:
+    """Drop a capability's keys recorded before ``before`` (where a retry comes within seconds and
+    keys need not outlive a day, e.g. consent reports); how many were dropped."""
+    return await IdempotencyKey.filter(scope=scope, created_at__lt=before).delete()
 
 
 async def once(claim: Claim, *, write: Callable[[], Awaitable[T]], replay: Callable[[str], Awaitable[T]],

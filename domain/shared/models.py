@@ -11,7 +11,7 @@ class IdempotencyKey(models.Model):
     neither or both, and a concurrent copy waits on the unique row (domain/shared/idempotency.py)."""
 
     id = fields.BigIntField(primary_key=True)
-    scope = fields.CharField(max_length=32)  # the capability: applications | housing_fund | bundles
+    scope = fields.CharField(max_length=32)  # the capability: applications | housing_fund | bundles | notifications
     person_id = fields.CharField(max_length=32)
     key = fields.CharField(max_length=128)
     operation = fields.CharField(max_length=64)  # what was asked: submit, withdraw:<number>, ...

@@ -1,5 +1,6 @@
-"""Migration 0019 moves every Idempotency-Key into ``idempotency_keys`` so that a key sent again
-after the upgrade answers as before (and back again on downgrade)."""
+"""Migration 0019 moves every Idempotency-Key (applications, fund withdrawals, bundles, consent
+reports) into ``idempotency_keys``, so that a key sent again after the upgrade answers as before
+(and back again on downgrade)."""
 from __future__ import annotations
 
 import sqlite3
@@ -30,6 +31,7 @@ def test_keys_of_applications_withdrawals_and_bundles_move_to_one_table(tmp_path
     _insert(conn, "fund_withdrawals", public_id="w_1", person_id="p_1", submit_key="k-w", payout_id="po_1")
     _insert(conn, "fund_withdrawals", public_id="w_2", person_id="p_1", submit_key=None, payout_id="po_2")
     _insert(conn, "bundle_runs", number="B-1", person_id="p_2", idempotency_key="k-b", request_hash="h-b")
+    _insert(conn, "notification_consent_reports", person_id="p_3", key="k-n", request_hash="h-n")
     conn.commit()
     conn.close()
 
@@ -41,6 +43,7 @@ def test_keys_of_applications_withdrawals_and_bundles_move_to_one_table(tmp_path
         ("bundles", "p_2", "k-b", "submit", "h-b", "B-1"),
         # the request hash the service computes for a withdrawal's submission
         ("housing_fund", "p_1", "k-w", "submit", idempotency.fingerprint({"withdrawal_id": "w_1"}), "w_1"),
+        ("notifications", "p_3", "k-n", "grant", "h-n", "counted"),
     ]
     conn.close()
 
@@ -49,5 +52,7 @@ def test_keys_of_applications_withdrawals_and_bundles_move_to_one_table(tmp_path
     assert list(conn.execute("SELECT key, application_number FROM application_idempotency")) == [("k-a", "A-1")]
     assert sorted(conn.execute("SELECT public_id, submit_key FROM fund_withdrawals")) == [("w_1", "k-w"), ("w_2", None)]
     assert list(conn.execute("SELECT number, idempotency_key, request_hash FROM bundle_runs")) == [("B-1", "k-b", "h-b")]
+    assert list(conn.execute("SELECT person_id, key, request_hash FROM notification_consent_reports")) == [
+        ("p_3", "k-n", "h-n")]
     conn.close()
 
