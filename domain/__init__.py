@@ -1,6 +1,7 @@
 """The business, one package per capability. ``MODEL_MODULES`` lists every module with tables."""
 
 MODEL_MODULES = [
+    "domain.shared.models",
     "domain.identity.models",
     "domain.nodes.models",
     "domain.regions.models",

@@ -16,7 +16,7 @@ from bff.common.housing_fund_schemas import (
 )
 from bff.common.schemas import shaped
 from domain.housing_fund import rules
-from domain.housing_fund.service import AccountsOverview, CentreAccounts, FaceChallengeView, WithdrawalView
+from domain.housing_fund.views import AccountsOverview, CentreAccounts, FaceChallengeView, WithdrawalView
 from domain.shared.clock import SHANGHAI
 
 MINI_PAGE = "pages/housing-fund/withdrawal?id={id}"

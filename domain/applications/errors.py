@@ -63,18 +63,3 @@ class NoHandlingNode(DomainError):
     kind = "unavailable"
     code = "no_handling_node"
     title = "该事项的办理部门暂未接入，请稍后再试"
-
-
-class IdempotencyKeyRequired(InvalidInput):
-    code = "idempotency_key_required"
-    title = "请求缺少 Idempotency-Key"
-
-
-class IdempotencyKeyReused(Conflict):
-    code = "idempotency_key_reused"
-    title = "该请求标识已用于另一内容不同的请求"
-
-
-class EventIdReused(Conflict):
-    code = "event_id_reused"
-    title = "事件编号已用于另一内容不同的事件"

@@ -12,10 +12,11 @@ from typing import Any
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 
-from domain.applications.errors import IdempotencyKeyReused
 from domain.applications.materials import Resolved
-from domain.applications.models import IdempotencyRecord
 from domain.applications.views import ApplicationView
+from domain.shared import idempotency
+from domain.shared.errors import IdempotencyKeyReused
+from domain.shared.idempotency import Claim, FirstUse
 from domain.shared.rows import placeholders
 
 
@@ -53,37 +54,40 @@ class Written:
     view: ApplicationView | None = None
 
 
-# --- the Idempotency-Key ----------------------------------------------------------------------
+# --- the Idempotency-Key (domain/shared/idempotency.py) ---------------------------------------
+
+SCOPE = "applications"  # the keys of applications' writes: submit, withdraw:<number>, resubmit:<number>
+
+
+def key_claim(person_id: str, key: str, operation: str, request_hash: str) -> Claim:
+    return Claim(scope=SCOPE, person_id=person_id, key=key, request_hash=request_hash, operation=operation)
 
 
 async def replay_of(person_id: str, key: str, operation: str, request_hash: str) -> str | None:
     """The first result's application number for this key, or None if the key is new."""
-    record = await IdempotencyRecord.get_or_none(person_id=person_id, key=key)
-    if record is None:
-        return None
-    if record.operation != operation or record.request_hash != request_hash:
-        raise key_reused()
-    return record.application_number
+    return await idempotency.first_result(key_claim(person_id, key, operation, request_hash))
 
 
 async def claim_key(conn: BaseDBAsyncClient, person_id: str, key: str, operation: str, request_hash: str,
-                    now: datetime, number: str | None = None) -> None:
+                    now: datetime, number: str) -> None:
     """Record the key on ``conn``, in the transaction of the write it keys (a concurrent duplicate
     waits on the unique row, then fails and answers the first result)."""
-    await IdempotencyRecord.create(person_id=person_id, key=key, operation=operation,
-                                   request_hash=request_hash, application_number=number, created_at=now,
-                                   using_db=conn)
+    await idempotency.record(conn, key_claim(person_id, key, operation, request_hash), now, result=number)
 
 
-def key_reused() -> IdempotencyKeyReused:
-    return IdempotencyKeyReused("同一 Idempotency-Key 只能用于同一请求；新的请求请使用新的值")
+def key_rows(intakes: Sequence[Intake], numbers: Sequence[str], now: datetime) -> list[dict]:
+    """The keys of a batch of submissions, for one multi-row insert."""
+    return [idempotency.row_of(key_claim(i.checked.person_id, i.key, "submit", i.request_hash), now, result=number)
+            for i, number in zip(intakes, numbers)]
 
 
 def answer_again(number: str | None, operation: str, first_hash: str, request_hash: str) -> Written | Exception:
     """A submit under a key already used: the first result, or the refusal to give it to another body."""
-    if operation != "submit" or first_hash != request_hash or number is None:
-        return key_reused()
-    return Written(number, replayed=True)
+    try:
+        return Written(idempotency.judge(FirstUse(operation, first_hash, number),
+                                         key_claim("", "", "submit", request_hash)), replayed=True)
+    except IdempotencyKeyReused as refused:
+        return refused
 
 
 async def claims(intakes: Sequence[Intake], results: list) -> dict[tuple[str, str], int]:
@@ -92,25 +96,17 @@ async def claims(intakes: Sequence[Intake], results: list) -> dict[tuple[str, st
     item that writes it (the others with that key answer its result)."""
     first: dict[tuple[str, str], int] = {}
     open_items = [index for index, result in enumerate(results) if result is None]
-    earlier = await records_of([(intakes[i].checked.person_id, intakes[i].key) for i in open_items])
+    earlier = await idempotency.first_uses(SCOPE, [(intakes[i].checked.person_id, intakes[i].key)
+                                                   for i in open_items])
     for index in open_items:
         intake = intakes[index]
         claim = (intake.checked.person_id, intake.key)
         if claim in earlier:
-            record = earlier[claim]
-            results[index] = answer_again(record.application_number, record.operation, record.request_hash,
-                                       intake.request_hash)
+            use = earlier[claim]
+            results[index] = answer_again(use.result, use.operation, use.request_hash, intake.request_hash)
         elif claim not in first:
             first[claim] = index
     return first
-
-
-async def records_of(pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], IdempotencyRecord]:
-    """The idempotency records of these (person, key) pairs, in one query."""
-    wanted = set(pairs)
-    rows = await IdempotencyRecord.filter(key__in=sorted({k for _, k in wanted}),
-                                          person_id__in=sorted({p for p, _ in wanted}))
-    return {(r.person_id, r.key): r for r in rows if (r.person_id, r.key) in wanted}
 
 
 # --- the number -------------------------------------------------------------------------------

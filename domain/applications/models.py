@@ -116,24 +116,6 @@ class Material(models.Model):
         indexes = (("application_id", "slot"),)
 
 
-class IdempotencyRecord(models.Model):
-    """The first result of a citizen's write under an ``Idempotency-Key``: the same key and body
-    answer it again; the same key with another body is refused. Written in the same transaction
-    as the write itself, so a crash leaves neither or both."""
-
-    id = fields.BigIntField(primary_key=True)
-    person_id = fields.CharField(max_length=32)
-    key = fields.CharField(max_length=128)
-    operation = fields.CharField(max_length=64)  # submit | withdraw:<number> | resubmit:<number>
-    request_hash = fields.CharField(max_length=64)
-    application_number = fields.CharField(max_length=32, null=True)
-    created_at = fields.DatetimeField()
-
-    class Meta:
-        table = "application_idempotency"
-        unique_together = (("person_id", "key"),)
-
-
 class NumberSequence(models.Model):
     """The last sequence number given to applications of one region on one day (Beijing time)."""
 

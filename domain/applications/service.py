@@ -17,8 +17,6 @@ Guarantees, and what makes them hold:
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import json
 import logging
 from collections import Counter
@@ -35,8 +33,6 @@ from domain.applications import rules
 from domain.applications.errors import (
     ApplicationChanged,
     ApplicationNotFound,
-    EventIdReused,
-    IdempotencyKeyRequired,
     MatterNotOnline,
 )
 from domain.applications.intake import (
@@ -47,12 +43,13 @@ from domain.applications.intake import (
     claim_key,
     claims,
     in_callers_transaction,
+    key_rows,
     next_sequences,
     replay_of,
 )
 from domain.applications.materials import Materials
 from domain.applications.materials import payload as material_payload
-from domain.applications.models import Application, IdempotencyRecord, Material, NodeEvent, Transition
+from domain.applications.models import Application, Material, NodeEvent, Transition
 from domain.applications.ports import (
     ApprovalDecision,
     ApprovalRequest,
@@ -76,14 +73,15 @@ from domain.applications.views import (
     progress_of,
     transition_view,
 )
-from domain.catalog.errors import InvalidCursor
 from domain.delivery.service import NewDelivery
 from domain.identity.errors import UNKNOWN_PERSON, AssuranceRequired, TokenInvalid
 from domain.nodes.errors import NodeNotFound
+from domain.shared import cursors, node_events
 from domain.shared.clock import SHANGHAI, Clock, beijing_day_start
-from domain.shared.errors import DomainError
+from domain.shared.errors import DomainError, IdempotencyKeyRequired
 from domain.shared.group_commit import GroupCommit
 from domain.shared.memo import Memo
+from domain.shared.models import IdempotencyKey
 from domain.shared.rows import fields_of, insert_rows
 from domain.shared.vault import Vault
 
@@ -224,10 +222,7 @@ class ApplicationService:
             for name, value in fields.items():
                 setattr(app, name, value)
         async with in_transaction() as conn:
-            await insert_rows(IdempotencyRecord, [
-                {"person_id": i.checked.person_id, "key": i.key, "operation": "submit",
-                 "request_hash": i.request_hash, "application_number": app.number, "created_at": now}
-                for i, app in zip(fresh, apps)], connection=conn)
+            await insert_rows(IdempotencyKey, key_rows(fresh, [app.number for app in apps], now), connection=conn)
             ids = {row["number"]: row["id"] for row in await insert_rows(
                 Application, [fields_of(app) for app in apps], connection=conn, returning=("id", "number"))}
             for app in apps:
@@ -304,7 +299,7 @@ class ApplicationService:
         matter, person_id, now = checked.matter, checked.person_id, self.clock.now()
         [app] = await self._numbered_drafts([checked], now)
         async with in_transaction() as conn:
-            await claim_key(conn, person_id, key, "submit", request_hash, now)
+            await claim_key(conn, person_id, key, "submit", request_hash, now, app.number)
             await app.save(using_db=conn)
             attached = await self.materials.attach(conn, app, checked.materials, now)
             await self._move(conn, app, "submit", _Actor(rules.CITIZEN, person_id), at=now)
@@ -321,8 +316,6 @@ class ApplicationService:
                 kind="node.application.submitted", target=checked.node_code,
                 payload=self._submitted_payload(app, checked.form, attached, checked.applicant, app.due_on),
                 dedupe_key=f"application:{app.number}:submitted", connection=conn)
-            await IdempotencyRecord.filter(person_id=person_id, key=key).using_db(conn).update(
-                application_number=app.number)
         return app.number
 
     async def _numbered_drafts(self, submissions: Sequence[Submission], now: datetime) -> list[Application]:
@@ -390,14 +383,14 @@ class ApplicationService:
         if filters.submitted_until:
             query = query.filter(submitted_at__lt=beijing_day_start(filters.submitted_until + timedelta(days=1)))
         if cursor:
-            query = query.filter(id__lt=_read_cursor(cursor))
+            query = query.filter(id__lt=cursors.read_id(cursor))
         limit = max(1, min(limit, MAX_PAGE))
         rows = await query.order_by("-id").limit(limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
         today = self._today()
         return ApplicationPage(items=[application_view(a, today) for a in rows],
-                               next_cursor=_write_cursor(rows[-1].id) if more else None)
+                               next_cursor=cursors.write(rows[-1].id) if more else None)
 
     async def detail(self, *, person_id: str, number: str) -> ApplicationView:
         return await self._detail(await self._own(person_id, number))
@@ -528,31 +521,30 @@ class ApplicationService:
         app = await Application.get_or_none(number=number) if isinstance(number, str) else None
         if app is None or app.node_code != node_code:  # only the handling node; others learn nothing
             raise ApplicationNotFound(f"未找到由本节点办理的办件 {number}")
-        if (first := await _first_answer(node_code, event_id, body_hash)) is not None:
-            return first
         now = self.clock.now()
-        try:
+
+        async def apply() -> dict:
             async with in_transaction() as conn:
-                app = await _locked(conn, app.id)
-                verdict = rules.classify_event(progress_of(app), type, occurred_at)
+                locked = await _locked(conn, app.id)
+                verdict = rules.classify_event(progress_of(locked), type, occurred_at)
                 event = await NodeEvent.create(
-                    node_code=node_code, event_id=event_id, application_id=app.id, type=type,
+                    node_code=node_code, event_id=event_id, application_id=locked.id, type=type,
                     occurred_at=occurred_at, reason=reason, department_reference=department_reference,
                     body_hash=body_hash, outcome=verdict, answer={}, received_at=now, using_db=conn)
                 if verdict == rules.APPLY:
-                    await self._apply_node_event(conn, app, event)
-                    await self._settle(conn, app)
-                answer = {"number": number, "event_id": event_id, "status": app.status,
+                    await self._apply_node_event(conn, locked, event)
+                    await self._settle(conn, locked)
+                answer = {"number": number, "event_id": event_id, "status": locked.status,
                           "applied": verdict == rules.APPLY, "outcome": verdict}
                 await NodeEvent.filter(id=event.id).using_db(conn).update(answer=answer)
-        except IntegrityError:  # the same event id raced in from another request: answer the first
-            if (first := await _first_answer(node_code, event_id, body_hash)) is not None:
-                return first
-            raise
-        if verdict != rules.APPLY:
-            log.info("application %s: %s event %s from %s recorded, not applied (%s)", number, type, event_id,
-                     node_code, verdict)
-        return EventOutcome(**answer)
+            if verdict != rules.APPLY:
+                log.info("application %s: %s event %s from %s recorded, not applied (%s)", number, type, event_id,
+                         node_code, verdict)
+            return answer
+
+        answer, replayed = await node_events.once(NodeEvent, node_code=node_code, event_id=event_id,
+                                                  body_hash=body_hash, apply=apply)
+        return EventOutcome(**answer, replayed=replayed)
 
     async def _apply_node_event(self, conn: BaseDBAsyncClient, app: Application, event: NodeEvent) -> None:
         changes = {"department_reference": event.department_reference} if event.department_reference else {}
@@ -657,15 +649,6 @@ async def _locked(conn: BaseDBAsyncClient, application_id: int) -> Application:
     return await Application.select_for_update().using_db(conn).get(id=application_id)
 
 
-async def _first_answer(node_code: str, event_id: str, body_hash: str) -> EventOutcome | None:
-    event = await NodeEvent.get_or_none(node_code=node_code, event_id=event_id)
-    if event is None:
-        return None
-    if event.body_hash != body_hash:
-        raise EventIdReused(f"事件编号 {event_id} 已用于另一事件")
-    return EventOutcome(**event.answer, replayed=True)
-
-
 def _transition(app: Application, name: str, before: rules.Progress, actor: _Actor, *, at: datetime,
                 reason: str | None = None, event_id: str | None = None) -> Transition:
     """The record of ``app`` having just taken transition ``name`` (not yet written)."""
@@ -679,17 +662,3 @@ def _notice(app: Application, name: str, before: rules.Progress, *, at: datetime
                             matter_name=app.matter_name, transition=name, from_status=before.status,
                             to_status=app.status, at=at, reason=reason, due_on=app.due_on,
                             new=name == "submit")  # applications are created by their submission
-
-
-def _write_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(str(last_id).encode()).decode().rstrip("=")
-
-
-def _read_cursor(cursor: str) -> int:
-    try:
-        value = int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidCursor("分页参数无效") from None
-    if value < 1:
-        raise InvalidCursor("分页参数无效")
-    return value

@@ -13,8 +13,6 @@ entry for a change that rolled back) cannot exist::
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +20,8 @@ from typing import Any, Protocol
 
 from domain.audit.errors import AuditQueryInvalid
 from domain.audit.models import AuditEntry
+from domain.shared import cursors
+from domain.shared.errors import InvalidCursor
 
 MAX_PAGE = 200
 
@@ -132,17 +132,13 @@ def _encode(value: Any) -> Any:
 
 
 def _encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"audit:{last_id}".encode()).decode().rstrip("=")
+    return cursors.write(last_id)
 
 
 def _decode_cursor(cursor: str) -> int:
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, _, number = text.partition(":")
-        if prefix != "audit" or not number.isdigit():
-            raise ValueError(text)
-        return int(number)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return cursors.read_id(cursor)
+    except InvalidCursor:  # this list answers its own problem code, as documented
         raise AuditQueryInvalid("分页游标无效，请从第一页重新查询",
                                 errors=[{"field": "cursor", "message": "格式有误"}]) from None
 

@@ -41,8 +41,6 @@ class BundleRun(models.Model):
     status = fields.CharField(max_length=24)  # running | waiting_confirmation | failed | completed
     form_sealed = fields.TextField()
     chosen_optional = fields.JSONField()  # the optional steps the citizen asked for
-    idempotency_key = fields.CharField(max_length=128)
-    request_hash = fields.CharField(max_length=64)
     confirmer_hash = fields.CharField(max_length=64, null=True)  # keyed hash of the second party's ID number
     confirmation = fields.CharField(max_length=16, null=True)  # null | confirmed | declined
     confirmed_at = fields.DatetimeField(null=True)
@@ -61,7 +59,6 @@ class BundleRun(models.Model):
 
     class Meta:
         table = "bundle_runs"
-        unique_together = (("person_id", "idempotency_key"),)
         indexes = (("person_id", "id"), ("status", "needs_advance"), ("status", "deadline_at"),
                    ("confirmer_hash",))
 

@@ -3,8 +3,9 @@ applications and follows them to the end (docs/bundles.md). Product teams' decla
 ``declarations.py`` (``BundleService.declarations``), what the use cases return in ``views.py``.
 
 Guarantees, and what makes them hold:
-- **One submission, one bundle.** ``submit`` inserts the run under a unique (person, Idempotency-Key)
-  row; a concurrent duplicate fails on it and answers the first run.
+- **One submission, one bundle.** ``submit`` records its Idempotency-Key (domain/shared/idempotency.py)
+  in the transaction that inserts the run; a concurrent duplicate fails on the key's unique row and
+  answers the first run.
 - **Never a step done twice.** A step's application is submitted through ``ApplicationService.submit``
   with the Idempotency-Key ``bundle:<run>:<step>:<attempt>``: a runner that crashed after submitting
   and before recording gets the same application back. A retry raises the attempt only of steps
@@ -13,7 +14,7 @@ Guarantees, and what makes them hold:
   the outbox relay's, so the listener-driven job, a request and a second host never interleave.
 - **Only what the other party confirmed.** A step waiting for the confirmation is submitted only
   while the form gives the digest the confirmation carries (``Confirmations.holds``, checked in
-  ``_submit_step`` whatever led there); a retry that changes a covered fact or party voids it.
+  ``BundleRunner._submit_step`` whatever led there); a retry that changes a covered fact or party voids it.
 - **Driven by application transitions.** ``on_transitions`` (an ApplicationService listener, inside
   the transition's own transaction) only sets ``needs_advance``; the job advances flagged runs, and
   sweeps open runs now and then so nothing depends on a flag alone.
@@ -23,16 +24,12 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from domain.applications import rules as application_rules
-from domain.applications.errors import IdempotencyKeyRequired, IdempotencyKeyReused
 from domain.bundles import rules
 from domain.bundles.confirmations import Confirmations
 from domain.bundles.declarations import BundleDeclarations, bundle_row
@@ -43,6 +40,7 @@ from domain.bundles.errors import (
     BundleRunNotFound,
 )
 from domain.bundles.models import Bundle, BundleEvent, BundleRun, BundleStep
+from domain.bundles.runner import BundleRunner
 from domain.bundles.views import (
     ConfirmationView,
     EventView,
@@ -54,8 +52,9 @@ from domain.bundles.views import (
     step_view,
 )
 from domain.identity.errors import AssuranceRequired
+from domain.shared import idempotency
 from domain.shared.clock import SHANGHAI, Clock
-from domain.shared.errors import DomainError
+from domain.shared.errors import IdempotencyKeyRequired
 from domain.shared.values import mask_id_number, mask_name
 from domain.shared.vault import Vault
 
@@ -63,17 +62,8 @@ log = logging.getLogger("govhub.bundles")
 alert = logging.getLogger("govhub.bundles.alert")
 
 FORM_CONTEXT = "bundle.form"
+SCOPE = "bundles"  # of its Idempotency-Keys
 REQUIRED_ASSURANCE = 2
-LEASE = timedelta(seconds=120)
-SWEEP_AFTER = timedelta(seconds=60)  # an open run untouched this long is looked at again
-MAX_PASSES = 6
-TRANSIENT = ("unavailable", "rate_limited")  # a step's submission waits and is tried again
-
-
-@dataclass
-class _Pass:
-    changed: bool = False
-    notes: list[str] = field(default_factory=list)
 
 
 class BundleService:
@@ -84,6 +74,8 @@ class BundleService:
         self.declarations = BundleDeclarations(clock=clock, catalog=catalog, licenses=licenses)  # /admin/v1
         self.confirmation = Confirmations(clock=clock, vault=vault, identity=identity,
                                           real_name=self._real_name, open_form=self._open)
+        self.runner = BundleRunner(clock=clock, applications=applications, licenses=licenses,
+                                   confirmation=self.confirmation, open_form=self._open)
 
     # === citizens: what there is, the one form ================================================
 
@@ -142,10 +134,23 @@ class BundleService:
                      idempotency_key: str | None) -> SubmitResult:
         if not idempotency_key:
             raise IdempotencyKeyRequired("提交须带 Idempotency-Key 请求头（每次新申请一个新值，重试时不变）")
-        request_hash = application_rules.fingerprint({"code": code, "form": form,
-                                                      "optional_steps": sorted(optional_steps)})
-        if (replayed := await self._replay(person_id, idempotency_key, request_hash)) is not None:
-            return SubmitResult(await self.run(person_id=person_id, number=replayed), replayed=True)
+        claim = idempotency.Claim(scope=SCOPE, person_id=person_id, key=idempotency_key,
+                                  request_hash=idempotency.fingerprint({"code": code, "form": form,
+                                                                        "optional_steps": sorted(optional_steps)}))
+
+        async def replay(number: str) -> SubmitResult:
+            return SubmitResult(await self.run(person_id=person_id, number=number), replayed=True)
+
+        async def write() -> SubmitResult:
+            run = await self._start(person_id, channel, code, form, optional_steps, claim)
+            await self.advance(run.id)
+            return SubmitResult(await self.run(person_id=person_id, number=run.number), replayed=False)
+
+        return await idempotency.once(claim, write=write, replay=replay)
+
+    async def _start(self, person_id: str, channel: str, code: str, form: dict, optional_steps: list[str],
+                     claim: idempotency.Claim) -> BundleRun:
+        """The run, its steps and its first event, with the submission's key, in one transaction."""
         raw = await self._published(code)
         bundle = rules.parse(raw)
         identity = await self._real_name(person_id)
@@ -155,29 +160,24 @@ class BundleService:
             raise BundleFormInvalid("可选步骤有误", errors=problems)
         confirmer = self.confirmation.confirmer_hash(bundle, answers, identity["id_number"])
         now = self.clock.now()
-        try:
-            async with in_transaction() as conn:
-                run = await BundleRun.create(
-                    number=_number(bundle.region_code, now), person_id=person_id, bundle_code=bundle.code,
-                    bundle_version=(await bundle_row(code)).published_version, bundle_name=bundle.name,
-                    definition=raw, channel=channel, status=rules.RUNNING, form_sealed=self._seal(answers),
-                    chosen_optional=sorted(set(optional_steps)), idempotency_key=idempotency_key,
-                    request_hash=request_hash, confirmer_hash=confirmer, needs_advance=True,
-                    deadline_at=now + timedelta(days=bundle.deadline_days), created_at=now, updated_at=now,
-                    using_db=conn)
-                for step in bundle.steps:
-                    skipped = step.optional and step.key not in optional_steps
-                    await BundleStep.create(run=run, key=step.key, status=rules.SKIPPED if skipped else rules.PENDING,
-                                            outputs={}, history=[], updated_at=now, using_db=conn)
-                await BundleEvent.create(run=run, at=now, kind="submitted", message=f"已提交“{bundle.name}”",
-                                         using_db=conn)
-        except IntegrityError:  # the same key committed meanwhile by a concurrent duplicate
-            if (replayed := await self._replay(person_id, idempotency_key, request_hash)) is not None:
-                return SubmitResult(await self.run(person_id=person_id, number=replayed), replayed=True)
-            raise
+        number = _number(bundle.region_code, now)
+        async with in_transaction() as conn:
+            await idempotency.record(conn, claim, now, result=number)
+            run = await BundleRun.create(
+                number=number, person_id=person_id, bundle_code=bundle.code,
+                bundle_version=(await bundle_row(code)).published_version, bundle_name=bundle.name,
+                definition=raw, channel=channel, status=rules.RUNNING, form_sealed=self._seal(answers),
+                chosen_optional=sorted(set(optional_steps)), confirmer_hash=confirmer, needs_advance=True,
+                deadline_at=now + timedelta(days=bundle.deadline_days), created_at=now, updated_at=now,
+                using_db=conn)
+            for step in bundle.steps:
+                skipped = step.optional and step.key not in optional_steps
+                await BundleStep.create(run=run, key=step.key, status=rules.SKIPPED if skipped else rules.PENDING,
+                                        outputs={}, history=[], updated_at=now, using_db=conn)
+            await BundleEvent.create(run=run, at=now, kind="submitted", message=f"已提交“{bundle.name}”",
+                                     using_db=conn)
         log.info("bundle %s submitted: %s", run.number, bundle.code)
-        await self.advance(run.id)
-        return SubmitResult(await self.run(person_id=person_id, number=run.number), replayed=False)
+        return run
 
     def _complete_form(self, bundle: rules.BundleDef, form: Any, identity: dict) -> dict:
         """The citizen's answers with the locked identity fields set by the hub; validated."""
@@ -190,14 +190,6 @@ class BundleService:
         if problems:
             raise BundleFormInvalid("请检查以下字段：" + "、".join(p["field"] for p in problems), errors=problems)
         return answers
-
-    async def _replay(self, person_id: str, key: str, request_hash: str) -> str | None:
-        run = await BundleRun.get_or_none(person_id=person_id, idempotency_key=key)
-        if run is None:
-            return None
-        if run.request_hash != request_hash:
-            raise IdempotencyKeyReused("同一 Idempotency-Key 只能用于同一请求；新的请求请使用新的值")
-        return run.number
 
     async def runs(self, *, person_id: str, limit: int = 20) -> list[RunView]:
         rows = await BundleRun.filter(person_id=person_id).order_by("-id").limit(max(1, min(limit, 50)))
@@ -266,219 +258,19 @@ class BundleService:
         await self.advance(run.id)
         return await self.confirmation.view(await BundleRun.get(id=run.id))
 
-    # === the runner ===========================================================================
+    # === the runner (runner.py) ==============================================================
 
     async def on_transitions(self, notices, *, connection) -> None:
-        """ApplicationService listener: a step's application moved, so its run needs a look.
-        Inside the transition's transaction: the flag commits (or rolls back) with it."""
-        numbers = sorted({notice.number for notice in notices if not notice.new})  # a new one is in no run yet
-        if not numbers:
-            return
-        run_ids = await BundleStep.filter(application_number__in=numbers).using_db(connection).values_list(
-            "run_id", flat=True)
-        if run_ids:
-            await BundleRun.filter(id__in=list(run_ids)).using_db(connection).update(needs_advance=True)
+        """ApplicationService listener: a step's application moved, so its run needs a look."""
+        await self.runner.on_transitions(notices, connection=connection)
 
     async def advance_due(self, *, limit: int = 50) -> dict[str, int]:
         """The job: runs flagged by a transition, and open runs nobody looked at for a while."""
-        now = self.clock.now()
-        flagged = await BundleRun.filter(needs_advance=True).order_by("updated_at").limit(limit).values_list(
-            "id", flat=True)
-        quiet = await BundleRun.filter(status__in=(*rules.OPEN_RUN, rules.FAILED_RUN),
-                                       updated_at__lt=now - SWEEP_AFTER).order_by("updated_at").limit(
-            limit).values_list("id", flat=True)
-        advanced = 0
-        for run_id in dict.fromkeys([*flagged, *quiet]):
-            advanced += await self.advance(run_id)
-        return {"advanced": advanced}
+        return await self.runner.advance_due(limit=limit)
 
     async def advance(self, run_id: int) -> bool:
         """Move one run as far as it goes now. False when another runner holds it."""
-        now = self.clock.now()
-        claimed = await BundleRun.filter(Q(lease_until=None) | Q(lease_until__lt=now), id=run_id).update(
-            lease_until=now + LEASE, needs_advance=False)
-        if not claimed:
-            return False
-        try:
-            for _ in range(MAX_PASSES):  # a pass's submissions may finish at once (instant approval)
-                if not await self._pass(run_id):
-                    break
-        finally:
-            await BundleRun.filter(id=run_id).update(lease_until=None, updated_at=self.clock.now())
-        return True
-
-    async def _pass(self, run_id: int) -> bool:
-        run = await BundleRun.get(id=run_id)
-        bundle = rules.parse(run.definition)
-        steps = {s.key: s for s in await BundleStep.filter(run_id=run.id)}
-        changed = False
-        for step in steps.values():
-            if step.status == rules.IN_PROGRESS:
-                changed |= await self._reconcile(run, bundle, step)
-        ordered = rules.order(bundle.steps)
-        plan = rules.plan([rules.StepState(
-            key=s.key, status=steps[s.key].status, after=s.after, optional=s.optional,
-            needs_confirmation=s.key in bundle.confirmation_before, compensable=s.compensation is not None)
-            for s in ordered], confirmation=run.confirmation)
-        for key in plan.block:
-            changed |= await self._set(run, steps[key], rules.BLOCKED, "因前序步骤未通过，本步骤暂停")
-        for key in plan.wait_confirmation:
-            if steps[key].status != rules.WAITING_CONFIRMATION:
-                await self._set(run, steps[key], rules.WAITING_CONFIRMATION,
-                                f"等待{bundle.confirmation['title']}" if bundle.confirmation else "等待确认")
-        answers = self._open(run.form_sealed) if plan.submit or plan.compensate else {}
-        outputs = {k: s.outputs for k, s in steps.items() if s.status in (rules.DONE, rules.COMPENSATED)}
-        for key in plan.submit:
-            changed |= await self._submit_step(run, bundle, bundle.step(key), steps[key], answers, outputs)
-        for key in plan.compensate:
-            changed |= await self._compensate(run, bundle.step(key), steps[key], answers, outputs)
-        if plan.status != run.status:
-            await self._status(run, plan.status)
-            changed = True
-        return changed
-
-    async def _reconcile(self, run: BundleRun, bundle: rules.BundleDef, step: BundleStep) -> bool:
-        """The step's application as it is now: done (outputs collected), failed (why), or still
-        with the department."""
-        view = await self.applications.detail(person_id=run.person_id, number=step.application_number)
-        outcome = rules.application_outcome(view.status, [t.name for t in view.timeline])
-        now = self.clock.now()
-        if outcome == rules.IN_PROGRESS:
-            if view.status == step.application_status:
-                return False
-            await BundleStep.filter(id=step.id).update(application_status=view.status, updated_at=now)
-            step.application_status = view.status
-            return False  # the bundle's plan does not change while a department works
-        definition = bundle.step(step.key)
-        if outcome == rules.DONE:
-            step.outputs = await self._outputs(run, bundle, definition, step, view)
-            await self._set(run, step, rules.DONE, f"{definition.title}：已办结", application_status=view.status,
-                            outputs=step.outputs, finished_at=now)
-        else:
-            decisive = [t for t in view.timeline if t.name in ("reject", "refuse", "withdraw")]
-            failure = rules.failure_advice(view.status if view.status != "completed" else "refused",
-                                           decisive[-1].reason if decisive else None)
-            await self._set(run, step, rules.FAILED, f"{definition.title}：{failure['reason']}",
-                            application_status=view.status, failure=failure, finished_at=now)
-        return True
-
-    async def _outputs(self, run: BundleRun, bundle: rules.BundleDef, definition: rules.StepDef, step: BundleStep,
-                       view) -> dict:
-        """What the step gave: the department's reference, the application number, and the
-        licenses it issued into the applicant's wallet (only the fields later steps read)."""
-        found: dict[str, Any] = {"number": view.number, "reference": view.department_reference, "licenses": {}}
-        wanted = rules.license_fields_read(bundle, step.key)
-        # looked for in the applicant's wallet whatever the declared owner: a birth certificate is
-        # the mother's, and the mother may be the applicant; a child's own licenses are not there
-        mine = [p["license_type"] for p in definition.produces]
-        if not mine:
-            return found
-        since = step.submitted_at or run.created_at
-        for summary in await self.licenses.wallet(person_id=run.person_id):  # newest first
-            if summary.type_code in mine and summary.type_code not in found["licenses"] and summary.issued_at >= since:
-                entry = {"license_id": summary.id, "number": summary.number, "type_name": summary.type_name}
-                if wanted.get(summary.type_code):
-                    data = (await self.licenses.detail(person_id=run.person_id, license_id=summary.id)).data
-                    entry["data"] = {k: data.get(k) for k in wanted[summary.type_code]}
-                found["licenses"][summary.type_code] = entry
-        return found
-
-    async def _submit_step(self, run: BundleRun, bundle: rules.BundleDef, definition: rules.StepDef,
-                           step: BundleStep, answers: dict, outputs: dict) -> bool:
-        """The step's application, through the applications service and its outbox. The key
-        makes a repeat (a crashed runner, a second host) answer the same application."""
-        if definition.key in bundle.confirmation_before and not self.confirmation.holds(run, bundle, answers):
-            # the one guard: only with the facts and parties the other party confirmed
-            if run.confirmation == "confirmed":
-                await self.confirmation.void(run, bundle, "确认的内容已变更")
-            return True
-        form = rules.step_form(definition.fields, answers, outputs)
-        key = f"bundle:{run.number}:{step.key}:{step.attempt}"
-        now = self.clock.now()
-        try:
-            result = await self.applications.submit(person_id=run.person_id, channel=run.channel,
-                                                    matter_code=definition.matter_code, form=form, materials=[],
-                                                    idempotency_key=key, entry=application_rules.BUNDLE)
-        except DomainError as error:
-            if error.kind in TRANSIENT:  # e.g. no node handles the matter yet: tried again later
-                if step.last_error != error.detail:
-                    await BundleStep.filter(id=step.id).update(last_error=error.detail, updated_at=now)
-                    await self._event(run, step.key, "waiting", f"{definition.title}：暂时无法提交（{error.title}），稍后自动重试")
-                    step.last_error = error.detail
-                return False
-            failure = rules.submit_failure(error.title, error.detail)
-            await self._set(run, step, rules.FAILED, f"{definition.title}：{failure['reason']}", failure=failure,
-                            finished_at=now)
-            return True
-        application = result.application
-        await self._set(run, step, rules.IN_PROGRESS, f"{definition.title}：已提交至{application.node_name or application.node_code}，"
-                        f"办件编号 {application.number}", application_number=application.number,
-                        application_status=application.status, submitted_at=application.submitted_at,
-                        last_error=None)
-        step.submitted_at = application.submitted_at
-        # a decision taken inside submit (instant approval) is seen at once
-        await self._reconcile(run, bundle, step)
-        return True
-
-    async def _compensate(self, run: BundleRun, definition: rules.StepDef, step: BundleStep, answers: dict,
-                          outputs: dict) -> bool:
-        """Undo a step after another failed: a step still with its department is withdrawn; a
-        finished one gets its declared undoing matter (e.g. the appointment cancelled)."""
-        now = self.clock.now()
-        if step.status == rules.IN_PROGRESS:
-            try:
-                await self.applications.withdraw(
-                    person_id=run.person_id, number=step.application_number,
-                    reason="“一件事”中其他步骤未通过，自动撤回",
-                    idempotency_key=f"bundle:{run.number}:{step.key}:{step.attempt}:withdraw")
-            except DomainError as error:  # decided meanwhile: undone once it is done
-                log.info("bundle %s: %s not withdrawn (%s); undone when it finishes", run.number, step.key, error.code)
-                return False
-            await self._set(run, step, rules.COMPENSATED, f"{definition.title}：已自动撤回")
-            return True
-        undo = definition.compensation
-        form = rules.step_form(undo.get("fields", {}), answers, {**outputs, step.key: step.outputs})
-        try:
-            result = await self.applications.submit(
-                person_id=run.person_id, channel=run.channel, matter_code=undo["matter_code"], form=form,
-                materials=[], idempotency_key=f"bundle:{run.number}:{step.key}:{step.attempt}:undo",
-                entry=application_rules.BUNDLE)
-        except DomainError as error:
-            if step.last_error != error.detail:
-                await BundleStep.filter(id=step.id).update(last_error=error.detail, updated_at=now)
-                await self._event(run, step.key, "compensation_failed",
-                                  f"{definition.title}：撤销未能提交（{error.title}），稍后自动重试")
-                step.last_error = error.detail
-            return False
-        number = result.application.number
-        await self._set(run, step, rules.COMPENSATED,
-                        f"{definition.title}：已自动申请撤销（{result.application.matter_name}，办件编号 {number}）",
-                        compensation_number=number)
-        return True
-
-    async def _set(self, run: BundleRun, step: BundleStep, status: str, message: str, **changes: Any) -> bool:
-        now = self.clock.now()
-        async with in_transaction() as conn:
-            await BundleStep.filter(id=step.id).using_db(conn).update(status=status, updated_at=now, **changes)
-            await BundleEvent.create(run_id=run.id, step_key=step.key, at=now, kind=status, message=message,
-                                     using_db=conn)
-        step.status = status
-        for name, value in changes.items():
-            setattr(step, name, value)
-        return True
-
-    async def _status(self, run: BundleRun, status: str) -> None:
-        now = self.clock.now()
-        changes: dict[str, Any] = {"status": status, "updated_at": now}
-        if status == rules.COMPLETED:
-            changes["completed_at"] = now
-        await BundleRun.filter(id=run.id).update(**changes)
-        await self._event(run, None, f"run_{status}", f"“{run.bundle_name}”：{rules.RUN_NAMES[status]}")
-        run.status = status
-        log.info("bundle %s is now %s", run.number, status)
-
-    async def _event(self, run: BundleRun, step_key: str | None, kind: str, message: str) -> None:
-        await BundleEvent.create(run_id=run.id, step_key=step_key, at=self.clock.now(), kind=kind, message=message)
+        return await self.runner.advance(run_id)
 
     # === operators ============================================================================
 

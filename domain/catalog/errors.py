@@ -17,8 +17,3 @@ class InvalidMatter(InvalidInput):
 class InvalidSearch(InvalidInput):
     code = "invalid_search"
     title = "搜索条件有误"
-
-
-class InvalidCursor(InvalidInput):
-    code = "invalid_cursor"
-    title = "分页参数已失效，请重新搜索"

@@ -1,8 +1,6 @@
 """Catalog use cases: load matters (import, admin), search and browse them, count their popularity."""
 from __future__ import annotations
 
-import base64
-import json
 import logging
 from collections import Counter
 from collections.abc import Iterable
@@ -15,10 +13,11 @@ from tortoise.transactions import in_transaction
 from domain.catalog import rules, search_index
 from domain.catalog import search_rules as sr
 from domain.audit.service import AuditLog
-from domain.catalog.errors import InvalidCursor, InvalidMatter, InvalidSearch, MatterNotFound
+from domain.catalog.errors import InvalidMatter, InvalidSearch, MatterNotFound
 from domain.catalog.models import CatalogItem, Matter
 from domain.catalog.ports import PopularityCounter, SharedCache
 from domain.regions import rules as region_rules
+from domain.shared import cursors
 from domain.shared.clock import Clock
 
 log = logging.getLogger("govhub.catalog")
@@ -286,15 +285,8 @@ def _facets(source: Matter | dict) -> sr.Facets:
 
 
 def _write_cursor(hit: search_index.Hit) -> str:
-    raw = json.dumps([hit.step, hit.quality, hit.popularity, hit.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.write(hit.step, hit.quality, hit.popularity, hit.id)
 
 
 def _read_cursor(cursor: str | None) -> search_index.Cursor | None:
-    if not cursor:
-        return None
-    try:
-        step, quality, popularity, matter_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return search_index.Cursor(int(step), int(quality), int(popularity), int(matter_id))
-    except (ValueError, TypeError):
-        raise InvalidCursor("分页参数无效") from None
+    return search_index.Cursor(*cursors.read(cursor, size=4)) if cursor else None

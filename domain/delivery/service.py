@@ -13,8 +13,6 @@ Guarantees, and what makes them hold:
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import json
 import logging
 import os
@@ -39,7 +37,9 @@ from domain.delivery import rules
 from domain.delivery.errors import DeliveryInvalid, DeliveryNotFound, DeliveryNotResendable, DeliveryQueryInvalid
 from domain.delivery.models import Delivery, DeliveryAttempt, DeliverySummary
 from domain.delivery.ports import Outgoing, Sender, SendResult
+from domain.shared import cursors
 from domain.shared.clock import Clock, beijing_day_start
+from domain.shared.errors import InvalidCursor
 from domain.shared.rows import insert_rows
 from domain.shared.vault import Vault
 
@@ -514,16 +514,12 @@ def _number(payload: Any) -> str | None:
 
 
 def _encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"delivery:{last_id}".encode()).decode().rstrip("=")
+    return cursors.write(last_id)
 
 
 def _decode_cursor(cursor: str) -> int:
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, _, number = text.partition(":")
-        if prefix != "delivery" or not number.isdigit():
-            raise ValueError(text)
-        return int(number)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return cursors.read_id(cursor)
+    except InvalidCursor:  # this list answers its own problem code, as documented
         raise DeliveryQueryInvalid("分页游标无效，请从第一页重新查询",
                                    errors=[{"field": "cursor", "message": "格式有误"}]) from None

@@ -55,7 +55,3 @@ class PayoutNotFound(NotFound):
     code = "payout_not_found"
     title = "未找到该支付指令"
 
-
-class PayoutEventIdReused(Conflict):
-    code = "event_id_reused"
-    title = "事件编号已用于另一事件"

@@ -30,7 +30,6 @@ class Withdrawal(models.Model):
     period_key = fields.CharField(max_length=48)  # the per-period quota this withdrawal counts in
     status = fields.CharField(max_length=16)
     face_session_id = fields.CharField(max_length=32, null=True)
-    submit_key = fields.CharField(max_length=128, null=True)  # the Idempotency-Key of the submission
     payout_id = fields.CharField(max_length=32, null=True, unique=True)
     application_number = fields.CharField(max_length=32, null=True)
     payout_reason = fields.TextField(null=True)
@@ -44,7 +43,6 @@ class Withdrawal(models.Model):
     class Meta:
         table = "fund_withdrawals"
         indexes = (("person_id", "id"),)
-        unique_together = (("person_id", "submit_key"),)
 
 
 class Quota(models.Model):

@@ -36,21 +36,6 @@ class NotificationSubscription(models.Model):
         unique_together = (("person_id", "channel", "template_id"),)
 
 
-class ConsentReport(models.Model):
-    """A consent report taken under an ``Idempotency-Key``: the same report retried (a flaky
-    network, a double tap) is counted once; the same key with other results is refused."""
-
-    id = fields.BigIntField(primary_key=True)
-    person_id = fields.CharField(max_length=32)
-    key = fields.CharField(max_length=128)
-    request_hash = fields.CharField(max_length=64)
-    created_at = fields.DatetimeField()
-
-    class Meta:
-        table = "notification_consent_reports"
-        unique_together = (("person_id", "key"),)
-
-
 class Notification(models.Model):
     """One message to a citizen about an application (their message list, 消息): the status changes
     of one instant (``at``) make one message, which says where it went (``outcome``)."""

@@ -16,17 +16,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from domain.applications.errors import IdempotencyKeyReused
 from domain.applications.ports import TransitionNotice
-from domain.applications.rules import fingerprint
 from domain.notifications import rules
 from domain.notifications.errors import PreferencesInvalid, SubscriptionTemplateUnknown
-from domain.notifications.models import ConsentReport, Notification, NotificationPreference, NotificationSubscription
+from domain.notifications.models import Notification, NotificationPreference, NotificationSubscription
 from domain.notifications.ports import Recipients
+from domain.shared import idempotency
 from domain.shared.clock import Clock
 from domain.shared.rows import insert_rows
 from domain.shared.vault import Vault
@@ -35,6 +33,7 @@ log = logging.getLogger("govhub.notifications")
 
 PUSH_ALIAS_CONTEXT = "notification.push_alias"
 CONSENT_REPORT_KEPT = timedelta(days=1)
+SCOPE = "notifications"  # of its Idempotency-Keys (consent reports)
 MAX_PAGE = 50
 
 
@@ -244,25 +243,29 @@ class NotificationService:
             raise SubscriptionTemplateUnknown("请检查订阅结果：" + "、".join(e["field"] for e in errors), errors=errors)
         added, revoked = rules.granted(results, template.id) if template else (0, False)
         now = self.clock.now()
-        report_hash = fingerprint({"channel": channel, "results": results})
-        try:
-            await self._count_consent(person_id, channel, template, added, revoked, now, idempotency_key, report_hash)
-        except IntegrityError:  # the key was claimed: by this very report before, or by another
-            first = await ConsentReport.get_or_none(person_id=person_id, key=idempotency_key)
-            if first is None:
-                raise
-            if first.request_hash != report_hash:
-                raise IdempotencyKeyReused("同一 Idempotency-Key 只能用于同一次授权结果") from None
+        report_hash = idempotency.fingerprint({"channel": channel, "results": results})
+        if idempotency_key is None:
+            await self._count_consent(person_id, channel, template, added, revoked, now, None)
+        else:
+            claim = idempotency.Claim(scope=SCOPE, person_id=person_id, key=idempotency_key,
+                                      request_hash=report_hash, operation="grant")
+
+            async def count() -> None:
+                await self._count_consent(person_id, channel, template, added, revoked, now, claim)
+
+            async def counted_before(_: str) -> None:
+                return None
+
+            await idempotency.once(claim, write=count, replay=counted_before)
         return await self.preferences(person_id=person_id)
 
     async def _count_consent(self, person_id: str, channel: str, template, added: int, revoked: bool,
-                             now: datetime, key: str | None, report_hash: str) -> None:
-        if not (added or revoked or key):
+                             now: datetime, claim: idempotency.Claim | None) -> None:
+        if not (added or revoked or claim):
             return
         async with in_transaction() as conn:
-            if key is not None:  # first, so a repeat fails before it changes anything
-                await ConsentReport.create(person_id=person_id, key=key, request_hash=report_hash, created_at=now,
-                                           using_db=conn)
+            if claim is not None:  # first, so a repeat fails before it changes anything
+                await idempotency.record(conn, claim, now, result="counted")
             if added or revoked:
                 await NotificationSubscription.bulk_create(
                     [NotificationSubscription(person_id=person_id, channel=channel, template_id=template.id,
@@ -300,7 +303,7 @@ class NotificationService:
     async def purge_consent_reports(self) -> dict:
         """Keys of consent reports are kept a day (a retry comes within seconds), then forgotten."""
         cutoff = self.clock.now() - CONSENT_REPORT_KEPT
-        return {"purged": await ConsentReport.filter(created_at__lt=cutoff).delete()}
+        return {"purged": await idempotency.forget(SCOPE, before=cutoff)}
 
     async def messages(self, *, person_id: str, before: int | None = None, limit: int = 20) -> list[NotificationView]:
         """The citizen's message list, newest first; ``before`` pages by id."""

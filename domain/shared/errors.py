@@ -99,3 +99,29 @@ class UpstreamRateLimited(UpstreamError):
     kind = "rate_limited"
     code = "upstream_rate_limited"
     title = "操作过于频繁，请稍后再试"
+
+
+class InvalidCursor(InvalidInput):
+    """A page cursor the hub did not write (``domain/shared/cursors.py``)."""
+
+    code = "invalid_cursor"
+    title = "分页参数已失效，请重新搜索"
+
+
+class IdempotencyKeyRequired(InvalidInput):
+    """A citizen's write sent without its ``Idempotency-Key`` (domain/shared/idempotency.py)."""
+
+    code = "idempotency_key_required"
+    title = "请求缺少 Idempotency-Key"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+    title = "该请求标识已用于另一内容不同的请求"
+
+
+class EventIdReused(Conflict):
+    """A node's event id sent again with another body (domain/shared/node_events.py)."""
+
+    code = "event_id_reused"
+    title = "事件编号已用于另一内容不同的事件"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from bff.common.paths import SHAPES
 
 INT64_MAX = 2**63 - 1
 

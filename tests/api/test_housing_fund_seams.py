@@ -8,9 +8,10 @@ import asyncio
 
 import pytest
 
-from domain.applications.models import Application, IdempotencyRecord
+from domain.applications.models import Application
 from domain.delivery.models import Delivery
 from domain.housing_fund.models import Withdrawal
+from domain.shared.models import IdempotencyKey
 from tests.support.citizens import CAROL, bearer, login_alipay, login_app, login_wechat, verify_real_name
 from tests.support.housing_fund import (  # noqa: F401  (fixtures: stub, centres, bob)
     BOB_HF,
@@ -67,7 +68,7 @@ async def test_a_fund_matter_through_the_plain_application_route_is_refused(clie
     assert answer.json()["matter_code"] == "340100-HF-LEAVE"
     # nothing stored, nothing on its way to the centre
     assert await Application.all().count() == 0 and await Delivery.all().count() == 0
-    assert await IdempotencyRecord.all().count() == 0
+    assert await IdempotencyKey.all().count() == 0
 
 
 

@@ -11,13 +11,15 @@ import pytest
 
 from adapters.storage.local import LocalMaterialStore
 from domain.applications import errors, rules
-from domain.applications.models import Application, IdempotencyRecord, Material, NodeEvent, Transition
+from domain.applications.models import Application, Material, NodeEvent, Transition
 from domain.applications.ports import ApprovalDecision, LicenseRef
 from domain.applications.service import ApplicationService
 from domain.applications.views import ListFilters
 from domain.catalog.errors import MatterNotFound
 from domain.delivery.models import Delivery
 from domain.identity.errors import AssuranceRequired
+from domain.shared.errors import EventIdReused, IdempotencyKeyRequired, IdempotencyKeyReused
+from domain.shared.models import IdempotencyKey
 from tests.support.applications import FORM, JPEG, PDF, setup_catalog_and_nodes, verified_person
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # Friday 10:00 in Beijing
@@ -118,10 +120,10 @@ async def test_the_same_key_and_body_answers_the_first_result(service, alice):
 
 async def test_the_same_key_with_another_body_is_refused_and_stores_nothing(service, alice):
     await _submit(service)
-    with pytest.raises(errors.IdempotencyKeyReused) as caught:
+    with pytest.raises(IdempotencyKeyReused) as caught:
         await _submit(service, form={**FORM, "amount_fen": 1})
     assert caught.value.kind == "conflict"
-    assert await Application.all().count() == 1 and await IdempotencyRecord.all().count() == 1
+    assert await Application.all().count() == 1 and await IdempotencyKey.all().count() == 1
 
 
 async def test_fifty_concurrent_identical_submits_make_one_application(service, alice):
@@ -158,7 +160,7 @@ async def test_an_invalid_form_names_its_fields_and_stores_nothing(service, alic
     with pytest.raises(errors.FormInvalid) as caught:
         await _submit(service, form=form)
     assert field in {e["field"] for e in caught.value.extra["errors"]}
-    assert await Application.all().count() == 0 and await IdempotencyRecord.all().count() == 0
+    assert await Application.all().count() == 0 and await IdempotencyKey.all().count() == 0
 
 
 async def test_materials_must_be_complete_owned_and_unused(service, alice, bob):
@@ -187,7 +189,7 @@ async def test_refusals_before_anything_is_stored(service, alice, resources):
         await _submit(service, matter="330100-NAT-0006")
     with pytest.raises(MatterNotFound):
         await _submit(service, matter="999999-NOPE")
-    with pytest.raises(errors.IdempotencyKeyRequired):
+    with pytest.raises(IdempotencyKeyRequired):
         await _submit(service, key=None)
     await verified_person(resources, "p_carol", assurance=1)
     with pytest.raises(AssuranceRequired):  # a submission that is right in every other way
@@ -265,7 +267,7 @@ async def test_withdraw_with_a_key_replays_instead_of_refusing(service, alice):
     first = await service.withdraw(person_id="p_alice", number=number, idempotency_key="w-1")
     again = await service.withdraw(person_id="p_alice", number=number, idempotency_key="w-1")
     assert first.status == again.status == rules.WITHDRAWN
-    with pytest.raises(errors.IdempotencyKeyReused):
+    with pytest.raises(IdempotencyKeyReused):
         await service.withdraw(person_id="p_alice", number=number, reason="other", idempotency_key="w-1")
 
 
@@ -274,7 +276,7 @@ async def test_concurrent_withdrawals_with_one_key_withdraw_once(service, alice)
     views = await asyncio.gather(*[service.withdraw(person_id="p_alice", number=number, idempotency_key="w")
                                    for _ in range(10)])
     assert {v.status for v in views} == {rules.WITHDRAWN}
-    assert await Transition.filter(name="withdraw").count() == 1 and await IdempotencyRecord.all().count() == 2
+    assert await Transition.filter(name="withdraw").count() == 1 and await IdempotencyKey.all().count() == 2
 
 
 # --- node events ------------------------------------------------------------------------------
@@ -295,7 +297,7 @@ async def test_an_event_id_replayed_answers_the_first_result(service, alice):
     await _event(service, number, "review_started", event_id="e2", minutes=1)
     again = await _event(service, number, "accepted", event_id="e1")
     assert again.replayed and (again.status, again.applied) == (first.status, first.applied) == (rules.ACCEPTED, True)
-    with pytest.raises(errors.EventIdReused):
+    with pytest.raises(EventIdReused):
         await _event(service, number, "approved", event_id="e1")
     assert await Transition.filter(name="accept").count() == 1 and await NodeEvent.all().count() == 2
 
@@ -469,4 +471,4 @@ async def test_a_failing_listener_rolls_the_whole_change_back(service, alice):
     with pytest.raises(RuntimeError):
         await _submit(service)
     assert await Application.all().count() == 0 and await Delivery.all().count() == 0
-    assert await IdempotencyRecord.all().count() == 0
+    assert await IdempotencyKey.all().count() == 0

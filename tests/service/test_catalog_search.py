@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from domain.catalog.errors import InvalidCursor, InvalidSearch
+from domain.catalog.errors import InvalidSearch
+from domain.shared.errors import InvalidCursor
 from domain.catalog.models import Matter
 from domain.catalog.service import SearchFilters
 from domain.regions.rules import ancestors

@@ -11,7 +11,8 @@ from tortoise.transactions import in_transaction
 
 from domain.housing_fund.errors import FaceBindingMissing, WithdrawalLimitExceeded
 from domain.housing_fund.models import Quota, Withdrawal
-from domain.housing_fund.service import HousingFundService, _reserve
+from domain.housing_fund.quotas import reserve
+from domain.housing_fund.service import HousingFundService, _key_claim
 from domain.shared.clock import FrozenClock
 from tests.support.clock import suite_clock
 from tests.support.housing_fund import (
@@ -54,7 +55,7 @@ async def test_the_quota_row_lets_exactly_the_room_through_under_concurrency(res
 
     async def take() -> bool:
         async with in_transaction() as conn:
-            return await _reserve(conn, "c:1", "renting:2026-11", 100, 500, now)
+            return await reserve(conn, "c:1", "renting:2026-11", 100, 500, now)
 
     taken = await asyncio.gather(*(take() for _ in range(12)))
     assert taken.count(True) == 5
@@ -72,7 +73,7 @@ async def test_two_submissions_past_the_check_at_once_only_one_takes_the_limit(c
                for r in rows]
     assert all(c.eligibility.eligible for c in checked)
     faces = [await fund._face_bound(person, r, suite_clock.now()) for r in rows]
-    outcomes = await asyncio.gather(*(fund._store_submission(r, c, [], f"key-{n}", face=f, id_number=who["id_number"])
+    outcomes = await asyncio.gather(*(fund._store_submission(r, c, [], _key_claim(r, f"key-{n}"), face=f, id_number=who["id_number"])
                                       for n, (r, c, f) in enumerate(zip(rows, checked, faces))),
                                     return_exceptions=True)
     assert sum(o is None for o in outcomes) == 1

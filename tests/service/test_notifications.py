@@ -179,7 +179,7 @@ async def test_consents_accept_ban_and_unknown_templates(resources, notification
 async def test_a_consent_report_retried_under_its_key_counts_once(resources, notifications):
     import asyncio
 
-    from domain.applications.errors import IdempotencyKeyReused
+    from domain.shared.errors import IdempotencyKeyReused
 
     alice = await _person(resources)
     accept = {TEMPLATE: "accept"}

@@ -9,13 +9,15 @@ from datetime import UTC, datetime
 import pytest
 
 from adapters.storage.local import LocalMaterialStore
-from domain.applications import errors, rules
-from domain.applications.models import Application, IdempotencyRecord, Transition
+from domain.applications import rules
+from domain.applications.models import Application, Transition
 from domain.applications.service import ApplicationService
 from domain.delivery.models import Delivery
 from domain.identity.errors import AssuranceRequired, TokenInvalid
 from domain.notifications.models import Notification
 from domain.shared.clock import FrozenClock
+from domain.shared.errors import IdempotencyKeyReused
+from domain.shared.models import IdempotencyKey
 from tests.support.applications import HZ_FUND, matter, setup_catalog_and_nodes, verified_person
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
@@ -74,8 +76,8 @@ async def test_many_at_once_go_in_batches_and_each_gets_its_own_application(serv
     assert await Transition.filter(name="submit").count() == 40
     assert await Delivery.filter(kind="node.application.submitted").count() == 40
     assert await Notification.filter(transition="submit").count() == 40
-    records = await IdempotencyRecord.all()
-    assert sorted(r.application_number for r in records) == sorted(numbers)
+    records = await IdempotencyKey.all()
+    assert sorted(r.result for r in records) == sorted(numbers)
     delivery = await Delivery.get(dedupe_key=f"application:{numbers[0]}:submitted")
     payload = service.delivery.payload_of(delivery)
     assert payload["number"] == numbers[0] and payload["form"] == LOSS_FORM
@@ -92,7 +94,7 @@ async def test_one_key_twice_in_a_batch_is_one_application_and_another_body_is_r
     keyed = results[:6]  # whichever body came first wins the key; the other body is refused
     answered = [r for r in keyed if not isinstance(r, Exception)]
     refused = [r for r in keyed if isinstance(r, Exception)]
-    assert all(isinstance(r, errors.IdempotencyKeyReused) for r in refused)
+    assert all(isinstance(r, IdempotencyKeyReused) for r in refused)
     assert len(refused) in (1, 5) and len({r.application.number for r in answered}) == 1
     assert [r.replayed for r in answered].count(False) == 1
     assert await Application.filter(person_id=citizens[0]).count() == 1
@@ -104,7 +106,7 @@ async def test_a_key_used_in_an_earlier_batch_answers_its_first_result(service, 
     results = await asyncio.gather(_submit(service, citizens[0], "again"), _submit(service, citizens[1], "new"))
     assert results[0].replayed and results[0].application.number == first.application.number
     assert not results[1].replayed
-    with pytest.raises(errors.IdempotencyKeyReused):
+    with pytest.raises(IdempotencyKeyReused):
         await _submit(service, citizens[0], "again", form={**LOSS_FORM, "amount_fen": 3})
     retries = await asyncio.gather(*(_submit(service, citizens[0], "again") for _ in range(4)))  # nothing new
     assert {(r.replayed, r.application.number) for r in retries} == {(True, first.application.number)}
@@ -126,7 +128,7 @@ async def test_a_submission_that_breaks_its_batch_fails_alone_and_the_others_are
     assert all(not isinstance(r, Exception) for i, r in enumerate(results) if i != 3)
     assert await Application.all().count() == 7 and await Delivery.all().count() == 7
     assert not await Application.filter(person_id=citizens[3]).exists()
-    assert not await IdempotencyRecord.filter(person_id=citizens[3]).exists()  # a retry can still succeed
+    assert not await IdempotencyKey.filter(person_id=citizens[3]).exists()  # a retry can still succeed
 
 
 async def test_a_batch_reads_its_applicants_at_once_and_refuses_only_the_unverified(service, citizens, resources):
@@ -150,7 +152,7 @@ async def test_a_batch_reads_its_applicants_at_once_and_refuses_only_the_unverif
     assert isinstance(results[2], AssuranceRequired) and isinstance(results[3], TokenInvalid)
     assert all(not isinstance(r, Exception) for i, r in enumerate(results) if i not in (2, 3))
     assert await Application.all().count() == 4
-    assert not await IdempotencyRecord.filter(person_id__in=[unverified, "p_nobody"]).exists()
+    assert not await IdempotencyKey.filter(person_id__in=[unverified, "p_nobody"]).exists()
 
 
 class Counts:
@@ -196,7 +198,7 @@ async def test_a_submission_inside_a_callers_transaction_rolls_back_with_it(serv
     with pytest.raises(RuntimeError):  # (a batch waiting for the caller's lock would time out instead)
         await asyncio.wait_for(failing_caller(), timeout=20)
     assert batches.sizes == [] and await Application.all().count() == 0
-    assert not await IdempotencyRecord.exists() and not await Delivery.exists()
+    assert not await IdempotencyKey.exists() and not await Delivery.exists()
     async with in_transaction():
         kept = await _submit(service, citizens[0], "inside")
     assert await Application.filter(number=kept.application.number).exists()
