@@ -47,7 +47,7 @@ def add_home_route(bp: Blueprint, *, channel: str, present: Callable, etag: bool
 
     def refresh(request: Request, region: str) -> asyncio.Task:
         """One render per region at a time, whoever asks: when a kept page expires under load,
-        64 requests re-rendering it at once stalled them all (p99 over 200 ms in bench/home_bench)."""
+        every waiting request re-rendering it at once stalled them all (docs/benchmarks.md, "Home throughput")."""
         task = refreshing.get(region)
         if task is None:
             task = refreshing[region] = asyncio.create_task(fresh(request, region, None))

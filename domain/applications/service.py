@@ -97,12 +97,11 @@ MAX_PAGE = 50
 INSTANT_ACTOR = "instant_approval"
 # How stale a submit's view of the matter and its handling nodes may be in this process: a matter
 # switched off or a node disabled is honoured within this many seconds (reading them on every
-# submit cost a third of its time under load). Applicants are not memoised: each citizen submits
-# rarely, so a memo would not hit outside a benchmark; a batch reads its applicants in one query.
+# submit cost more than its writes: docs/benchmarks.md). Applicants are not memoised: each citizen
+# submits rarely, so a memo would not hit outside a benchmark; a batch reads its applicants in one query.
 MEMO_SECONDS = 5.0
-# Batches of submissions in flight at once. One writer left the hub idle half the time while each
-# batch waited for its commit's disk flush (483-1,129 submits/s, 44 % CPU); four keep it busy
-# (803-933/s, 94 % CPU) — measured in the same session (docs/benchmarks.md).
+# Batches of submissions in flight at once: with one, the hub sat idle while each batch waited for
+# its commit's disk flush; four keep it busy (measured: docs/benchmarks.md, "Submit throughput").
 SUBMIT_WRITERS = 4
 
 
@@ -261,8 +260,8 @@ class ApplicationService:
                 for i, app, transition in zip(fresh, apps, transitions)]
 
     def _count_in_background(self, matter_ids: list[int]) -> None:
-        # Not awaited: the batch's writer is a queue every submit waits in (awaiting Redis there
-        # took the bench from 1,076 to 614 submits/s, the hub idle half the time).
+        # Not awaited: the batch's writer is a queue every submit waits in, and awaiting Redis
+        # there stalled it (measured: docs/benchmarks.md, "Submit throughput").
         counting = asyncio.create_task(self.catalog.count_applications(matter_ids))
         self._counting.add(counting)
         counting.add_done_callback(self._counting.discard)
