@@ -26,7 +26,7 @@ class Submission:
     person_id: str
     channel: str
     form: dict
-    applicant: Any  # the identity service's Applicant; None until read (ApplicationService._with_applicants)
+    applicant: Any  # the identity service's Applicant; None until read (SubmissionWriter._with_applicants)
     matter: Any  # the catalog's matter
     node_code: str
     materials: list[Resolved]

@@ -1,6 +1,6 @@
-"""Plain submissions written by group commit (ApplicationService._store_batch): many citizens at
-once make the same rows one submit makes alone, numbers stay unique, keys stay idempotent inside a
-batch and across batches, and one bad submission never costs the others theirs."""
+"""Submissions written by their one writer (domain/applications/writer.py) in group-commit batches:
+many citizens at once each get their own application, numbers stay unique, keys stay idempotent
+inside a batch and across batches, and one bad submission never costs the others theirs."""
 from __future__ import annotations
 
 import asyncio
@@ -24,17 +24,17 @@ LOSS_FORM = {"amount_fen": 1, "bank_account": "6222020000000000001"}
 
 
 class Batches:
-    """Wraps the service's batch writer to see the batches it was given."""
+    """Wraps the group commit's batch writer to see the batches it was given."""
 
     def __init__(self, service: ApplicationService) -> None:
         self.sizes: list[int] = []
-        write = service._intake._write_batch
+        write = service.writer.batches._write_batch
 
         async def recording(items):
             self.sizes.append(len(items))
             return await write(items)
 
-        service._intake._write_batch = recording
+        service.writer.batches._write_batch = recording
 
 
 @pytest.fixture
