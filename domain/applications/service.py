@@ -29,7 +29,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from domain.applications import rules
+from domain.applications import material_rules, rules
 from domain.applications.department_events import DepartmentEvents
 from domain.applications.errors import ApplicationNotFound, IdempotencyKeyRequired
 from domain.applications.intake import Intake, claim_key, replay_of
@@ -243,7 +243,7 @@ class ApplicationService:
                               entry=entry)
             rules.check_form(matter.form_schema, form)
             resolved = await self.materials.resolve(person_id, materials)
-            rules.check_materials(matter.materials, [r.given for r in resolved])
+            material_rules.check_materials(matter.materials, [r.given for r in resolved])
         except DomainError:  # a concurrent repeat may have committed (its uploads are now taken)
             if idempotency_key and await self._replayed(app, idempotency_key, operation, request):
                 return await self._detail(await Application.get(id=app.id))

@@ -11,7 +11,7 @@ import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from domain.applications import rules
+from domain.applications import material_rules, rules
 from domain.applications.errors import MatterNotOnline
 from domain.applications.intake import Submission
 from domain.applications.materials import Materials
@@ -95,7 +95,7 @@ class SubmissionCheck:
                                         nodes=[rules.NodeFacts(n.code, n.kind, n.region_code, n.status)
                                                for n in candidates])
         resolved = await self.materials.resolve(person_id, materials)
-        rules.check_materials(matter.materials, [r.given for r in resolved])
+        material_rules.check_materials(matter.materials, [r.given for r in resolved])
         return Submission(person_id=person_id, channel=channel, form=form, applicant=None,
                           matter=matter, node_code=node_code, materials=resolved,
                           node_name=next(n.name for n in candidates if n.code == node_code), entry=entry)

@@ -9,7 +9,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from domain.applications import rules
+from domain.applications import rules, working_days
 from domain.applications.errors import ApplicationChanged
 from domain.applications.models import Application, Transition
 from domain.applications.ports import TransitionListener, TransitionNotice
@@ -68,7 +68,7 @@ class Transitions:
             fields["overdue"] = True  # it left a running clock late: that stays on record
         if name == "accept":
             fields["accepted_at"] = at
-            fields["due_on"], fields["calendar_basis"] = rules.add_working_days(day, app.promised_limit_days)
+            fields["due_on"], fields["calendar_basis"] = working_days.add_working_days(day, app.promised_limit_days)
         elif name == "request_correction":
             fields["correction_requested_at"] = at
         elif name == "resubmit":
@@ -76,8 +76,8 @@ class Transitions:
             if before.accepted and app.due_on and app.correction_requested_at:
                 # the clock stood still while the citizen corrected: the days left still remain
                 asked_on = app.correction_requested_at.astimezone(SHANGHAI).date()
-                left = rules.working_days_between(asked_on, app.due_on)
-                fields["due_on"], fields["calendar_basis"] = rules.add_working_days(day, left)
+                left = working_days.working_days_between(asked_on, app.due_on)
+                fields["due_on"], fields["calendar_basis"] = working_days.add_working_days(day, left)
         elif name in ("approve", "refuse"):
             fields["decided_at"] = at
         elif name in ("reject", "complete", "withdraw"):

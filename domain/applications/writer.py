@@ -18,7 +18,7 @@ from datetime import datetime
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from domain.applications import rules
+from domain.applications import rules, working_days
 from domain.applications.intake import (
     Intake,
     Submission,
@@ -173,7 +173,7 @@ class SubmissionWriter:
         for s in submissions:
             region6, matter = s.matter.region_code[:6], s.matter
             sequence, taken[region6] = taken[region6], taken[region6] + 1
-            due_on, basis = rules.add_working_days(today, matter.promised_limit_days)
+            due_on, basis = working_days.add_working_days(today, matter.promised_limit_days)
             drafts.append(Application(
                 number=rules.number_of(matter.region_code, today, sequence), person_id=s.person_id,
                 matter_code=matter.code, matter_name=matter.name, department_code=matter.department_code,

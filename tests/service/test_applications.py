@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from adapters.storage.local import LocalMaterialStore
-from domain.applications import errors, rules
+from domain.applications import errors, rules, working_days
 from domain.applications.models import Application, IdempotencyRecord, Material, NodeEvent, Transition
 from domain.applications.ports import ApprovalDecision, LicenseRef
 from domain.applications.service import ApplicationService
@@ -89,7 +89,7 @@ async def test_submit_stores_the_application_its_transition_and_its_delivery_tog
     assert re.fullmatch(r"330100-20261127-\d{6}", app.number) and app.number.endswith("000001")
     assert (app.status, app.node_code, app.channel) == (rules.SUBMITTED, "zj-platform", "wechat")
     assert app.node_name == "测试节点 zj-platform"
-    assert (app.due_on, app.calendar_basis) == (date(2026, 12, 2), rules.OFFICIAL)  # 3 working days, provisional
+    assert (app.due_on, app.calendar_basis) == (date(2026, 12, 2), working_days.OFFICIAL)  # 3 working days, provisional
     assert [t.name for t in app.timeline] == ["submit"] and app.timeline[0].actor_kind == "citizen"
     assert app.form == FORM and {m.slot for m in app.materials} == {"居民身份证", "购房合同"}
     assert app.allowed_actions == ("withdraw",)

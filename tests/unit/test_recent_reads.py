@@ -11,11 +11,11 @@ from domain.applications.submission import MatterTerms, RecentReads
 
 
 def _matter(**changes):
-    fields = dict(id=7, code="330100-NAT-0036", catalog_code="NAT-0036", name="居民身份证挂失申报",
-                  entry="application", region_code="330100000000", department_code="hz-gaj",
-                  channels=["wechat"], online_depth=4, form_schema={"required": ["amount_fen"]},
-                  materials=[{"slot": "id_card"}], promised_limit_days=5, instant_approval=False,
-                  status="active")
+    fields = {"id": 7, "code": "330100-NAT-0036", "catalog_code": "NAT-0036", "name": "居民身份证挂失申报",
+              "entry": "application", "region_code": "330100000000", "department_code": "hz-gaj",
+              "channels": ["wechat"], "online_depth": 4, "form_schema": {"required": ["amount_fen"]},
+              "materials": [{"slot": "id_card"}], "promised_limit_days": 5, "instant_approval": False,
+              "status": "active"}
     return SimpleNamespace(**{**fields, **changes})
 
 
