@@ -206,7 +206,8 @@ class ApplicationService:
         except NodeNotFound:  # a node removed from the registry leaves its applications readable
             node_name = None
         return replace(application_view(app, self.transitions.today()), node_name=node_name,
-                       form=open_form(self.vault, app.form_sealed), materials=tuple(material_view(m) for m in materials),
+                       form=open_form(self.vault, app.form_sealed),
+                       materials=tuple(material_view(m) for m in materials),
                        timeline=tuple(transition_view(t) for t in transitions))
 
     # --- withdraw and resubmit --------------------------------------------------------------

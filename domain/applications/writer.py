@@ -115,11 +115,12 @@ class SubmissionWriter:
                                                    for app, before in zip(apps, befores)])
             attached = [await self.materials.attach(conn, app, s.materials, now) if s.materials else []
                         for app, s in zip(apps, checked)]
-            decided = [await self._instant_approval(conn, app, s, files, now) if s.matter.instant_approval else []
-                       for app, s, files in zip(apps, checked, attached)]
+            decided = [await self._instant_approval(conn, app, s, files, now)
+                       if s.matter.instant_approval else [] for app, s, files in zip(apps, checked, attached)]
             await self.delivery.enqueue_many([NewDelivery(
                 kind="node.application.submitted", target=app.node_code,
-                dedupe_key=f"application:{app.number}:submitted", payload=self._submitted_payload(app, s, files))
+                dedupe_key=f"application:{app.number}:submitted",
+                payload=self._submitted_payload(app, s, files))
                 for app, s, files in zip(apps, checked, attached)], connection=conn)
         self._count_in_background([s.matter.id for s in checked])
         today = self.transitions.today()
