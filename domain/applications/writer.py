@@ -10,6 +10,7 @@ written there as a batch of one, to commit or roll back with it, never queued.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -199,8 +200,10 @@ class SubmissionWriter:
 
     def _count_in_background(self, matter_ids: list[int]) -> None:
         # Not awaited: the batch's writer is a queue every submit waits in, and awaiting Redis
-        # there stalled it (measured: docs/benchmarks.md, "Submit throughput").
-        counting = asyncio.create_task(self.catalog.count_applications(matter_ids))
+        # there stalled it (measured: docs/benchmarks.md, "Submit throughput"). A context of its
+        # own: never a caller's open transaction (a batch of one may be written inside one).
+        counting = asyncio.create_task(self.catalog.count_applications(matter_ids),
+                                       context=contextvars.Context())
         self._counting.add(counting)
         counting.add_done_callback(self._counting.discard)
 
