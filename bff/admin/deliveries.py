@@ -19,7 +19,7 @@ from bff.common.parsing import parse_body, parse_query
 from bff.common.schemas import Body, Out, Query
 from domain.delivery import rules
 from domain.delivery.errors import DeliveryQueryInvalid
-from domain.delivery.service import DeliveryFilters, DeliveryView, day_bounds
+from domain.delivery.views import DeliveryFilters, DeliveryView, day_bounds
 
 bp = Blueprint("admin_deliveries")
 install_admin_guard(bp)

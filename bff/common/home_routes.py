@@ -78,7 +78,7 @@ async def _render(request: Request, channel: Channel, region: str, person_id: st
 
 def _refresh(request: Request, channel: Channel, region: str) -> asyncio.Task:
     """One render per region at a time, whoever asks: when a kept page expires under load,
-    64 requests re-rendering it at once stalled them all (p99 over 200 ms in bench/home_bench)."""
+    every waiting request re-rendering it at once stalled them all (docs/benchmarks.md, "Home throughput")."""
     key = (channel.name, region)
     task = refreshing.get(key)
     if task is None:

@@ -27,7 +27,7 @@ class Submission:
     person_id: str
     channel: str
     form: dict
-    applicant: Any  # the identity service's Applicant; None until read (ApplicationService._with_applicants)
+    applicant: Any  # the identity service's Applicant; None until read (SubmissionWriter._with_applicants)
     matter: Any  # the catalog's matter
     node_code: str
     materials: list[Resolved]
@@ -117,8 +117,8 @@ async def next_sequences(day: date, counts: dict[str, int]) -> dict[str, int]:
     multi-row upsert in a transaction of its own, whatever the regions of a batch.
 
     Not in the submitting transaction: the counter row would stay locked until that commits, and
-    every submission of a region's day would wait for the one before it (the submit benchmark ran
-    at 84/s with the server's CPU a third idle). The price: a submission that fails after this
+    every submission of a region's day would wait for the one before it, the server idle meanwhile
+    (measured: docs/benchmarks.md, "Submit throughput"). The price: a submission that fails after this
     leaves a gap in the day's numbers. Numbers stay unique and are never reused. Regions go in one
     order, so two batches never lock each other's rows crosswise."""
     conn = Tortoise.get_connection("default")

@@ -18,7 +18,7 @@ from hashlib import sha256
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from domain.applications import rules
+from domain.applications import material_rules, rules
 from domain.applications.errors import ApplicationNotFound, MaterialsInvalid
 from domain.applications.models import Application, Material
 from domain.applications.ports import EmptyWallet, LicenseRef, LicenseWallet, MaterialStore
@@ -37,7 +37,7 @@ PURGE_BATCH = 500
 class Resolved:
     """A material as given in a submission, resolved against the person's uploads and wallet."""
 
-    given: rules.GivenMaterial
+    given: material_rules.GivenMaterial
     upload: Material | None = None
     license: LicenseRef | None = None
 
@@ -50,13 +50,13 @@ class Materials:
 
     async def upload(self, *, person_id: str, data: bytes, filename: str | None) -> MaterialView:
         """Check and keep an uploaded file; a later submit or resubmit names it by its id."""
-        content_type = rules.check_upload(data, max_bytes=self.upload_max_bytes)
+        content_type = material_rules.check_upload(data, max_bytes=self.upload_max_bytes)
         now = self.clock.now()
         key = f"{now:%Y/%m/%d}/{uuid.uuid4().hex}"
         await self.store.put(key, data, content_type=content_type)
         material = await Material.create(
             public_id="m_" + secrets.token_hex(12), person_id=person_id, kind="upload", storage_key=key,
-            filename=rules.safe_filename(filename), content_type=content_type, size=len(data),
+            filename=material_rules.safe_filename(filename), content_type=content_type, size=len(data),
             sha256=sha256(data).hexdigest(), created_at=now)
         return material_view(material)
 
@@ -92,16 +92,16 @@ class Materials:
                 problem = ("未找到该上传文件" if row is None else "该文件已用于其他办件" if row.application_id
                            else "同一文件不能重复使用" if upload_id in seen else None)
                 seen.add(upload_id)
-                resolved.append(Resolved(rules.GivenMaterial(slot, "upload", problem=problem), upload=row))
+                resolved.append(Resolved(material_rules.GivenMaterial(slot, "upload", problem=problem), upload=row))
             elif license_id := item.get("license_id"):
                 ref = await self.wallet.holds(person_id=person_id, license_id=license_id)
                 problem = None if ref else "电子证照夹中没有该证照或证照已失效"
                 license_type = ref.license_type if ref else None
-                given = rules.GivenMaterial(slot, "license", license_type, problem=problem)
+                given = material_rules.GivenMaterial(slot, "license", license_type, problem=problem)
                 resolved.append(Resolved(given, license=ref))
             else:
                 problem = "应给出 upload_id 或 license_id"
-                resolved.append(Resolved(rules.GivenMaterial(slot, "upload", problem=problem)))
+                resolved.append(Resolved(material_rules.GivenMaterial(slot, "upload", problem=problem)))
         return resolved
 
     async def attach(self, conn: BaseDBAsyncClient, app: Application, resolved: list[Resolved],

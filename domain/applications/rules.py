@@ -2,9 +2,10 @@
 
 - the state machine: named transitions, who may take them, and what a node's event does when it
   arrives late, early or twice (``classify_event``, ``settle``);
-- routing: which node handles a matter;
-- deadlines in working days on the official holiday calendar (``chinese_calendar``);
-- numbers, form and material checks, upload sniffing, idempotency fingerprints.
+- routing: which node handles a matter; which capability may enter it;
+- numbers, form checks, idempotency fingerprints.
+
+Deadlines in working days are ``working_days.py``; materials and uploads ``material_rules.py``.
 """
 from __future__ import annotations
 
@@ -13,18 +14,14 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-import chinese_calendar
 from jsonschema import Draft202012Validator
 
 from domain.applications.errors import (
     FormInvalid,
-    MaterialsInvalid,
-    MaterialTooLarge,
-    MaterialTypeNotAllowed,
     MatterEntryNotAllowed,
     NoHandlingNode,
     TransitionNotAllowed,
@@ -266,42 +263,7 @@ def check_change_entry(*, number: str, submitted_by: str, entry: str) -> None:
             number=number, entry=submitted_by, route=ENTRY_ROUTES.get(submitted_by))
 
 
-# --- deadlines --------------------------------------------------------------------------------
-
-OFFICIAL, WEEKENDS_ONLY = "official", "weekends_only"
-
-
-def is_working_day(day: date) -> tuple[bool, bool]:
-    """(working?, known to the official calendar?). Years the package does not cover yet fall
-    back to Monday-Friday, and the caller records that the deadline is provisional."""
-    try:
-        return chinese_calendar.is_workday(day), True
-    except NotImplementedError:
-        return day.weekday() < 5, False
-
-
-def add_working_days(start: date, days: int) -> tuple[date, str]:
-    """The ``days``-th working day after ``start`` (``start`` itself when ``days`` is 0: 即办件),
-    and the calendar basis: ``official`` (holidays and make-up workdays) or ``weekends_only``."""
-    current, counted, official = start, 0, True
-    while counted < days:
-        current += timedelta(days=1)
-        working, known = is_working_day(current)
-        official = official and known
-        counted += working
-    if not official:
-        log.warning("deadline from %s + %d working days: no official calendar for that year, weekends only",
-                    start, days)
-    return current, OFFICIAL if official else WEEKENDS_ONLY
-
-
-def working_days_between(start: date, end: date) -> int:
-    """Working days after ``start`` up to and including ``end`` (0 when end <= start)."""
-    count, current = 0, start
-    while current < end:
-        current += timedelta(days=1)
-        count += is_working_day(current)[0]
-    return count
+# --- overdue (deadlines in working days: working_days.py) ------------------------------------
 
 
 def is_overdue(status: str, due_on: date | None, today: date) -> bool:
@@ -363,90 +325,6 @@ def check_form(schema: dict, form: Any) -> None:
 @lru_cache(maxsize=1024)
 def _validator(schema_json: str) -> Draft202012Validator:
     return Draft202012Validator(json.loads(schema_json))
-
-
-# --- materials --------------------------------------------------------------------------------
-
-MAX_ITEMS_PER_MATERIAL = 9  # pages of one material (a contract photographed page by page)
-
-
-@dataclass(frozen=True)
-class GivenMaterial:
-    """A material as the citizen gave it, resolved: an upload of theirs or a license in their wallet."""
-
-    slot: str  # the matter's material name
-    kind: str  # upload | license
-    license_type: str | None = None
-    problem: str | None = None  # set when the reference did not resolve (not found, not theirs, used)
-
-
-def material_problems(required: Sequence[dict], given: Sequence[GivenMaterial]) -> list[dict[str, str]]:
-    """Every material named by the matter, satisfied; nothing the matter does not name."""
-    by_name = {m["name"]: m for m in required}
-    problems, counts = [], {}
-    for i, item in enumerate(given):
-        field = f"materials[{i}]"
-        spec = by_name.get(item.slot)
-        if spec is None:
-            problems.append({"field": f"{field}.name", "message": "该事项不需要此材料"})
-            continue
-        if item.problem:
-            problems.append({"field": field, "message": item.problem})
-            continue
-        if item.kind == "license":
-            if not spec.get("license_type"):
-                problems.append({"field": field, "message": "该材料不能以电子证照提供，请上传文件"})
-                continue
-            if item.license_type != spec["license_type"]:
-                problems.append({"field": field, "message": "电子证照类型与该材料不符"})
-                continue
-        counts[item.slot] = counts.get(item.slot, 0) + 1
-        if counts[item.slot] == MAX_ITEMS_PER_MATERIAL + 1:
-            problems.append({"field": field, "message": f"每项材料最多{MAX_ITEMS_PER_MATERIAL}个文件"})
-    for spec in required:
-        if spec.get("required", True) and spec["name"] not in counts:
-            problems.append({"field": "materials", "message": f"缺少必需材料：{spec['name']}"})
-    return problems
-
-
-def check_materials(required: Sequence[dict], given: Sequence[GivenMaterial]) -> None:
-    problems = material_problems(required, given)
-    if problems:
-        raise MaterialsInvalid("请检查申请材料", errors=problems)
-
-
-# --- uploads ----------------------------------------------------------------------------------
-
-# What a file really is, by its first bytes: the declared content type is the client's guess.
-_SIGNATURES = ((b"%PDF-", "application/pdf"), (b"\xff\xd8\xff", "image/jpeg"),
-               (b"\x89PNG\r\n\x1a\n", "image/png"))
-UPLOAD_TYPES = tuple(t for _, t in _SIGNATURES)
-
-
-def sniff_content_type(head: bytes) -> str | None:
-    for signature, content_type in _SIGNATURES:
-        if head.startswith(signature):
-            return content_type
-    return None
-
-
-def check_upload(data: bytes, *, max_bytes: int) -> str:
-    """The file's real content type, or a typed refusal (type first: it says more)."""
-    content_type = sniff_content_type(data[:16])
-    if content_type is None:
-        raise MaterialTypeNotAllowed("仅支持 PDF、JPEG、PNG 格式的文件", allowed=list(UPLOAD_TYPES))
-    if not data or len(data) > max_bytes:
-        raise MaterialTooLarge(f"文件不能超过{max_bytes // 1024}KB", max_bytes=max_bytes)
-    return content_type
-
-
-def safe_filename(name: str | None) -> str | None:
-    """The name to show back, never a path: the last segment, printable, at most 200 characters."""
-    if not name:
-        return None
-    last = name.replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = "".join(ch for ch in last if ch.isprintable())[:200].strip()
-    return cleaned or None
 
 
 # --- idempotency ------------------------------------------------------------------------------

@@ -31,8 +31,8 @@ _SPLIT = re.compile(r"[^0-9a-z\u3400-\u9fff\uf900-\ufaff]+")
 _NAME_AT, _INITIALS_AT, _PINYIN_AT = 1, 1001, 2001  # tsvector positions of the three texts
 
 # Popularity tiers (popularity = views + 10 × applications). Floors, not quantiles, so a matter's
-# tier changes only when it crosses one (the popularity flush then rewrites its document). On the
-# generated national catalog: hot ≈ the top 1 %, warm the next ~9 %. Changing them needs a reindex.
+# tier changes only when it crosses one (the popularity flush then rewrites its document). How the
+# generated national catalog falls into them: docs/benchmarks.md. Changing them needs a reindex.
 HOT, WARM, COLD = 0, 1, 2
 TIER_FLOORS = ((HOT, 10_000), (WARM, 500))
 _TIER_MARK = {HOT: "h", WARM: "w"}  # FTS5: prefix of the tier columns' tokens
@@ -135,7 +135,7 @@ def life_event_token(event: str) -> str:
 
 def channel_mask(channels) -> int:
     """Channels as bits of a column, not as index tokens: nearly every matter is offered on WeChat,
-    and a posting list that long cost every search ~40 ms of GIN scan (docs/benchmarks.md)."""
+    and a posting list that long slowed every search's GIN scan (measured: docs/benchmarks.md)."""
     return sum(1 << CHANNELS.index(c) for c in set(channels))
 
 

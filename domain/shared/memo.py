@@ -4,6 +4,8 @@ A submit reads the matter and its handling nodes each time; under load those rea
 the submit's own writes. ``Memo`` keeps a loaded value for ``seconds`` in this process. What that
 costs is named where it is used: a change made elsewhere is seen here up to ``seconds`` late.
 Failures are not kept (the next call tries again), and the memo never grows past ``max_entries``.
+The same value is handed to every request within its seconds: keep immutable snapshots (frozen
+dataclasses), never an ORM object one request could change under another.
 """
 from __future__ import annotations
 

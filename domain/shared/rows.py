@@ -2,7 +2,7 @@
 placeholders of either backend.
 
 Tortoise's ``bulk_create`` builds a model per row, a query builder per statement and runs one
-``executemany``; in a batch of submissions that was a third of the hub's CPU (docs/benchmarks.md).
+``executemany``; in a batch of submissions that was a large share of the hub's CPU (docs/benchmarks.md).
 ``insert_rows`` sends the same rows as one ``INSERT … VALUES (…), (…)`` whose text is built once per
 shape and kept, with each value converted by the model's own field (so JSON, dates and booleans are
 stored exactly as Tortoise stores them), and can return columns of what it inserted (PostgreSQL

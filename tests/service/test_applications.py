@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from adapters.storage.local import LocalMaterialStore
-from domain.applications import errors, rules
+from domain.applications import errors, rules, working_days
 from domain.applications.models import Application, Material, NodeEvent, Transition
-from domain.applications.ports import ApprovalDecision, LicenseRef
+from domain.applications.ports import ApprovalDecision, LicenseRef, TransitionListeners
 from domain.applications.service import ApplicationService
 from domain.applications.views import ListFilters
 from domain.catalog.errors import MatterNotFound
@@ -43,10 +43,13 @@ async def nodes(resources):
 
 @pytest.fixture
 async def service(resources, clock, tmp_path, nodes):
-    s = resources
-    return ApplicationService(clock=clock, vault=s.vault, catalog=s.catalog, nodes=s.nodes,
-                              identity=s.identity, delivery=s.delivery, store=LocalMaterialStore(tmp_path),
-                              wallet=Wallet(), upload_max_bytes=4096)
+    return _service(resources, clock, tmp_path)
+
+
+def _service(hub, clock, tmp_path, **ports) -> ApplicationService:
+    return ApplicationService(clock=clock, vault=hub.vault, catalog=hub.catalog, nodes=hub.nodes,
+                              identity=hub.identity, delivery=hub.delivery, store=LocalMaterialStore(tmp_path),
+                              wallet=Wallet(), upload_max_bytes=4096, **ports)
 
 
 @pytest.fixture
@@ -86,7 +89,7 @@ async def test_submit_stores_the_application_its_transition_and_its_delivery_tog
     assert re.fullmatch(r"330100-20261127-\d{6}", app.number) and app.number.endswith("000001")
     assert (app.status, app.node_code, app.channel) == (rules.SUBMITTED, "zj-platform", "wechat")
     assert app.node_name == "测试节点 zj-platform"
-    assert (app.due_on, app.calendar_basis) == (date(2026, 12, 2), rules.OFFICIAL)  # 3 working days, provisional
+    assert (app.due_on, app.calendar_basis) == (date(2026, 12, 2), working_days.OFFICIAL)  # 3 working days, provisional
     assert [t.name for t in app.timeline] == ["submit"] and app.timeline[0].actor_kind == "citizen"
     assert app.form == FORM and {m.slot for m in app.materials} == {"居民身份证", "购房合同"}
     assert app.allowed_actions == ("withdraw",)
@@ -446,10 +449,9 @@ class Recorder:
         self.notices += [(n.number, n.transition, n.to_status, n.channel) for n in notices]
 
 
-async def test_an_instant_approval_completes_within_the_submission(service, alice):
+async def test_an_instant_approval_completes_within_the_submission(resources, clock, tmp_path, nodes, alice):
     approver, recorder = ApproveEverything(), Recorder()
-    service.approval = approver
-    service.listeners.join(recorder)
+    service = _service(resources, clock, tmp_path, approval=approver, listeners=TransitionListeners(recorder))
     instant = (await _submit(service, matter="330106-NAT-0023", key="instant")).application
     assert instant.status == rules.COMPLETED and instant.decision["approved"] is True
     assert [t.name for t in instant.timeline] == ["submit", "accept", "approve", "complete"]

@@ -9,7 +9,7 @@ from tortoise.transactions import in_transaction
 
 from domain.delivery.errors import DeliveryInvalid
 from domain.delivery.models import Delivery
-from domain.delivery.service import DeliveryFilters, day_bounds
+from domain.delivery.views import DeliveryFilters, day_bounds
 
 KIND = "node.application.submitted"
 

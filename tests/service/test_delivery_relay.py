@@ -169,7 +169,7 @@ async def test_two_relays_at_once_send_each_delivery_once(resources, stub, node,
 async def test_a_dead_relays_lease_runs_out_and_another_relay_takes_over(resources, stub, node, clock):
     dead, alive = relay(resources, clock, "relay-dead", lease_seconds=30), relay(resources, clock, "relay-alive")
     ids = await enqueue(dead, 3)
-    _token, claimed = await dead._claim(10)  # claimed, then the process "died" before sending
+    _token, claimed = await dead.relay._claim(10)  # claimed, then the process "died" before sending
     assert len(claimed) == 3
     assert (await alive.relay_due(10)).claimed == 0  # the lease still holds
     lease = dead.lease_for(10).total_seconds()  # 30 s asked; stretched to outlast a batch of timeouts

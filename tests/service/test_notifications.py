@@ -40,11 +40,13 @@ def notifications(resources):
 
 @pytest.fixture
 async def service(resources, tmp_path, nodes, notifications):
-    s = resources
-    service = ApplicationService(clock=FrozenClock(NOW), vault=s.vault, catalog=s.catalog, nodes=s.nodes,
-                                 identity=s.identity, delivery=s.delivery, store=LocalMaterialStore(tmp_path))
-    service.listeners.join(notifications)
-    return service
+    return _service(resources, tmp_path, notifications)
+
+
+def _service(hub, tmp_path, listener) -> ApplicationService:
+    return ApplicationService(clock=FrozenClock(NOW), vault=hub.vault, catalog=hub.catalog, nodes=hub.nodes,
+                              identity=hub.identity, delivery=hub.delivery, store=LocalMaterialStore(tmp_path),
+                              listeners=TransitionListeners(listener))
 
 
 async def _person(resources, public_id="p_alice", *, openid="o-alice", phone="13800000001") -> str:
@@ -200,12 +202,12 @@ async def test_a_consent_report_retried_under_its_key_counts_once(resources, not
     assert await notifications.purge_consent_reports() == {"purged": 2}
 
 
-async def test_a_long_term_template_is_never_used_up(resources, service):
+async def test_a_long_term_template_is_never_used_up(resources, tmp_path, nodes):
     s = resources
     long_term = NotificationService(clock=FrozenClock(NOW), vault=s.vault, delivery=s.delivery,
                                     recipients=s.identity,
                                     templates=Templates(wechat=Template(TEMPLATE, long_term=True)))
-    service.listeners = TransitionListeners(long_term)  # instead of the one-time template's service
+    service = _service(resources, tmp_path, long_term)  # instead of the one-time template's service
     alice = await _person(resources)
     await long_term.grant(person_id=alice, channel="wechat", results={TEMPLATE: "accept"})
     app = await _submit(service, alice)

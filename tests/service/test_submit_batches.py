@@ -1,6 +1,6 @@
-"""Plain submissions written by group commit (ApplicationService._store_batch): many citizens at
-once make the same rows one submit makes alone, numbers stay unique, keys stay idempotent inside a
-batch and across batches, and one bad submission never costs the others theirs."""
+"""Submissions written by their one writer (domain/applications/writer.py) in group-commit batches:
+many citizens at once each get their own application, numbers stay unique, keys stay idempotent
+inside a batch and across batches, and one bad submission never costs the others theirs."""
 from __future__ import annotations
 
 import asyncio
@@ -18,32 +18,35 @@ from domain.notifications.models import Notification
 from domain.shared.clock import FrozenClock
 from domain.shared.errors import IdempotencyKeyReused
 from domain.shared.models import IdempotencyKey
-from tests.support.applications import HZ_FUND, matter, setup_catalog_and_nodes, verified_person
+from tests.support.applications import HZ_FUND, PDF, matter, setup_catalog_and_nodes, verified_person
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
-PLAIN = "330100-NAT-0036"  # no materials, no instant approval: written by group commit
+PLAIN = "330100-NAT-0036"  # no materials, no instant approval
+WITH_UPLOAD = "330100-NAT-0037"  # one uploaded material
 LOSS_FORM = {"amount_fen": 1, "bank_account": "6222020000000000001"}
 
 
 class Batches:
-    """Wraps the service's batch writer to see the batches it was given."""
+    """Wraps the group commit's batch writer to see the batches it was given."""
 
     def __init__(self, service: ApplicationService) -> None:
         self.sizes: list[int] = []
-        write = service._intake._write_batch
+        write = service.writer.batches._write_batch
 
         async def recording(items):
             self.sizes.append(len(items))
             return await write(items)
 
-        service._intake._write_batch = recording
+        service.writer.batches._write_batch = recording
 
 
 @pytest.fixture
 async def service(resources, tmp_path):
     await setup_catalog_and_nodes(resources)
-    report = await resources.catalog.upsert([matter(PLAIN, "330100000000", HZ_FUND, materials=[],
-                                                                catalog_code="NAT-0036", name="居民身份证挂失申报")])
+    report = await resources.catalog.upsert([
+        matter(PLAIN, "330100000000", HZ_FUND, materials=[], catalog_code="NAT-0036", name="居民身份证挂失申报"),
+        matter(WITH_UPLOAD, "330100000000", HZ_FUND, catalog_code="NAT-0037", name="购房合同备案",
+               materials=[{"name": "购房合同", "license_type": None, "required": True}])])
     assert not report.rejected, report.rejected
     s = resources
     return ApplicationService(clock=FrozenClock(NOW), vault=s.vault, catalog=s.catalog, nodes=s.nodes,
@@ -82,6 +85,24 @@ async def test_many_at_once_go_in_batches_and_each_gets_its_own_application(serv
     payload = service.delivery.payload_of(delivery)
     assert payload["number"] == numbers[0] and payload["form"] == LOSS_FORM
     assert delivery.target == "zj-platform"
+
+
+async def test_submissions_with_materials_share_the_batch_with_plain_ones(service, citizens):
+    """One writer for every submission: uploads are attached inside the batch's transaction."""
+    batches = Batches(service)
+    uploads = [(await service.upload_material(person_id=citizens[i], data=PDF, filename=f"合同{i}.pdf")).id
+               for i in range(4)]
+    with_upload = [service.submit(person_id=citizens[i], channel="wechat", matter_code=WITH_UPLOAD, form=LOSS_FORM,
+                                  materials=[{"name": "购房合同", "upload_id": uploads[i]}], idempotency_key=f"m{i}")
+                   for i in range(4)]
+    results = await asyncio.gather(*with_upload, *(_submit(service, citizens[i], f"p{i}") for i in range(4, 8)))
+    assert max(batches.sizes) > 1 and sum(batches.sizes) == 8
+    for index, result in enumerate(results):
+        view = result.application
+        assert view == await service.detail(person_id=citizens[index], number=view.number)  # as written
+        assert [m.id for m in view.materials] == ([uploads[index]] if index < 4 else [])
+    delivery = await Delivery.get(dedupe_key=f"application:{results[0].application.number}:submitted")
+    assert [m["name"] for m in service.delivery.payload_of(delivery)["materials"]] == ["购房合同"]
 
 
 async def test_one_key_twice_in_a_batch_is_one_application_and_another_body_is_refused(service, citizens):

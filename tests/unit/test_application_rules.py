@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.applications import rules
+from domain.applications import material_rules, rules, working_days
 from domain.applications.errors import (
     FormInvalid,
     MaterialTooLarge,
@@ -16,7 +16,8 @@ from domain.applications.errors import (
     NoHandlingNode,
     TransitionNotAllowed,
 )
-from domain.applications.rules import GivenMaterial, NodeEventFacts, NodeFacts, Progress
+from domain.applications.material_rules import GivenMaterial
+from domain.applications.rules import NodeEventFacts, NodeFacts, Progress
 
 T0 = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 
@@ -207,25 +208,25 @@ def test_no_node_or_a_disabled_one_is_a_clear_error(department, region):
 
 def test_working_days_skip_the_national_day_holiday_and_count_make_up_workdays():
     # 2026: 10月1日-7日 off (Thu-Wed), 9月20日 (Sun) and 10月10日 (Sat) are make-up workdays
-    assert rules.add_working_days(date(2026, 9, 30), 1) == (date(2026, 10, 8), rules.OFFICIAL)
-    assert rules.is_working_day(date(2026, 10, 10)) == (True, True)
-    assert rules.is_working_day(date(2026, 10, 3)) == (False, True)
+    assert working_days.add_working_days(date(2026, 9, 30), 1) == (date(2026, 10, 8), working_days.OFFICIAL)
+    assert working_days.is_working_day(date(2026, 10, 10)) == (True, True)
+    assert working_days.is_working_day(date(2026, 10, 3)) == (False, True)
 
 
 def test_a_weekend_is_skipped_and_zero_days_means_the_same_day():
-    assert rules.add_working_days(date(2026, 11, 27), 1) == (date(2026, 11, 30), rules.OFFICIAL)  # Fri -> Mon
-    assert rules.add_working_days(date(2026, 11, 27), 0) == (date(2026, 11, 27), rules.OFFICIAL)
+    assert working_days.add_working_days(date(2026, 11, 27), 1) == (date(2026, 11, 30), working_days.OFFICIAL)  # Fri -> Mon
+    assert working_days.add_working_days(date(2026, 11, 27), 0) == (date(2026, 11, 27), working_days.OFFICIAL)
 
 
 def test_a_year_without_an_official_calendar_falls_back_to_weekends_and_says_so():
-    due, basis = rules.add_working_days(date(2031, 3, 6), 1)  # Thursday
-    assert (due, basis) == (date(2031, 3, 7), rules.WEEKENDS_ONLY)
-    assert rules.add_working_days(date(2026, 12, 30), 5)[1] == rules.WEEKENDS_ONLY  # runs into 2027
+    due, basis = working_days.add_working_days(date(2031, 3, 6), 1)  # Thursday
+    assert (due, basis) == (date(2031, 3, 7), working_days.WEEKENDS_ONLY)
+    assert working_days.add_working_days(date(2026, 12, 30), 5)[1] == working_days.WEEKENDS_ONLY  # runs into 2027
 
 
 def test_working_days_between_and_overdue():
-    assert rules.working_days_between(date(2026, 11, 27), date(2026, 12, 1)) == 2
-    assert rules.working_days_between(date(2026, 12, 1), date(2026, 11, 27)) == 0
+    assert working_days.working_days_between(date(2026, 11, 27), date(2026, 12, 1)) == 2
+    assert working_days.working_days_between(date(2026, 12, 1), date(2026, 11, 27)) == 0
     assert rules.is_overdue(rules.IN_REVIEW, date(2026, 11, 26), date(2026, 11, 27))
     assert not rules.is_overdue(rules.IN_REVIEW, date(2026, 11, 27), date(2026, 11, 27))
     assert not rules.is_overdue(rules.CORRECTION_REQUESTED, date(2026, 11, 1), date(2026, 11, 27))
@@ -260,8 +261,8 @@ REQUIRED = [{"name": "居民身份证", "license_type": "resident_id_card", "req
 
 def test_materials_every_required_one_and_nothing_else():
     ok = [GivenMaterial("居民身份证", "license", "resident_id_card"), GivenMaterial("购房合同", "upload")]
-    assert rules.material_problems(REQUIRED, ok) == []
-    problems = rules.material_problems(REQUIRED, [GivenMaterial("户口本", "upload"),
+    assert material_rules.material_problems(REQUIRED, ok) == []
+    problems = material_rules.material_problems(REQUIRED, [GivenMaterial("户口本", "upload"),
                                                   GivenMaterial("购房合同", "license", "resident_id_card"),
                                                   GivenMaterial("居民身份证", "license", "driving_license")])
     messages = [p["message"] for p in problems]
@@ -271,19 +272,19 @@ def test_materials_every_required_one_and_nothing_else():
 
 
 def test_a_material_reference_that_did_not_resolve_is_named():
-    problems = rules.material_problems(REQUIRED, [GivenMaterial("购房合同", "upload", problem="未找到该上传文件")])
+    problems = material_rules.material_problems(REQUIRED, [GivenMaterial("购房合同", "upload", problem="未找到该上传文件")])
     assert {"field": "materials[0]", "message": "未找到该上传文件"} in problems
 
 
 def test_uploads_are_judged_by_their_bytes_not_their_name():
-    assert rules.check_upload(b"%PDF-1.7 ...", max_bytes=100) == "application/pdf"
-    assert rules.check_upload(b"\x89PNG\r\n\x1a\n....", max_bytes=100) == "image/png"
+    assert material_rules.check_upload(b"%PDF-1.7 ...", max_bytes=100) == "application/pdf"
+    assert material_rules.check_upload(b"\x89PNG\r\n\x1a\n....", max_bytes=100) == "image/png"
     with pytest.raises(MaterialTypeNotAllowed):
-        rules.check_upload(b"MZ\x90\x00 an exe named scan.pdf", max_bytes=100)
+        material_rules.check_upload(b"MZ\x90\x00 an exe named scan.pdf", max_bytes=100)
     with pytest.raises(MaterialTooLarge):
-        rules.check_upload(b"\xff\xd8\xff" + b"0" * 200, max_bytes=100)
-    assert rules.safe_filename("../../etc/passwd") == "passwd"
-    assert rules.safe_filename("C:\\scans\\合同.pdf") == "合同.pdf"
+        material_rules.check_upload(b"\xff\xd8\xff" + b"0" * 200, max_bytes=100)
+    assert material_rules.safe_filename("../../etc/passwd") == "passwd"
+    assert material_rules.safe_filename("C:\\scans\\合同.pdf") == "合同.pdf"
 
 
 def test_fingerprints_ignore_key_order():
