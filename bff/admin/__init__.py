@@ -7,18 +7,11 @@ from __future__ import annotations
 
 from sanic import Blueprint, Sanic
 
-from bff.admin import accounts, audit, catalog, session, topics
+from bff.admin import accounts, audit, bundles, catalog, deliveries, session, topics
 from bff.admin.auth import describe_security
 
-BLUEPRINTS = [session.bp, accounts.bp, audit.bp, topics.bp, catalog.bp]
-# delivery: the outbox for operators
-from bff.admin import deliveries  # noqa: E402  (its own line, so this block is the whole wiring)
-
-BLUEPRINTS.append(deliveries.bp)
-# bundles: declarations (catalog_admin) and runs (operator)
-from bff.admin import bundles  # noqa: E402  (its own line, so this block is the whole wiring)
-
-BLUEPRINTS.append(bundles.bp)
+# deliveries: the outbox for operators; bundles: declarations (catalog_admin) and runs (operator)
+BLUEPRINTS = [session.bp, accounts.bp, audit.bp, topics.bp, catalog.bp, deliveries.bp, bundles.bp]
 
 
 def install(app: Sanic) -> None:

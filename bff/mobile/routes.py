@@ -3,7 +3,7 @@
 Its prefix and shapes are its row in bff/common/channels.py; the routes every channel shares are
 mounted with these by bff/channel_blueprints.py.
 
-(The package is ``bff/mobile`` because ``bff/app.py`` is the composition root: Python cannot have
+(The package is ``bff/mobile`` because ``bff/app.py`` makes the Sanic app: Python cannot have
 both a module and a package named ``bff.app``.)
 """
 from __future__ import annotations
