@@ -106,6 +106,7 @@ class Hub:
     rate_limiter: TokenBucketLimiter
     identity: IdentityService
     delivery: DeliveryService
+    node_sender: NodeSender  # the relay's sender of node.* deliveries
     notifications: NotificationService
     push: Push
     seals: SealService
@@ -117,6 +118,14 @@ class Hub:
     license_exchange: ExchangeService
     housing_fund: HousingFundService
     bundles: BundleService
+
+    def forget_memos(self) -> None:
+        """Drop what this process remembers of the database between reads (topic lists, matters
+        and handling nodes, node endpoints): for a hub whose tables are emptied under it, as the
+        test harness does between tests. A serving hub never needs it: each memo expires by itself."""
+        self.topics.invalidate()
+        self.applications.forget_memos()
+        self.node_sender.forget()
 
 
 class HubContext(SimpleNamespace):
@@ -144,6 +153,7 @@ class HubContext(SimpleNamespace):
     rate_limiter: TokenBucketLimiter
     identity: IdentityService
     delivery: DeliveryService
+    node_sender: NodeSender
     notifications: NotificationService
     push: Push
     seals: SealService
@@ -205,7 +215,9 @@ async def _build(settings: Settings, redis: redis_adapter.RedisClients, closing:
     identity = _identity(settings, redis, clock, vault, tokens, closing)
     # the two ports of the module note, filled by the blocks below
     senders, listeners = Senders(), TransitionListeners()
-    delivery = _delivery(nodes, node_client_factory, clock, vault, senders, closing)
+    node_sender = NodeSender(nodes=nodes, client_factory=node_client_factory, now=clock.now)
+    closing.push_async_callback(node_sender.aclose)
+    delivery = _delivery(node_sender, clock, vault, senders)
     notifications, push = _notifications(settings, redis, clock, vault, delivery, identity, senders, closing)
     listeners.join(notifications)
     seals, licenses = _seals_and_licenses(clock, vault, identity)
@@ -226,7 +238,7 @@ async def _build(settings: Settings, redis: redis_adapter.RedisClients, closing:
         admin_accounts=AdminAccounts(clock=clock, passwords=passwords),
         admin_sessions=AdminSessions(clock=clock, passwords=passwords), topics=topics,
         rate_limiter=TokenBucketLimiter(redis.aio), identity=identity, delivery=delivery,
-        notifications=notifications, push=push, seals=seals, licenses=licenses,
+        node_sender=node_sender, notifications=notifications, push=push, seals=seals, licenses=licenses,
         presentations=PresentationService(licenses=licenses, seals=seals, clock=clock),
         instant_approval=instant_approval, applications=applications,
         home=HomeService(topics=topics, catalog=catalog, clock=clock, open_items=applications.open_count),
@@ -268,12 +280,9 @@ def _face_verifier(settings: Settings) -> StubFaceVerifier:
     raise SettingsError(f"unknown GOVHUB_FACE_PROVIDER {settings.face_provider!r}")
 
 
-def _delivery(nodes: NodeRegistry, node_client_factory: NodeClientFactory, clock: Clock, vault: Vault,
-              senders: Senders, closing: AsyncExitStack) -> DeliveryService:
+def _delivery(node_sender: NodeSender, clock: Clock, vault: Vault, senders: Senders) -> DeliveryService:
     """The outbox and its relay: deliveries to nodes here; a kind without a sender is parked by
     the relay, never dropped."""
-    node_sender = NodeSender(nodes=nodes, client_factory=node_client_factory, now=clock.now)
-    closing.push_async_callback(node_sender.aclose)
     senders.join({kind: node_sender for kind in NODE_KINDS})
     return DeliveryService(clock=clock, vault=vault, senders=senders)
 

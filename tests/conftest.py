@@ -107,12 +107,15 @@ async def _empty_database() -> None:
 async def clean_state(request):
     """Every test starts from empty tables and an empty Redis (only when it uses them)."""
     if "resources" in request.fixturenames:
-        resources = request.getfixturevalue("resources")
-        await _empty_database()
-        await resources.redis.aio.flushdb()
-        resources.topics.invalidate()  # its in-memory list would outlive the emptied tables
-        resources.applications.forget_memos()  # so would its matters and handling nodes
+        await empty_hub(request.getfixturevalue("resources"))
     yield
+
+
+async def empty_hub(resources) -> None:
+    """The hub as new: empty tables, an empty Redis, and nothing remembered in the process."""
+    await _empty_database()
+    await resources.redis.aio.flushdb()
+    resources.forget_memos()  # what it remembers would outlive the emptied tables
 
 
 @contextlib.asynccontextmanager

@@ -50,6 +50,10 @@ class NodeSender:
         if self._owns_http:
             await self._http.aclose()
 
+    def forget(self) -> None:
+        """Read every node afresh on its next delivery (see ``Hub.forget_memos``)."""
+        self._known.clear()
+
     async def send(self, delivery: Outgoing) -> SendResult:
         try:
             node = await self._node(delivery.target)

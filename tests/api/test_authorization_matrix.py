@@ -20,7 +20,7 @@ import pytest
 from bff.app import create_app
 from bff.settings import Settings
 from domain.licenses.rules import epoch_of
-from tests.conftest import _empty_database
+from tests.conftest import empty_hub
 from tests.support.admins import cheap_admin_services
 from tests.support.callers import (
     FORM,
@@ -360,21 +360,15 @@ def stub():
 
 @pytest.fixture(scope="module")
 async def world(app, resources, stub):
-    await _empty(app, resources)
+    await empty_hub(resources)
     reset(stub)
     with cheap_admin_services(app):
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50003))
         async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
             yield await build_world(client, app, resources, stub)
-    await _empty(app, resources)
+    await empty_hub(resources)
 
 
-async def _empty(app, resources) -> None:
-    """What the suite's clean_state does before a test: empty tables, Redis and in-process caches."""
-    await _empty_database()
-    await resources.redis.aio.flushdb()
-    app.ctx.topics.invalidate()
-    app.ctx.applications.forget_memos()  # a node remembered missing would refuse the world's withdrawal
 
 
 @pytest.fixture(autouse=True)
