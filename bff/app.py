@@ -94,21 +94,23 @@ def _compile_signals_once_for_auto_routes(app: HubApp) -> None:
         app.signalize(app.config.TOUCHUP)
 
 
-JOBS = [
-    Job("adapters.scheduler.jobs:purge_identity", seconds=3600),
-    Job("adapters.scheduler.jobs:flush_popularity", seconds=60),
-    Job("adapters.scheduler.jobs:announce_topic_boundaries", seconds=5),
-    # jobs: delivery
-    Job("adapters.scheduler.jobs:relay_deliveries", seconds=5),
-    Job("adapters.scheduler.jobs:delivery_daily_summary", seconds=3600),  # takes one a day
-    # jobs: applications
-    Job("adapters.scheduler.jobs:flag_overdue_applications", seconds=600),
-    Job("adapters.scheduler.jobs:purge_unused_uploads", seconds=3600),
-    Job("adapters.scheduler.jobs:purge_consent_reports", seconds=3600),
-    # jobs: bundles
-    Job("adapters.scheduler.jobs:advance_bundles", seconds=2),
-    Job("adapters.scheduler.jobs:flag_stuck_bundles", seconds=600),
-]
+def jobs(settings: Settings) -> list[Job]:
+    """The scheduler's jobs and their intervals in seconds."""
+    return [
+        Job("adapters.scheduler.jobs:purge_identity", seconds=3600),
+        Job("adapters.scheduler.jobs:flush_popularity", seconds=60),
+        Job("adapters.scheduler.jobs:announce_topic_boundaries", seconds=5),
+        # delivery
+        Job("adapters.scheduler.jobs:relay_deliveries", seconds=settings.relay_interval_seconds),
+        Job("adapters.scheduler.jobs:delivery_daily_summary", seconds=3600),  # takes one a day
+        # applications
+        Job("adapters.scheduler.jobs:flag_overdue_applications", seconds=600),
+        Job("adapters.scheduler.jobs:purge_unused_uploads", seconds=3600),
+        Job("adapters.scheduler.jobs:purge_consent_reports", seconds=3600),
+        # bundles
+        Job("adapters.scheduler.jobs:advance_bundles", seconds=settings.bundle_interval_seconds),
+        Job("adapters.scheduler.jobs:flag_stuck_bundles", seconds=600),
+    ]
 
 
 def scheduler_process(settings: Settings) -> None:
@@ -117,7 +119,7 @@ def scheduler_process(settings: Settings) -> None:
     async def main() -> None:
         hub = await build_hub(settings)
         try:
-            await scheduler.serve_forever(JOBS, hub, hub.redis.aio)
+            await scheduler.serve_forever(jobs(settings), hub, hub.redis.aio)
         finally:
             await close_hub(hub)
 

@@ -74,6 +74,10 @@ class Settings:
     node_key_path: str = str(DEVKEYS / "hub_node_private.pem")
 
     scheduler_enabled: bool = True
+    # how often the relay hands the outbox to departments, and bundles move to their next steps:
+    # what a citizen's submission waits at most before it leaves the hub
+    relay_interval_seconds: int = 5
+    bundle_interval_seconds: int = 2
     seed_demo: bool = True
 
     # applications (uploaded materials)

@@ -18,6 +18,7 @@ from tortoise import Tortoise
 from bff import database
 from bff.settings import Settings
 from domain.shared.clock import FrozenClock
+from tests.support import workers  # noqa: F401  (this worker's Redis databases, before anything reads them)
 from tests.support.clock import OFFSET, suite_clock  # sets GOVHUB_CLOCK_OFFSET for every process
 
 pytest_plugins = ["tests.support.fixtures"]

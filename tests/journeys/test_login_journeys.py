@@ -10,17 +10,13 @@ import pytest
 
 from miniprogram_mock.journey import run_login_journey
 from tests.support.live_hub import REPO_ROOT, fresh_database, running_hub
-
-
-def _live_redis(redis_url: str) -> str:
-    # the live hub gets its own Redis database: the test session flushes its own between tests
-    return redis_url.rsplit("/", 1)[0] + "/10" if redis_url else ""
+from tests.support.workers import own_redis
 
 
 @pytest.fixture(scope="module")
 def hub_url(database_url, redis_url, mock_url):
     with fresh_database(os.environ.get("GOVHUB_DATABASE_URL", "") or database_url) as url:
-        with running_hub(database_url=url, redis_url=_live_redis(redis_url), mock_url=mock_url) as hub:
+        with running_hub(database_url=url, redis_url=own_redis(redis_url), mock_url=mock_url) as hub:
             yield hub
 
 

@@ -35,9 +35,9 @@ async def test_each_boundary_is_announced_once_even_after_a_pause(resources):
 
 
 async def test_the_job_is_a_registered_reference_and_runs_through_the_runner(resources):
-    from bff.app import JOBS
+    from bff.app import jobs as scheduled
 
-    job = next(j for j in JOBS if j.ref.endswith(":announce_topic_boundaries"))
+    job = next(j for j in scheduled(resources.settings) if j.ref.endswith(":announce_topic_boundaries"))
     assert job.seconds == jobs.TOPIC_BOUNDARY_SECONDS
     hub = replace(resources, clock=FrozenClock(NOW), topics=TopicService(clock=FrozenClock(NOW)))
     assert await run_once(Job(job.ref, job.seconds), hub, resources.redis.aio) is True

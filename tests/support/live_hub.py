@@ -48,7 +48,9 @@ def running_hub(*, database_url: str, redis_url: str, mock_url: str, extra_env: 
     host, mock_port = mock_url.removeprefix("http://").split(":")
     env = {**os.environ, "GOVHUB_ENV": "test", "GOVHUB_PORT": str(port), "GOVHUB_DATABASE_URL": database_url,
            "GOVHUB_REDIS_URL": redis_url, "GOVHUB_MOCK_HOST": host, "GOVHUB_MOCK_PORT": mock_port,
-           "GOVHUB_SCHEDULER_ENABLED": "false", "GOVHUB_LOG_LEVEL": "WARNING", **(extra_env or {})}
+           "GOVHUB_SCHEDULER_ENABLED": "false", "GOVHUB_LOG_LEVEL": "WARNING",
+           # the real scheduler, ticking each second: journeys wait for the relay, not for its interval
+           "GOVHUB_RELAY_INTERVAL_SECONDS": "1", "GOVHUB_BUNDLE_INTERVAL_SECONDS": "1", **(extra_env or {})}
     with tempfile.TemporaryFile("w+") as log:
         process = subprocess.Popen([sys.executable, "-m", "bff.cli", "serve"], cwd=REPO_ROOT, env=env,
                                    stdout=log, stderr=subprocess.STDOUT)
