@@ -5,16 +5,16 @@ from __future__ import annotations
 from domain.licenses.catalog import license_type
 from domain.licenses.errors import LicenseExists
 from domain.licenses.service import LicenseService
-from domain.seals import crypto
+from domain.seals import rules as seal_rules
 from domain.seals.errors import SealExists
 from domain.seals.service import SealService
 
 # (seal code, department, department kind, node, name, algorithm, the license types it may sign)
 DEMO_SEALS = [
-    ("seal-bj-psb", "110000-public_security", "public_security", "bj-psb", "北京市公安局电子印章", crypto.SM2,
+    ("seal-bj-psb", "110000-public_security", "public_security", "bj-psb", "北京市公安局电子印章", seal_rules.SM2,
      ["resident_id_card", "household_register", "driving_license", "vehicle_license", "residence_permit"]),
     ("seal-zj-market", "330000-market_supervision", "market_supervision", "zj-platform",
-     "浙江省市场监督管理局电子印章", crypto.ES256,
+     "浙江省市场监督管理局电子印章", seal_rules.ES256,
      ["business_license", "individual_business_license", "food_business_license", "drug_business_license"]),
 ]
 # (node, type, number, changes to the type's example)

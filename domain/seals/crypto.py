@@ -24,11 +24,7 @@ from tongsuopy.crypto import serialization as t_serialization
 from tongsuopy.crypto.asymciphers import ec as t_ec
 from tongsuopy.crypto.exceptions import InvalidSignature as _TongsuoInvalid
 
-SM2 = "SM2-SM3"
-ES256 = "ES256"
-ALGORITHMS = (SM2, ES256)
-# the document hash each seal algorithm pairs with (GB/T 38540 uses SM3 with SM2)
-DOCUMENT_HASH = {SM2: "SM3", ES256: "SHA-256"}
+from domain.seals.rules import ALGORITHMS, DOCUMENT_HASH, ES256, SM2  # noqa: F401  (the names, kept with the rules)
 
 
 @dataclass(frozen=True)

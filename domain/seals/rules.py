@@ -17,6 +17,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 VERSION = 1
+# the seal algorithms: SM2 with SM3 for domestic seals, ES256 beside it (domain/seals/crypto.py signs)
+SM2 = "SM2-SM3"
+ES256 = "ES256"
+ALGORITHMS = (SM2, ES256)
+# the document hash each seal algorithm pairs with (GB/T 38540 uses SM3 with SM2)
+DOCUMENT_HASH = {SM2: "SM3", ES256: "SHA-256"}
 STATUSES = ("active", "revoked")
 SEAL_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")
 MAX_VALID_DAYS = 365 * 10
