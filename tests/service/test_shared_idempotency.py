@@ -5,9 +5,11 @@ tests/api/test_housing_fund_routes.py)."""
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import datetime, timezone
 
 import pytest
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from domain.shared import idempotency
@@ -75,3 +77,31 @@ async def test_concurrent_copies_write_once_and_all_answer_the_first_result():
     first = {result for result, replayed in answers if not replayed}
     assert len(first) == 1 and {result for result, _ in answers} == first
     assert await IdempotencyKey.all().count() == 1
+
+
+async def test_a_batch_asks_for_its_pairs_only():
+    """Two citizens who each used a key the other sends too: each pair answers its own first use."""
+    for person, key in (("p_1", "k-1"), ("p_2", "k-2")):
+        await idempotency.record(None, claim({"a": 1}, key=key, person=person), CLOCK.now(), result=f"{person}/{key}")
+    found = await idempotency.first_uses("bundles", [("p_1", "k-2"), ("p_2", "k-1"), ("p_2", "k-2")])
+    assert {pair: use.result for pair, use in found.items()} == {("p_2", "k-2"): "p_2/k-2"}
+
+
+@pytest.mark.skipif(not os.environ.get("GOVHUB_DATABASE_URL", "").startswith("postgres"),
+                    reason="PostgreSQL's planner")
+async def test_a_batch_looks_each_pair_up_in_the_unique_index_without_statistics():
+    """The submit writer asks for a batch's keys on every batch; a full scan there cost the submit
+    benchmark a fifth of its throughput (docs/benchmarks.md, issue #13). Thousands of keys and no
+    ANALYZE (as on a machine with autovacuum off, or a table that just grew): still one index
+    lookup per pair, nothing read and filtered away. (Below some ten thousand keys any plan is
+    quick; two IN lists scanned every key of the scope past that, 8 ms at 40,000 and 48 at 200,000.)"""
+    conn = connections.get("default")
+    await conn.execute_query(
+        "INSERT INTO idempotency_keys (scope, person_id, key, operation, request_hash, result, created_at) "
+        "SELECT 'applications', 'p_' || (n % 1000), 'k-' || n, 'submit', 'h', 'R', now() "
+        "FROM generate_series(1, 40000) AS n")
+    wanted = {(f"p_{n % 1000}", f"k-{n}") for n in range(1, 40, 3)}
+    sql = idempotency.first_uses_query("applications", wanted).sql(params_inline=True)
+    _, plan = await conn.execute_query(f"EXPLAIN {sql}")
+    text = "\n".join(row["QUERY PLAN"] for row in plan)
+    assert "Seq Scan" not in text and "Filter:" not in text.replace("Recheck Cond:", ""), text
