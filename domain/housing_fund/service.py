@@ -170,7 +170,7 @@ class HousingFundService:
         """A new face session for a withdrawal not yet submitted (the first failed or went stale);
         it replaces the withdrawal's binding, so only the newest scan counts."""
         # real name first, as every fund use case: below L2 the answer is assurance_required
-        # whatever the id names (tests/api/test_authorization_matrix.py)
+        # whatever the id names (tests/support/authorization_matrix.py)
         await self.identity.reveal(person_id=person_id)
         withdrawal = await self._own(person_id, withdrawal_id)
         if withdrawal.status != rules.AWAITING_FACE:

@@ -38,7 +38,7 @@ CONFIG = SchemathesisConfig.from_dict({
     "generation": {
         "max-examples": EXAMPLES, "deterministic": True, "no-shrink": True, "database": "none",
         # Credentials are the callers', never drawn: which caller may do what is the authorization
-        # matrix's question (tests/api/test_authorization_matrix.py), not this test's.
+        # matrix's question (tests/support/authorization_matrix.py), not this test's.
         "with-security-parameters": False,
     },
     "phases": {"examples": {"enabled": True}, "coverage": {"enabled": True}, "fuzzing": {"enabled": True},

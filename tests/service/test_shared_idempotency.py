@@ -1,6 +1,6 @@
 """The one Idempotency-Key store (domain/shared/idempotency.py) against the database: the first
 result replayed, another request refused, concurrent copies writing once. Node events go through
-domain/shared/node_events.py and are tested where they have effects (tests/service/test_applications.py,
+domain/shared/node_events.py and are tested where they have effects (tests/service/test_applications_node_events.py,
 tests/api/test_housing_fund_routes.py)."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Who calls the hub, for the authorization matrix (tests/api/test_authorization_matrix.py), and the
+"""Who calls the hub, for the authorization matrix (tests/support/authorization_matrix.py), and the
 small world of owned objects they call about.
 
 The world is alice's (the owner): an application handled by zj-platform with an uploaded material,

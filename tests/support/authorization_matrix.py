@@ -1,5 +1,7 @@
 """The authorization matrix (issue #12): every operation of the hub's OpenAPI x every kind of caller,
-with the answer each must get. How to read it and how to add a route: docs/security.md.
+with the answer each must get. How to read it and how to add a route: docs/security.md. Its tests:
+tests/api/test_authorization_matrix_coverage.py (every operation has its entry) and
+tests/api/test_authorization_matrix_answers.py (every caller gets its answer).
 
 ``MATRIX`` says, per operation, who may call it; what every caller gets follows from the rule
 (``expect``). ``REQUESTS`` says what to send beyond the path (whose ids name the owner's objects:
@@ -9,33 +11,13 @@ or a 400/409 (a body kept minimal on purpose, a state that no longer allows the 
 """
 from __future__ import annotations
 
-import functools
-import re
 import uuid
 from dataclasses import dataclass
 
-import httpx
-import pytest
-
-from bff.app import create_app
-from bff.settings import Settings
 from domain.licenses.rules import epoch_of
-from tests.conftest import empty_hub
-from tests.support.admins import cheap_admin_services
-from tests.support.callers import (
-    FORM,
-    KINDS,
-    LEVELS,
-    MATTER,
-    RETIRED_MATTER,
-    ROLES,
-    Call,
-    build_world,
-    multipart,
-    path_value,
-)
+from tests.support.callers import FORM, LEVELS, MATTER, RETIRED_MATTER, ROLES, multipart
 from tests.support.citizens import ALICE, DAVE
-from tests.support.housing_fund import ALICE_BJ, ALICE_CARD, BJ, fund_stub, reset
+from tests.support.housing_fund import ALICE_BJ, ALICE_CARD, BJ
 from tests.support.licenses import example
 
 
@@ -250,177 +232,3 @@ def _fund(**extra) -> dict:
 def _upload() -> dict:
     content, media = multipart()
     return {"content": content, "headers": {"Content-Type": media}}
-
-
-# --- the operations: the app's own, each with its entries --------------------------------------
-
-CHANNEL = re.compile(r"^/(wx|alipay|app)/v1/")
-
-
-@functools.cache
-def operations() -> tuple[tuple[str, str], ...]:
-    """Every (METHOD, path template) the app serves, named as its OpenAPI names them. Test cases are
-    made at collection, before the hub runs, so this reads the routes of an app built for the
-    purpose; test_the_matrix_covers_exactly_the_openapi holds them to /openapi.json itself."""
-    app = create_app(Settings(env="test", scheduler_enabled=False, seed_demo=False, log_level="WARNING"),
-                     name="govhub_authz_matrix")
-    served = [route for route in app.router.routes if not route.path.startswith("docs")]  # docs: its viewer
-    found = {(method, _template(route.path)) for route in served
-             for method in route.methods - {"HEAD", "OPTIONS"}}
-    return tuple(sorted(found, key=lambda op: (op[1], op[0])))
-
-
-def _template(sanic_path: str) -> str:
-    """``wx/v1/matters/<code:str>`` -> ``/wx/v1/matters/{code}``."""
-    return "/" + "/".join("{" + part[1:-1].split(":")[0] + "}" if part.startswith("<") else part
-                          for part in sanic_path.split("/"))
-
-
-def _generic(path: str) -> str:
-    return CHANNEL.sub("/{ch}/v1/", path)
-
-
-def _prefix(path: str) -> str:
-    found = CHANNEL.match(path)
-    return found.group(1) if found else "wx"  # a citizen calling a route of no channel: with WeChat's token
-
-
-def _split(key: str) -> tuple[str, str, str]:
-    head, _, case = key.partition(" #")
-    method, pattern = head.split(" ", 1)
-    return method, pattern, case
-
-
-def _closeness(key: str, method: str, path: str) -> tuple | None:
-    """How closely ``key`` names the operation (the highest wins), or None if it does not."""
-    wanted, pattern, _ = _split(key)
-    if wanted not in ("*", method):
-        return None
-    for concrete, candidate in ((1, path), (0, _generic(path))):
-        if pattern == candidate:
-            return (1, concrete, len(pattern), wanted != "*")
-        if pattern.endswith("*") and candidate.startswith(pattern[:-1]):
-            return (0, concrete, len(pattern), wanted != "*")
-    return None
-
-
-def entries_of(method: str, path: str) -> list[str]:
-    """The operation's entry (the closest key without a case name), then its named cases."""
-    scored = [(score, key) for key in MATRIX if (score := _closeness(key, method, path)) is not None]
-    base = sorted((score, key) for score, key in scored if not _split(key)[2])
-    if not base:
-        return []
-    return [base[-1][1]] + [key for score, key in scored if _split(key)[2] and score[0] == 1]
-
-
-def _cases() -> list:
-    cases = []
-    for method, path in operations():
-        for key in entries_of(method, path):
-            case = _split(key)[2]
-            for kind in KINDS:
-                hole = KNOWN_HOLES.get((key, kind))
-                marks = [pytest.mark.xfail(reason=hole, strict=True)] if hole else []
-                cases.append(pytest.param(key, method, path, kind, marks=marks,
-                                          id=f"{method} {path}{' #' + case if case else ''} as {kind}"))
-    return cases
-
-
-def build_call(world, key: str, method: str, path: str, kind: str) -> Call:
-    case = f" #{_split(key)[2]}" if _split(key)[2] else ""
-    make = REQUESTS.get(f"{method} {path}{case}") or REQUESTS.get(f"{method} {_generic(path)}{case}")
-    asked = make(world) if make else {}
-    parts, named = path.split("/"), asked.get("path", {})
-    for i, part in enumerate(parts):
-        if part.startswith("{"):
-            name = part[1:-1]
-            parts[i] = str(named[name] if name in named else path_value(
-                world, parts[i - 1], name, prefix=_prefix(path), kind=kind, path=path))
-    minimal = {} if method in ("POST", "PUT", "PATCH") and "content" not in asked else None
-    headers = {**({"Idempotency-Key": f"authz-{uuid.uuid4().hex}"} if method == "POST" else {}),
-               **asked.get("headers", {})}  # a key on every POST: its absence must not answer first
-    return Call(method, "/".join(parts), query=asked.get("query", {}), body=asked.get("body", minimal),
-                content=asked.get("content"), headers=headers)
-
-
-# --- the world, built once for the module ----------------------------------------------------
-
-@pytest.fixture(autouse=True)
-def clean_state():
-    """Overrides the suite's, which empties the database before every test: the world is built once
-    for this module and must outlive its tests. The world fixture empties what it needs itself."""
-    yield
-
-
-@pytest.fixture(scope="module")
-def stub():
-    with fund_stub() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-async def world(app, resources, stub):
-    await empty_hub(resources)
-    reset(stub)
-    with cheap_admin_services(app):
-        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50003))
-        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
-            yield await build_world(client, app, resources, stub)
-    await empty_hub(resources)
-
-
-
-
-@pytest.fixture(autouse=True)
-async def full_buckets(resources):
-    """Every case starts with full rate-limit buckets: a 429 would hide the answer under test."""
-    redis = resources.redis.aio
-    if keys := [key async for key in redis.scan_iter(match="govhub:rl:*")]:
-        await redis.delete(*keys)
-
-
-# --- the tests -------------------------------------------------------------------------------
-
-def test_every_operation_has_an_entry():
-    missing = [f"{method} {path}" for method, path in operations() if not entries_of(method, path)]
-    assert not missing, ("say who may call these: add entries to MATRIX in "
-                         f"tests/api/test_authorization_matrix.py (docs/security.md): {missing}")
-
-
-def test_every_entry_names_an_operation():
-    used = {key for method, path in operations() for key in entries_of(method, path)}
-    assert set(MATRIX) <= used, f"MATRIX entries that name no operation: {sorted(set(MATRIX) - used)}"
-    served = {f"{method} {p}" for method, path in operations() for p in (path, _generic(path))}
-    asked = {key.partition(" #")[0] for key in REQUESTS}
-    assert asked <= served, f"REQUESTS for operations the app does not serve: {sorted(asked - served)}"
-    assert {key for key, _ in KNOWN_HOLES} <= set(MATRIX) and {kind for _, kind in KNOWN_HOLES} <= set(KINDS)
-
-
-async def test_the_matrix_covers_exactly_the_openapi(world):
-    spec = (await world.client.get("/openapi.json")).json()
-    documented = {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
-    assert documented == set(operations())
-
-
-@pytest.mark.parametrize(("key", "method", "path", "kind"), _cases())
-async def test_each_caller_gets_the_answer_of_the_matrix(world, key, method, path, kind):
-    rule = MATRIX[key]
-    expected, call = rule.expect(kind), build_call(world, key, method, path, kind)
-    owner = rule.owner if isinstance(rule, Node) else "handler"
-    fresh = method == "DELETE" and path.endswith("/session")  # logging out ends the login it is sent with
-    for answer in await world.send(kind, call, prefix=_prefix(path), owner=owner, fresh=fresh):
-        where = (f"{method} {call.path} as {kind}: expected {expected}, "
-                 f"got {answer.status_code}: {answer.text[:300]}")
-        if expected is ALLOWED:
-            assert answer.status_code < 300 or answer.status_code in (400, 409), where
-        elif expected.code is None:
-            assert answer.status_code == expected.status, where
-        else:
-            assert Answer(answer.status_code, _code(answer)) == expected, where
-
-
-def _code(answer: httpx.Response) -> str | None:
-    if "json" not in answer.headers.get("content-type", ""):
-        return None
-    body = answer.json()
-    return body.get("code") if isinstance(body, dict) else None
