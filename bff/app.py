@@ -110,6 +110,9 @@ def jobs(settings: Settings) -> list[Job]:
         # bundles
         Job("adapters.scheduler.jobs:advance_bundles", seconds=settings.bundle_interval_seconds),
         Job("adapters.scheduler.jobs:flag_stuck_bundles", seconds=600),
+        # data sharing
+        Job("adapters.scheduler.jobs:stamp_message_log", seconds=settings.sharing_stamp_interval_seconds),
+        Job("adapters.scheduler.jobs:grant_housekeeping", seconds=3600),
     ]
 
 

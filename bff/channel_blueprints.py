@@ -10,6 +10,7 @@ from bff.common import (
     application_routes,
     bundle_routes,
     catalog_routes,
+    data_use_routes,
     home_routes,
     housing_fund_routes,
     notification_routes,
@@ -24,6 +25,7 @@ ROUTE_TABLES = (
     wechat.routes, alipay.routes, mobile.routes,  # each serves its own channel only
     account.routes, catalog_routes.routes, home_routes.routes, application_routes.routes,
     notification_routes.routes, wallet_routes.routes, housing_fund_routes.routes, bundle_routes.routes,
+    data_use_routes.routes,
 )
 
 

@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_catalog_parser(sub)
     _add_admin_parser(sub)
     _add_seals_parser(sub)  # seals and licenses
+    _add_sharing_parser(sub)  # data sharing
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -357,6 +358,30 @@ def _seals(settings: Settings, args) -> int:
 
 
 COMMANDS["seals"] = _seals
+
+
+# data sharing: the message log (docs/sharing.md)
+def _add_sharing_parser(sub) -> None:
+    sharing = sub.add_parser("sharing", help="data sharing: the exchange's message log (docs/sharing.md)")
+    cmd = sharing.add_subparsers(dest="sharing_command", required=True)
+    cmd.add_parser("verify-log", help="walk the hash chain and check every RFC 3161 timestamp; exit 1 if broken")
+    cmd.add_parser("stamp", help="time-stamp what is not yet stamped now (the scheduler does it every few seconds)")
+
+
+def _sharing(settings: Settings, args) -> int:
+    if args.sharing_command == "stamp":
+        stamped = asyncio.run(_with_hub(settings, lambda hub: hub.sharing.stamp_pending()))
+        print(f"stamped {stamped} records")
+        return 0
+    check = asyncio.run(_with_hub(settings, lambda hub: hub.sharing.verify_log()))
+    print(f"records: {check.records}, chain {'intact' if check.intact else f'broken at seq {check.broken_at}'}; "
+          f"timestamps: {check.stamps}, {len(check.bad_stamps)} bad; not yet stamped: {check.unstamped}")
+    for problem in check.bad_stamps:
+        print(f"  {problem}")
+    return 0 if check.ok else 1
+
+
+COMMANDS["sharing"] = _sharing
 
 if __name__ == "__main__":
     raise SystemExit(main())

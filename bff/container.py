@@ -18,6 +18,7 @@ import base64
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, fields
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TypeVar
@@ -31,6 +32,7 @@ from adapters.cache.ratelimit import TokenBucketLimiter
 from adapters.cache.revocations import RedisSessionRevocations
 from adapters.departments.bank_card_stub import BankCardsNotConfigured, StubBankCards
 from adapters.departments.credit_stub import CreditNotConfigured, StubCreditRecords
+from adapters.departments.exchange_gateway import SignedProviderGateway
 from adapters.departments.fund_centre_client import HttpFundCentres
 from adapters.departments.node_client import SignedNodeClient
 from adapters.departments.node_sender import NodeSender
@@ -42,6 +44,8 @@ from adapters.notify.sms import HttpSmsNotifier
 from adapters.notify.wechat import WeChatSubscribeMessages
 from adapters.sms.client import HttpSmsSender
 from adapters.storage.local import LocalMaterialStore
+from adapters.timestamping.client import TsaClient
+from adapters.timestamping.verify import TsaVerifier
 from adapters.wechat.client import WeChatLoginClient
 from adapters.wechat.storage import RedisSessionStorage
 from bff import database
@@ -75,6 +79,7 @@ from domain.regions.service import RegionService
 from domain.seals.service import SealService
 from domain.shared.clock import Clock
 from domain.shared.vault import Vault
+from domain.sharing.service import SharingService
 from domain.topics.service import TopicService
 
 # node_client_factory(base_url=...) -> a SignedNodeClient signing as the hub ("govhub")
@@ -118,6 +123,7 @@ class Hub:
     license_exchange: ExchangeService
     housing_fund: HousingFundService
     bundles: BundleService
+    sharing: SharingService
 
     def forget_memos(self) -> None:
         """Drop what this process remembers of the database between reads (topic lists, matters
@@ -126,6 +132,7 @@ class Hub:
         self.topics.invalidate()
         self.applications.forget_memos()
         self.node_sender.forget()
+        self.sharing.forget_memos()
 
 
 class HubContext(SimpleNamespace):
@@ -165,6 +172,7 @@ class HubContext(SimpleNamespace):
     license_exchange: ExchangeService
     housing_fund: HousingFundService
     bundles: BundleService
+    sharing: SharingService
     openapi_spec: dict | None = None  # /openapi.json, built on its first ask
 
     def attach(self, hub: Hub) -> None:
@@ -231,6 +239,7 @@ async def _build(settings: Settings, redis: redis_adapter.RedisClients, closing:
     bundles = BundleService(clock=clock, vault=vault, catalog=catalog, applications=applications,
                             identity=identity, licenses=licenses)
     listeners.join(bundles)  # a step's transition wakes its bundle
+    sharing = _sharing(settings, redis, clock, vault, identity, nodes, hub_node_pem, closing)
     return Hub(
         settings=settings, redis=redis, closing=closing, clock=clock, vault=vault, tokens=tokens, nodes=nodes,
         hub_node_key=hub_key(hub_node_pem), node_client_factory=node_client_factory,
@@ -243,8 +252,25 @@ async def _build(settings: Settings, redis: redis_adapter.RedisClients, closing:
         instant_approval=instant_approval, applications=applications,
         home=HomeService(topics=topics, catalog=catalog, clock=clock, open_items=applications.open_count),
         # an application that names a license as a material releases it to the handling node
-        license_exchange=ExchangeService(licenses=licenses, nodes=nodes, applications=applications, clock=clock),
-        housing_fund=housing_fund, bundles=bundles)
+        license_exchange=ExchangeService(licenses=licenses, nodes=nodes, applications=applications, clock=clock,
+                                         uses=sharing),
+        housing_fund=housing_fund, bundles=bundles, sharing=sharing)
+
+
+def _sharing(settings: Settings, redis: redis_adapter.RedisClients, clock: Clock, vault: Vault,
+             identity: IdentityService, nodes: NodeRegistry, hub_node_pem: bytes,
+             closing: AsyncExitStack) -> SharingService:
+    """Data sharing: providers reached signed by the hub, quotas in Redis, the message log
+    time-stamped by an RFC 3161 authority (docs/sharing.md)."""
+    gateway = SignedProviderGateway(private_key_pem=hub_node_pem, now=clock.now,
+                                    timeout_seconds=settings.sharing_provider_timeout_seconds)
+    closing.push_async_callback(gateway.aclose)
+    verifier = TsaVerifier(Path(settings.tsa_cert_path).read_bytes())
+    stamper = TsaClient(url=settings.time_stamping_url, verifier=verifier)  # a token is checked as it comes
+    closing.push_async_callback(stamper.aclose)
+    return SharingService(clock=clock, vault=vault, identity=identity, nodes=nodes, gateway=gateway,
+                          quota=TokenBucketLimiter(redis.aio), stamper=stamper, verifier=verifier,
+                          max_unstamped=timedelta(seconds=settings.sharing_max_unstamped_seconds))
 
 
 def _identity(settings: Settings, redis: redis_adapter.RedisClients, clock: Clock, vault: Vault,

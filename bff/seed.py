@@ -53,6 +53,9 @@ async def seed_demo(hub: Hub) -> None:
         from domain.bundles.demo import seed_bundles
 
         print(f"bundles: {await seed_bundles(hub.bundles, hub.catalog, hub.seals)}")
+    # data sharing: the stub's providers and the data services they publish (docs/sharing.md)
+    if not hub.settings.is_production:
+        print(f"data sharing: {await _seed_data_services(hub)}")
 
 
 # delivery: demo provincial platforms (docs/delivery.md)
@@ -139,3 +142,31 @@ async def _seed_housing_fund(hub: Hub) -> dict:
                                                                centre.code))
             added += 1
     return {"centres_added": added, "matters": await offer_withdrawals(hub.catalog)}
+
+
+# data sharing: demo providers, played by the department stub (adapters/departments/stub/data_services.py)
+SHARING_NODES = [
+    ("bj-hrss", "北京市人力资源和社会保障局", "demo_node_beijing_hrss_public.pem"),
+    ("bj-amr", "北京市市场监督管理局", "demo_node_beijing_amr_public.pem"),
+]
+
+
+async def _seed_data_services(hub: Hub) -> dict:
+    """The providers registered with their stub endpoints, and each stub service published once
+    (a service already in the catalog is the provider's: left alone)."""
+    from adapters.departments.stub import node_endpoint, stub_url
+    from adapters.departments.stub.data_services import SERVICE_DEFINITIONS
+
+    registry, base = hub.nodes, stub_url(hub.settings.mock_host, hub.settings.stub_port)
+    known = {node.code: node for node in await registry.list()}
+    for code, name, key_file in SHARING_NODES:
+        if code not in known:
+            await registry.register(code=code, kind="department", name=name, region_code="110000000000",
+                                    public_key_pem=(DEVKEYS / key_file).read_text(),
+                                    endpoint_url=node_endpoint(base, code))
+    published = {(s.provider, s.code) for s in await hub.sharing.catalog.list()}
+    fresh = [d for d in SERVICE_DEFINITIONS if (d["provider"], d["code"]) not in published]
+    for definition in fresh:
+        await hub.sharing.catalog.publish(provider=definition["provider"],
+                                          description={k: v for k, v in definition.items() if k != "provider"})
+    return {"providers": len(SHARING_NODES) + 1, "services_published": len(fresh)}

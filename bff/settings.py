@@ -80,6 +80,15 @@ class Settings:
     bundle_interval_seconds: int = 2
     seed_demo: bool = True
 
+    # data sharing (docs/sharing.md): a provider slower than this is a 504; the message log's
+    # time-stamping authority (RFC 3161; empty: the department stub's, offline) and its certificate;
+    # records waiting longer than max_unstamped for a timestamp stop the exchange (fail closed)
+    sharing_provider_timeout_seconds: int = 10
+    sharing_stamp_interval_seconds: int = 5
+    sharing_max_unstamped_seconds: int = 300
+    tsa_url: str = ""
+    tsa_cert_path: str = str(DEVKEYS / "tsa_cert.pem")
+
     # applications (uploaded materials)
     storage_dir: str = str(ROOT / "var" / "materials")  # the local-directory material store
     # an upload's limit; a request is also bounded by max_body_bytes (the whole multipart body)
@@ -108,11 +117,15 @@ class Settings:
         return self.sms_base_url or f"{self.mock_url}/_mock/sms"
 
     @property
+    def time_stamping_url(self) -> str:
+        return self.tsa_url or f"http://{self.mock_host}:{self.stub_port}/tsa"
+
+    @property
     def is_production(self) -> bool:
         return self.env == "production"
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
         environ = os.environ if environ is None else environ
         values = {}
         for f in fields(cls):
@@ -139,12 +152,15 @@ class Settings:
             problems.append("GOVHUB_DATA_KEY and GOVHUB_LOOKUP_KEY must be set to production keys")
         if self.wechat_secret == "dev-wechat-secret" or not self.wechat_base_url:
             problems.append("WeChat must be configured (GOVHUB_WECHAT_BASE_URL, GOVHUB_WECHAT_SECRET)")
+        if not self.tsa_url:
+            problems.append("GOVHUB_TSA_URL must name the time-stamping authority of the message log")
         if not self.alipay_gateway_url or not self.sms_base_url:
             problems.append("GOVHUB_ALIPAY_GATEWAY_URL and GOVHUB_SMS_BASE_URL must be set")
         if self.wechat_template_id.endswith("-DEV") or self.alipay_template_id.endswith("-DEV"):
             problems.append("GOVHUB_WECHAT_TEMPLATE_ID and GOVHUB_ALIPAY_TEMPLATE_ID must name registered templates")
         dev_keys = {p.read_bytes() for p in DEVKEYS.glob("*.pem")}
-        for path in (self.alipay_app_private_key_path, self.alipay_public_key_path, self.node_key_path):
+        for path in (self.alipay_app_private_key_path, self.alipay_public_key_path, self.node_key_path,
+                     self.tsa_cert_path):
             key = Path(path)
             # by content, not by folder: a dev key copied elsewhere is still a dev key
             if key.resolve().parent == DEVKEYS.resolve() or (key.is_file() and key.read_bytes() in dev_keys):

@@ -12,6 +12,7 @@ MODEL_MODULES = [
     "domain.delivery.models",
     "domain.applications.models",
     "domain.seals.models",
+    "domain.sharing.models",
     "domain.licenses.models",
     # instant approval and notifications
     "domain.applications.business_names",

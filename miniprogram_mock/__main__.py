@@ -16,7 +16,8 @@ def _parser() -> argparse.ArgumentParser:
     journey = commands.add_parser("journey", help="walk a scripted citizen journey against the hub")
     journey.add_argument("name", choices=["login", "licenses", "apply", "instant",  # apply, instant: notifications
                                           "fund",  # housing fund: withdraw with a face scan
-                                          "newborn"])  # bundles: the newborn bundle, both parents
+                                          "newborn",  # bundles: the newborn bundle, both parents
+                                          "data-sharing"])  # a department asks, is granted, calls; the tracker
     journey.add_argument("--channel", choices=["wechat", "alipay", "app"], default="wechat")
     journey.add_argument("--base-url", default="http://127.0.0.1:8000", help="the hub")
     journey.add_argument("--mock-url", default="http://127.0.0.1:8001", help="this mock")
@@ -50,6 +51,10 @@ def journey(args: argparse.Namespace) -> int:
             from miniprogram_mock.fund_journey import run_fund_journey
 
             run_fund_journey(args.base_url, args.mock_url, user=args.user)
+        elif args.name == "data-sharing":  # data sharing: ask -> approve -> exchange call -> tracker
+            from miniprogram_mock.sharing_journey import run_sharing_journey
+
+            run_sharing_journey(args.base_url, args.mock_url, user=args.user)
         elif args.name == "newborn":  # bundles: one form, the other parent confirms, every step done
             from miniprogram_mock.bundle_journey import run_newborn_journey
 

@@ -82,3 +82,14 @@ async def advance_bundles(hub) -> dict:
 async def flag_stuck_bundles(hub) -> dict:
     """Open runs past their deadline: flagged once and alerted (logger govhub.bundles.alert)."""
     return await hub.bundles.flag_stuck()
+
+
+# jobs: data sharing
+async def stamp_message_log(hub) -> dict:
+    """Time-stamp the exchange's message log (RFC 3161); a failing authority leaves records waiting."""
+    return {"stamped": await hub.sharing.stamp_pending()}
+
+
+async def grant_housekeeping(hub) -> dict:
+    """Requests nobody decided lapse; grants past their validity expire."""
+    return await hub.sharing.grants.housekeeping()

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from sanic import Blueprint, Sanic
 
-from bff.admin import accounts, audit, bundles, catalog, deliveries, session, topics
+from bff.admin import accounts, audit, bundles, catalog, deliveries, session, sharing, topics
 from bff.admin.auth import describe_security
 
 # deliveries: the outbox for operators; bundles: declarations (catalog_admin) and runs (operator)
-BLUEPRINTS = [session.bp, accounts.bp, audit.bp, topics.bp, catalog.bp, deliveries.bp, bundles.bp]
+# sharing: data services and grants (operators)
+BLUEPRINTS = [session.bp, accounts.bp, audit.bp, topics.bp, catalog.bp, deliveries.bp, bundles.bp, sharing.bp]
 
 
 def install(app: Sanic) -> None:

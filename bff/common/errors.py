@@ -24,6 +24,8 @@ STATUS_OF_KIND = {
     "conflict": 409,
     "rate_limited": 429,
     "unavailable": 503,
+    "bad_gateway": 502,  # a system behind the hub answered something unusable (data sharing's providers)
+    "gateway_timeout": 504,  # ... or not in time
 }
 
 # Sanic's own exceptions, by status: a stable code and a citizen-fit title.

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from sanic import Sanic
 from sanic_ext.extensions.openapi.builders import SpecificationBuilder
 
-from bff.common.paths import SHAPES
+from bff.common.paths import shape_of
 
 REF = "#/components/schemas/{model}"
 
@@ -37,10 +37,10 @@ def build(app: Sanic) -> dict:
 
 def _path_parameters(op: dict, route) -> None:
     """Each path parameter as the router matches it (bff/common/paths.py): pattern and length."""
-    unknown = [f"<{p.name}:{p.label}>" for p in route.defined_params.values() if p.label not in SHAPES]
+    unknown = [f"<{p.name}:{p.label}>" for p in route.defined_params.values() if shape_of(p.label) is None]
     if unknown:  # a new route with <id:str>: name its shape (bff/common/paths.py) so the router bounds it
         raise ValueError(f"/{route.path}: {', '.join(unknown)} has no shape in bff/common/paths.py")
-    shapes = {param.name: SHAPES[param.label] for param in route.defined_params.values()}
+    shapes = {param.name: shape_of(param.label) for param in route.defined_params.values()}
     others = [p for p in op.get("parameters", []) if not (p.get("in") == "path" and p.get("name") in shapes)]
     op["parameters"] = [{"name": name, "in": "path", "required": True, "description": shape.description,
                          "schema": shape.schema()} for name, shape in shapes.items()] + others

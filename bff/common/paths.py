@@ -32,6 +32,8 @@ class PathShape:
 
     @property
     def pattern(self) -> str:
+        if self.label == "path":  # several segments: anything but an empty tail
+            return rf"^[^?#]{{1,{self.max_length}}}$"
         if self.integer:
             return rf"^[0-9]{{1,{self.max_length}}}$"
         return rf"^[A-Za-z0-9][A-Za-z0-9._-]{{0,{self.max_length - 1}}}$"
@@ -77,7 +79,23 @@ SHAPES = {shape.label: shape for shape in (
     PathShape("delivery_id", INT64_DIGITS, "an outbox delivery's id", "42", integer=True),
     PathShape("status_list_epoch", INT64_DIGITS, "the hour of a status list (hours since 1970, UTC)", "491234",
               integer=True),
+    # data sharing: the catalog, grants and the exchange's service id (docs/sharing.md)
+    PathShape("node_code", 64, "a node's code (the X-Road member code)", "bj-psb"),
+    PathShape("data_service_code", 64, "a data service's code", "household-register-extract"),
+    PathShape("grant_id", 32, "a data-sharing grant's id", "G4F1C2D3E4A5B6C7D"),
+    PathShape("xroad_part", 64, "a part of an X-Road identifier: instance (CN), member class (GOV), subsystem",
+              "CN"),
 )}
+
+# The one parameter that spans segments: the rest of an exchange call's path, after the service id,
+# which the service's own OpenAPI describes (the catalog) and its grant's operations bound. Sanic's
+# built-in ``path`` label matches it; it is kept out of SHAPES so ``install`` never replaces that.
+SERVICE_PATH = PathShape("path", 2000, "the service's own path (see its OpenAPI description in the catalog)",
+                         "extract")
+
+
+def shape_of(label: str) -> PathShape | None:
+    return SHAPES.get(label) or (SERVICE_PATH if label == SERVICE_PATH.label else None)
 
 
 def install(app: Sanic) -> None:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from domain.identity import people, rules
+from domain.identity import matching, people, rules
 from domain.identity.errors import (
     AssuranceRequired,
     FaceResultConsumed,
@@ -26,6 +26,7 @@ from domain.identity.errors import (
     SmsSendLimited,
     TokenInvalid,
 )
+from domain.identity.matching import IdentityMatch
 from domain.identity.models import ChannelAccount, FaceSession, Person, SmsChallenge
 from domain.identity.people import ID_NUMBER, NAME, PHONE, SESSION_KEY, PersonView
 from domain.identity.ports import AlipayLogin, FaceVerifier, RealNameVerifier, SmsSender, WeChatLogin
@@ -323,6 +324,20 @@ class IdentityService:
         if face is None:
             return None
         return FaceSessionOutcome(passed=bool(face.passed), read_at=face.read_at, created_at=face.created_at)
+
+    # --- data sharing: departments check an identity ------------------------------------------
+
+    async def match_identity(self, *, name: str, id_number: str, face_session: str | None = None) -> IdentityMatch:
+        """match / no_match / unknown for a department's name + ID number (+ a face scan the
+        citizen just passed): never the person's data (``matching.py``)."""
+        return await matching.check(self.vault, name=name, number=IdNumber.parse(id_number),
+                                    face_session=face_session, now=self.clock.now())
+
+    async def id_number_of(self, *, person_id: str) -> str | None:
+        """A real-name-verified citizen's own ID number (their data tracker finds their uses by
+        it); None before real name."""
+        person = await people.resolve(person_id)
+        return None if person.id_number_sealed is None else self.vault.open(person.id_number_sealed, context=ID_NUMBER)
 
     # --- helpers ----------------------------------------------------------------------------
 

@@ -25,12 +25,19 @@ from tortoise.transactions import in_transaction
 
 from domain.licenses import rules
 from domain.licenses.catalog import license_type
-from domain.licenses.errors import ConsentNotFound, ConsentRequired, ConsentStateConflict, LicenseInvalid, LicenseNotFound
+from domain.licenses.errors import (
+    ConsentNotFound,
+    ConsentRequired,
+    ConsentStateConflict,
+    LicenseInvalid,
+    LicenseNotFound,
+)
 from domain.licenses.models import License, LicenseConsent
 from domain.licenses.ports import ApplicationMaterials
 from domain.licenses.service import LicenseService, LicenseSummary
 from domain.nodes.service import NodeRegistry
 from domain.shared.clock import Clock
+from domain.sharing.ports import DataUseRecorder, LicenseUse
 
 KINDS = ("once", "standing")
 
@@ -64,8 +71,10 @@ class ConsentView:
 
 class ExchangeService:
     def __init__(self, *, licenses: LicenseService, nodes: NodeRegistry, applications: ApplicationMaterials,
-                 clock: Clock) -> None:
+                 clock: Clock, uses: DataUseRecorder | None = None) -> None:
+        """``uses``: the holder's data tracker (data sharing), told of every department's request."""
         self._licenses, self._nodes, self._applications, self._clock = licenses, nodes, applications, clock
+        self._uses = uses
 
     # --- departments ----------------------------------------------------------------------
 
@@ -83,11 +92,15 @@ class ExchangeService:
             basis, covered_at = await self._basis(row, node, purpose, now)
             if basis is None:
                 consent = await self._file_request(row, node, purpose, now)
-                await self._licenses.log(row, actor_kind="department", actor=node, action="exchange",
-                                         purpose=purpose, outcome="refused")
-            else:
-                await self._licenses.log(row, actor_kind="department", actor=node, action="exchange",
-                                         purpose=purpose, outcome="released")
+            outcome = "refused" if basis is None else "released"
+            await self._licenses.log(row, actor_kind="department", actor=node, action="exchange",
+                                     purpose=purpose, outcome=outcome)
+            if self._uses is not None:
+                await self._uses.license_used(LicenseUse(
+                    holder_kind=row.holder_kind, holder=holder, at=now, node=node, license_type=row.type_code,
+                    license_title=license_type(row.type_code).name,
+                    fields=_released_fields(row, self._licenses.data_of(row), covered_at) if basis else (),
+                    purpose=purpose, outcome=outcome))
         if basis is None:
             raise ConsentRequired("证照持有人尚未授权本部门使用此证照，已向其发送授权请求",
                                   consent_request=consent.public_id)
@@ -200,6 +213,11 @@ class ExchangeService:
                            status=rules.consent_status(_state(row), self._clock.now()), created_at=row.created_at,
                            granted_at=row.granted_at, expires_at=row.expires_at, used_at=row.used_at,
                            revoked_at=row.revoked_at)
+
+
+def _released_fields(row: License, data: dict, covered_at: int) -> tuple[str, ...]:
+    withheld = rules.withheld(license_type(row.type_code).sensitive, data, covered_at)
+    return tuple(sorted(k for k in data if k not in withheld))
 
 
 def _require_cover(type_code: str, assurance: int) -> None:

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 class DomainError(Exception):
     """Base of every error a use case may raise on purpose."""
 
-    kind: ClassVar[str] = "invalid"  # invalid | unauthorized | forbidden | not_found | conflict | rate_limited | unavailable
+    kind: ClassVar[str] = "invalid"  # invalid | unauthorized | forbidden | not_found | conflict | rate_limited | unavailable | bad_gateway | gateway_timeout
     code: ClassVar[str] = "invalid_request"
     title: ClassVar[str] = "请求有误"
 

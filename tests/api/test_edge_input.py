@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from bff.common.paths import SHAPES
+from bff.common.paths import shape_of
 from domain.applications.models import Application
 from tests.support.applications import register_node
 from tests.support.citizens import ALICE, bearer, login_wechat, verify_real_name
@@ -126,7 +126,7 @@ async def test_every_route_that_takes_a_body_holds_the_size_limit(client, app, s
 
 def _filled(path: str) -> str:
     """A route's path with its shape's example in each parameter (bff/common/paths.py)."""
-    return "/".join(SHAPES[segment[1:-1].split(":")[-1]].example if segment.startswith("<") else segment
+    return "/".join(shape_of(segment[1:-1].split(":")[-1]).example if segment.startswith("<") else segment
                     for segment in path.split("/"))
 
 

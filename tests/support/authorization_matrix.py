@@ -166,6 +166,15 @@ MATRIX: dict[str, Public | Citizen | Admin | Node] = {
     "POST /gov/v1/license-exchanges": Node("exchanger", Answer(403, "consent_required")),
     "* /gov/v1/applications/{number}*": Node("handler", not_found("application_not_found")),
     "POST /gov/v1/housing-fund/payouts/{payout_id}/events": Node("centre", not_found("payout_not_found")),
+    # --- data sharing: the issuer (bj-psb) provides, the exchanger (bj-civil) holds grants ------
+    "GET /{ch}/v1/me/data-uses": Citizen(1),  # an account without real name has no uses: an empty list
+    "* /gov/v1/sharing/services*": Node(),  # the catalog is every node's; publishing makes one's own
+    "POST /gov/v1/sharing/services/{code}/retire": Node("issuer", not_found("data_service_not_found")),
+    "* /gov/v1/sharing/grants*": Node(),  # asking, and listing one's own
+    "* /gov/v1/sharing/grants/{grant_id}*": Node("issuer", Answer(403, "data_grant_party_only")),
+    "POST /gov/v1/identity/verifications": Node("exchanger", Answer(403, "data_grant_required")),
+    "GET /r1/*": Node("exchanger", Answer(403, "xroad_client_mismatch")),  # it names the exchanger as client
+    "* /admin/v1/sharing*": Admin(OPERATOR),
 }
 
 # (matrix key, caller) -> why the hub does not yet answer what the matrix says: a known hole of
@@ -222,6 +231,17 @@ REQUESTS = {
         "type": "resident_id_card", "holder": ALICE["id_number"], "purpose": "办理业务核验身份"}},
     "POST /gov/v1/applications/{number}/events": lambda w: {"body": _event("accepted")},
     "POST /gov/v1/housing-fund/payouts/{payout_id}/events": lambda w: {"body": _event("paid")},
+    "GET /gov/v1/sharing/services/{provider}/{code}": lambda w: {
+        "path": {"provider": w.nodes["issuer"].code, "code": "household-register-extract"}},
+    "POST /gov/v1/sharing/services/{code}/retire": lambda w: {"body": {"notice_days": 30}},
+    **{f"POST {area}/sharing/grants/{{grant_id}}/{step}": lambda w: {"body": {"reason": "核查异常调用"}}
+       for area in ("/gov/v1", "/admin/v1") for step in ("refuse", "suspend", "revoke")},
+    "POST /gov/v1/identity/verifications": lambda w: {"body": {"name": ALICE["name"], "id_number": ALICE["id_number"]}},
+    "GET /r1/{instance}/{member_class}/{member_code}/{subsystem}/{service_code}/{rest}": lambda w: {
+        "path": {"instance": "CN", "member_class": "GOV", "member_code": w.nodes["issuer"].code,
+                 "subsystem": "psb-data", "service_code": "household-register-extract", "rest": "extract"},
+        "query": {"id_number": ALICE["id_number"]},
+        "headers": {"X-Road-Client": f"CN/GOV/{w.nodes['exchanger'].code}/case-system"}},
 }
 
 

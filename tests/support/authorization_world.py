@@ -9,6 +9,7 @@ import pytest
 from tests.conftest import empty_hub
 from tests.support.admins import cheap_admin_services
 from tests.support.callers import build_world
+from tests.support.department_stub import DEVKEYS
 from tests.support.housing_fund import fund_stub, reset
 
 
@@ -21,7 +22,8 @@ def clean_state():
 
 @pytest.fixture(scope="module")
 def stub():
-    with fund_stub() as running:
+    # the fund centres, and bj-psb as a data-sharing provider (its household extract)
+    with fund_stub(also={"bj-psb": DEVKEYS / "demo_node_beijing_psb_private.pem"}) as running:
         yield running
 
 

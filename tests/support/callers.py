@@ -148,10 +148,11 @@ PATH_OBJECTS = {
     ("licenses", "license_id"): "license", ("license-consents", "consent_id"): "revocable_consent",
     ("withdrawals", "withdrawal_id"): "withdrawal", ("payouts", "payout_id"): "payout",
     ("bundle-runs", "number"): "bundle_run", ("bundle-confirmations", "number"): "bundle_confirmation",
-    ("deliveries", "delivery_id"): "delivery",
+    ("deliveries", "delivery_id"): "delivery", ("grants", "grant_id"): "grant",
 }
 PATH_VALUES = {("matters", "code"): MATTER, ("bundles", "code"): "newborn",
-               ("regions", "code"): "330106000000", ("accounts", "username"): "spare"}
+               ("regions", "code"): "330106000000", ("accounts", "username"): "spare",
+               ("services", "code"): "household-register-extract"}
 
 
 def path_value(world: World, segment: str, name: str, *, prefix: str, kind: str, path: str) -> str:
@@ -189,6 +190,7 @@ async def build_world(client: httpx.AsyncClient, app, resources, stub) -> World:
     await _withdrawal(world)
     await _bundles(world)
     await _topics(world)
+    await _sharing(world, stub)
     for prefix, channel in PREFIXES.items():
         started = await services.identity.start_face(person_id=world.people["L2"], channel=channel)
         world.face_sessions[prefix] = started.id
@@ -332,3 +334,28 @@ async def _topics(world: World) -> None:
     topics.invalidate()
     world.objects |= {"draft_topic": "authz-draft", "doomed_topic": "authz-doomed",
                       "live_topic": "authz-live"}
+
+
+async def _sharing(world: World, stub) -> None:
+    """bj-psb (the issuer) provides its household extract, played by the stub; bj-civil (the
+    exchanger) holds a grant for it and one for the hub's identity verification, and has asked for
+    another (``grant``, undecided: the one the grant routes are called about)."""
+    from adapters.departments.stub.data_services import definition
+    from domain.sharing.service import Approval, GrantRequest, Party
+
+    sharing, psb = world.resources.sharing, world.nodes["issuer"].code
+    await world.resources.nodes.set_endpoint(code=psb, endpoint_url=stub.endpoint(psb))
+    household = {k: v for k, v in definition("household-register-extract").items() if k != "provider"}
+    await sharing.catalog.publish(provider=psb, description=household)
+
+    async def asked(provider: str, service: str, fields: tuple[str, ...]):
+        return await sharing.grants.request(consumer=world.nodes["exchanger"].code, asked=GrantRequest(
+            provider=provider, service_code=service, fields=fields, purpose="核实申请人身份与户籍",
+            legal_basis="《政务服务数据共享管理办法》", expected_daily_calls=100))
+
+    held = await asked(psb, household["code"], ("name", "sex"))
+    await sharing.grants.approve(party=Party(node=psb), grant_id=held.id, approval=Approval(quota_per_minute=60_000))
+    identity = await asked("govhub", "identity-verification", ("result",))
+    await sharing.grants.approve(party=Party(operator="operator"), grant_id=identity.id,
+                                 approval=Approval(quota_per_minute=60_000))
+    world.objects["grant"] = (await asked(psb, household["code"], ("name",))).id

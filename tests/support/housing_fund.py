@@ -25,9 +25,10 @@ def private_key(centre: str) -> bytes:
 
 
 @contextlib.contextmanager
-def fund_stub(hub_url: str = "http://127.0.0.1:9", delay: float = 0.05):
-    with running_stub(hub_url=hub_url, delay=delay,
-                      nodes={code: DEVKEYS / f"{name}_private.pem" for code, name in KEYS.items()}) as stub:
+def fund_stub(hub_url: str = "http://127.0.0.1:9", delay: float = 0.05, also: dict | None = None):
+    """The stub playing the demo fund centres (and the nodes ``also`` names: code -> private key file)."""
+    nodes = {code: DEVKEYS / f"{name}_private.pem" for code, name in KEYS.items()} | (also or {})
+    with running_stub(hub_url=hub_url, delay=delay, nodes=nodes) as stub:
         yield stub
 
 

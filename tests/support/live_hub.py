@@ -16,6 +16,7 @@ from pathlib import Path
 import asyncpg
 
 from bff import database
+from tests.support.department_stub import running_stub
 from tests.support.mock_server import free_port, wait_until_up
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -107,11 +108,14 @@ def seeded_hub(*, database_url: str, redis_url: str, mock_url: str) -> Iterator[
     with fresh_database(os.environ.get("GOVHUB_DATABASE_URL", "") or database_url) as url:
         env = {**os.environ, "GOVHUB_DATABASE_URL": url, "GOVHUB_REDIS_URL": redis_url, "GOVHUB_LOG_LEVEL": "WARNING"}
         seeded = govhub_cli(env, "seed")
-        for part in ("demo seals and licenses", "instant approval", "housing fund", "bundles:"):
+        for part in ("demo seals and licenses", "instant approval", "housing fund", "bundles:", "data sharing"):
             assert part in seeded, seeded
-        with running_hub(database_url=url, redis_url=redis_url, mock_url=mock_url,
-                         extra_env={"GOVHUB_SCHEDULER_ENABLED": "true"}) as hub:
-            yield LiveHub(url=hub, database_url=url, env=env)
+        # the message log's time-stamping authority: the department stub's /tsa, stamping each second
+        with running_stub(review=False) as authority, \
+                running_hub(database_url=url, redis_url=redis_url, mock_url=mock_url,
+                            extra_env={"GOVHUB_SCHEDULER_ENABLED": "true", "GOVHUB_TSA_URL": f"{authority.url}/tsa",
+                                       "GOVHUB_SHARING_STAMP_INTERVAL_SECONDS": "1"}) as hub:
+            yield LiveHub(url=hub, database_url=url, env={**env, "GOVHUB_TSA_URL": f"{authority.url}/tsa"})
 
 
 @contextlib.contextmanager

@@ -48,6 +48,7 @@ def _production_env(tmp_path) -> dict[str, str]:
         "GOVHUB_REALNAME_PROVIDER": "mps", "GOVHUB_FACE_PROVIDER": "vendor",
         "GOVHUB_PUBLIC_URL": "https://hub.gov.cn",
         "GOVHUB_WECHAT_TEMPLATE_ID": "Kq3f8-applicationprogress", "GOVHUB_ALIPAY_TEMPLATE_ID": "2021001",
+        "GOVHUB_TSA_URL": "https://tsa.gov.cn/tsa", "GOVHUB_TSA_CERT_PATH": str(key),
     }
     return env
 

@@ -15,9 +15,11 @@ from sanic import Blueprint, Request, Sanic, json
 from sanic.response import HTTPResponse
 
 from adapters.departments.node_client import SignedNodeClient
-from adapters.departments.stub import fund_centre, review  # fund_centre: housing fund
+from adapters.departments.stub import data_services, fund_centre, review  # fund_centre: housing fund
 from adapters.departments.stub import licenses as stub_licenses  # bundles
 from adapters.departments.stub.store import StubStore
+from adapters.timestamping import server as timestamping
+from adapters.timestamping.authority import TimeStampAuthority
 from domain.nodes import rules as node_rules
 from domain.nodes import signatures
 from domain.shared.clock import Clock
@@ -74,6 +76,8 @@ DEMO_NODE_KEYS = {
     "shanghai-platform": "demo_node_shanghai_private.pem",
     "jiangsu-platform": "demo_node_jiangsu_private.pem",
     "anhui-platform": "demo_node_anhui_private.pem",
+    "bj-hrss": "demo_node_beijing_hrss_private.pem",  # data exchange: providers (stub/data_services.py)
+    "bj-amr": "demo_node_beijing_amr_private.pem",
 }
 
 
@@ -100,6 +104,10 @@ def create_stub_app(config: StubConfig) -> Sanic:
     app.blueprint(_deliveries())
     app.blueprint(_controls())
     fund_centre.install(app)  # housing fund: the fund-centre role (stub/fund_centre.py)
+    data_services.install(app)  # data exchange: the provider role (stub/data_services.py)
+    # the message log's time-stamping authority (RFC 3161), offline: POST /tsa
+    timestamping.install(app, TimeStampAuthority.from_files(
+        private_key=DEVKEYS / "tsa_private.pem", certificate=DEVKEYS / "tsa_cert.pem", clock=config.clock))
 
     @app.after_server_start
     async def start_callbacks(app: Sanic) -> None:

@@ -1,0 +1,60 @@
+"""Data sharing's one door for the BFF, the jobs and other capabilities: the catalog, grants,
+the exchange, identity verifications, the message log and the citizen's tracker, built together.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from domain.shared.clock import Clock
+from domain.shared.vault import Vault
+from domain.sharing.catalog import ServiceCatalog, ServiceView
+from domain.sharing.exchange import Exchange, ExchangeAnswer, ExchangeRequest
+from domain.sharing.grants import Approval, GrantRequest, Grants, GrantView, Party
+from domain.sharing.message_log import LogCheck, MessageLog
+from domain.sharing.ports import LicenseUse, ProviderGateway, QuotaBucket, TimeStamper, TokenVerifier
+from domain.sharing.tracker import DataUsePage, DataUses, DataUseView, UseFilters
+from domain.sharing.verifications import IdentityVerifications, VerificationAnswer, VerificationAsked
+
+__all__ = ["Approval", "DataUsePage", "DataUseView", "ExchangeAnswer", "ExchangeRequest", "GrantRequest", "GrantView",
+           "LogCheck", "Party", "ServiceView", "SharingService", "UseFilters", "VerificationAnswer",
+           "VerificationAsked"]
+
+
+class SharingService:
+    def __init__(self, *, clock: Clock, vault: Vault, identity, nodes, gateway: ProviderGateway,
+                 quota: QuotaBucket, stamper: TimeStamper, verifier: TokenVerifier,
+                 max_unstamped: timedelta) -> None:
+        """``identity``: the identity service (whose ID number; identity checks); ``nodes``: the
+        node registry (endpoints, names)."""
+        self.catalog = ServiceCatalog(clock=clock)
+        self.grants = Grants(clock=clock, catalog=self.catalog)
+        self.log = MessageLog(clock=clock, stamper=stamper, verifier=verifier, max_unstamped=max_unstamped)
+        self.uses = DataUses(clock=clock, vault=vault, identity=identity, nodes=nodes)
+        self.exchange = Exchange(clock=clock, catalog=self.catalog, grants=self.grants, log=self.log, uses=self.uses,
+                                 gateway=gateway, quota=quota, nodes=nodes)
+        self.verifications = IdentityVerifications(clock=clock, grants=self.grants, log=self.log, uses=self.uses,
+                                                   quota=quota, identity=identity)
+
+    async def call(self, request: ExchangeRequest) -> ExchangeAnswer:
+        return await self.exchange.call(request)
+
+    async def verify_identity(self, asked: VerificationAsked) -> VerificationAnswer:
+        return await self.verifications.verify(asked)
+
+    async def license_used(self, use: LicenseUse) -> None:
+        """The ``DataUseRecorder`` port of licenses: a department's request for a citizen's license."""
+        await self.uses.license_used(use)
+
+    async def data_uses(self, *, person_id: str, filters: UseFilters = UseFilters(), cursor: str | None = None,
+                        limit: int = 20) -> DataUsePage:
+        return await self.uses.list(person_id=person_id, filters=filters, cursor=cursor, limit=limit)
+
+    async def stamp_pending(self) -> int:
+        return await self.log.stamp_pending()
+
+    async def verify_log(self) -> LogCheck:
+        return await self.log.verify()
+
+    def forget_memos(self) -> None:
+        self.catalog.forget()
+        self.log.forget()
