@@ -366,9 +366,26 @@ def _add_sharing_parser(sub) -> None:
     cmd = sharing.add_subparsers(dest="sharing_command", required=True)
     cmd.add_parser("verify-log", help="walk the hash chain and check every RFC 3161 timestamp; exit 1 if broken")
     cmd.add_parser("stamp", help="time-stamp what is not yet stamped now (the scheduler does it every few seconds)")
+    cmd.add_parser("stamps", help="the timestamps: id, records covered, the digest stamped")
+    export = cmd.add_parser("export-stamp", help="write a timestamp's RFC 3161 token (DER) to a file, for openssl")
+    export.add_argument("stamp_id", type=int)
+    export.add_argument("file", type=Path)
 
 
 def _sharing(settings: Settings, args) -> int:
+    if args.sharing_command in ("stamps", "export-stamp"):
+        stamps = asyncio.run(_with_hub(settings, lambda hub: hub.sharing.log.stamps()))
+        if args.sharing_command == "stamps":
+            for stamp in stamps:
+                print(f"{stamp.id}\tseq {stamp.first_seq}-{stamp.last_seq}\t{stamp.stamped_at.isoformat()}\t{stamp.digest}")
+            return 0
+        found = next((s for s in stamps if s.id == args.stamp_id), None)
+        if found is None:
+            print(f"govhub: no timestamp {args.stamp_id}", file=sys.stderr)
+            return 1
+        args.file.write_bytes(found.token)
+        print(f"wrote {len(found.token)} bytes; digest {found.digest} (the hash of record {found.last_seq})")
+        return 0
     if args.sharing_command == "stamp":
         stamped = asyncio.run(_with_hub(settings, lambda hub: hub.sharing.stamp_pending()))
         print(f"stamped {stamped} records")

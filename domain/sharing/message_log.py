@@ -82,6 +82,16 @@ class LogCheck:
         return self.intact and not self.bad_stamps
 
 
+@dataclass(frozen=True)
+class StampView:
+    id: int
+    first_seq: int
+    last_seq: int
+    digest: str  # hex: the hash of record last_seq, the token's message imprint
+    token: bytes  # DER ContentInfo (openssl ts -verify -token_in)
+    stamped_at: datetime
+
+
 def digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
@@ -163,6 +173,11 @@ class MessageLog:
                 bad.append(f"stamp {stamp.id}: {why}")
         unstamped = await ExchangeMessage.filter(stamp_id=None).count()
         return LogCheck(broken is None, count, len(stamps), broken, tuple(bad), unstamped)
+
+    async def stamps(self) -> list[StampView]:
+        """Every timestamp, oldest first (to verify one with standard tools: docs/sharing.md)."""
+        return [StampView(s.id, s.first_seq, s.last_seq, s.digest, bytes(s.token), s.stamped_at)
+                for s in await MessageLogStamp.all().order_by("id")]
 
     def forget(self) -> None:
         self._oldest.clear()

@@ -4,6 +4,7 @@ platform asks for the household extract, bj-psb approves fewer fields, the platf
 use. Then the message log, time-stamped by the stub's RFC 3161 authority, verifies from the CLI."""
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
@@ -47,3 +48,18 @@ def test_journey_command_line(live_hub, providers, mock_url):
                           timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "request hash matches" in done.stdout
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_a_timestamp_verifies_with_openssl(live_hub, providers, mock_url, tmp_path):
+    run_sharing_journey(live_hub.url, mock_url, out=lambda line: None)
+    deadline = time.monotonic() + 30
+    while not (listed := govhub_cli(live_hub.env, "sharing", "stamps").splitlines()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    stamp_id, _, _, digest = listed[-1].split("\t")
+    token = tmp_path / "token.der"
+    govhub_cli(live_hub.env, "sharing", "export-stamp", stamp_id, str(token))
+    checked = subprocess.run(["openssl", "ts", "-verify", "-digest", digest, "-token_in", "-in", str(token),
+                              "-CAfile", str(REPO_ROOT / "devkeys/tsa_cert.pem")], capture_output=True, text=True,
+                             timeout=30)
+    assert "Verification: OK" in checked.stdout, checked.stdout + checked.stderr
