@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.shared.clock import FrozenClock
-from domain.sharing.message_log import MessageLog, Record, digest
+from domain.sharing.message_log import MessageLog, Record
 from domain.sharing.models import ExchangeMessage, MessageLogStamp
-from tests.support.sharing import InProcessStamper, later, verifier
+from tests.support.sharing import InProcessStamper, later, log_record, verifier
 
 pytestmark = pytest.mark.usefixtures("resources")
 T0 = datetime(2026, 12, 5, 2, 0, tzinfo=UTC)
@@ -34,15 +34,7 @@ def log(clock, stamper) -> MessageLog:
 
 
 def record(n: int, clock) -> Record:
-    now = clock.now()
-    return Record(kind="exchange", message_id=f"m-{n}", request_id=f"r-{n:04d}", client="CN/GOV/bj-court",
-                  service="CN/GOV/bj-psb/population/household-register-extract", grant_id="G1",
-                  consumer="bj-court", provider="bj-psb", user_id="CN110101198001010011", issue=f"(2026)京0105民初{n}号",
-                  subject_hash="ab" * 32, method="GET", path="/r1/CN/GOV/bj-psb/population/household-register-extract/extract",
-                  fields_returned=("name",), request_in_at=now, request_out_at=now + timedelta(milliseconds=1),
-                  response_in_at=now + timedelta(milliseconds=20, microseconds=7), response_out_at=now + timedelta(milliseconds=21),
-                  request_bytes=0, response_bytes=18, request_digest=digest(b""), response_digest=digest(b'{"name":"x"}'),
-                  request_hash="h", status=200, fault=None)
+    return log_record(n, clock.now())
 
 
 async def test_concurrent_calls_chain_in_order_and_verify(log, clock):

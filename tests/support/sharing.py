@@ -92,3 +92,19 @@ async def publish_providers(resources, stub) -> None:
     for definition in SERVICE_DEFINITIONS:
         await resources.sharing.catalog.publish(
             provider=definition["provider"], description={k: v for k, v in definition.items() if k != "provider"})
+
+
+def log_record(n: int, at: datetime):
+    """A message-log record of a court's call to the household extract, ``n``-th of a series."""
+    from domain.sharing.message_log import Record, digest
+
+    return Record(kind="exchange", message_id=f"m-{n}", request_id=f"r-{n:04d}", client="CN/GOV/bj-court",
+                  service="CN/GOV/bj-psb/psb-data/household-register-extract", grant_id="G1", consumer="bj-court",
+                  provider="bj-psb", user_id="CN110101198001010011", issue=f"(2026)京0105民初{n}号",
+                  subject_hash="ab" * 32, method="GET",
+                  path="/r1/CN/GOV/bj-psb/psb-data/household-register-extract/extract", fields_returned=("name",),
+                  request_in_at=at, request_out_at=at + timedelta(milliseconds=1),
+                  response_in_at=at + timedelta(milliseconds=20, microseconds=7),
+                  response_out_at=at + timedelta(milliseconds=21), request_bytes=0, response_bytes=18,
+                  request_digest=digest(b""), response_digest=digest(b'{"name":"x"}'), request_hash="h", status=200,
+                  fault=None)
