@@ -10,7 +10,7 @@ from bff.admin.auth import admin_doc, current_admin, install_admin_guard, requir
 from bff.common import sharing_presenters as present
 from bff.common.parsing import parse_body, parse_query
 from bff.common.sharing_schemas import AdminGrantQuery, ApproveIn, GrantList, GrantOut, ReasonIn, ServiceList
-from domain.sharing.service import Approval, Party
+from domain.sharing.service import Party
 
 bp = Blueprint("admin_sharing")
 install_admin_guard(bp)
@@ -58,9 +58,7 @@ async def grant(request: Request, grant_id: str) -> HTTPResponse:
                                             "verification): another provider decides on its own. Audited.")
 @require_role(*OPERATORS)
 async def approve(request: Request, grant_id: str) -> HTTPResponse:
-    body = parse_body(request, ApproveIn)
-    approval = Approval(fields=None if body.fields is None else tuple(body.fields),
-                        quota_per_minute=body.quota_per_minute, valid_days=body.valid_days)
+    approval = parse_body(request, ApproveIn).approval()
     view = await request.app.ctx.sharing.grants.approve(party=_party(request), grant_id=grant_id, approval=approval)
     return json(present.grant(view), ensure_ascii=False)
 

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from bff.common.schemas import Body, Out, Query, QueryDay
 from domain.sharing import rules
+from domain.sharing.service import Approval
 
 Classification = Literal["public", "internal", "personal", "sensitive"]
 Method = Literal["GET"]  # domain/sharing/rules.py METHODS
@@ -113,6 +114,10 @@ class ApproveIn(Body):
     fields: list[str] | None = Field(None, description="fewer than asked, or null for all asked")
     quota_per_minute: int = Field(60, ge=1, le=60_000)
     valid_days: int = Field(365, ge=1, le=1095)
+
+    def approval(self) -> Approval:
+        return Approval(fields=None if self.fields is None else tuple(self.fields),
+                        quota_per_minute=self.quota_per_minute, valid_days=self.valid_days)
 
 
 class ReasonIn(Body):

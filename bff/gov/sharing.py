@@ -27,7 +27,7 @@ from bff.common.sharing_schemas import (
 )
 from bff.gov.auth import NODE_REFUSALS, SECURITY_SCHEME, authenticate_node
 from domain.sharing import rules
-from domain.sharing.service import Approval, GrantRequest, Party, VerificationAsked
+from domain.sharing.service import GrantRequest, Party, VerificationAsked
 
 bp = Blueprint("gov_sharing", url_prefix="/gov/v1")
 bp.on_request(authenticate_node)
@@ -134,9 +134,7 @@ async def grant(request: Request, grant_id: str) -> HTTPResponse:
      description="Possibly fewer fields than asked; a quota per minute and a validity. Calls cross at once.")
 @signed
 async def approve(request: Request, grant_id: str) -> HTTPResponse:
-    body = parse_body(request, ApproveIn)
-    approval = Approval(fields=None if body.fields is None else tuple(body.fields),
-                        quota_per_minute=body.quota_per_minute, valid_days=body.valid_days)
+    approval = parse_body(request, ApproveIn).approval()
     view = await request.app.ctx.sharing.grants.approve(party=_party(request), grant_id=grant_id, approval=approval)
     return json(present.grant(view), ensure_ascii=False)
 

@@ -158,15 +158,9 @@ class ApplicationService:
             query = query.filter(submitted_at__gte=beijing_day_start(filters.submitted_from))
         if filters.submitted_until:
             query = query.filter(submitted_at__lt=beijing_day_start(filters.submitted_until + timedelta(days=1)))
-        if cursor:
-            query = query.filter(id__lt=cursors.read_id(cursor))
-        limit = max(1, min(limit, MAX_PAGE))
-        rows = await query.order_by("-id").limit(limit + 1)
-        more = len(rows) > limit
-        rows = rows[:limit]
+        rows, next_cursor = await cursors.newest_first(query, cursor=cursor, limit=max(1, min(limit, MAX_PAGE)))
         today = self.transitions.today()
-        return ApplicationPage(items=[application_view(a, today) for a in rows],
-                               next_cursor=cursors.write(rows[-1].id) if more else None)
+        return ApplicationPage(items=[application_view(a, today) for a in rows], next_cursor=next_cursor)
 
     async def detail(self, *, person_id: str, number: str) -> ApplicationView:
         return await self._detail(await self._own(person_id, number))

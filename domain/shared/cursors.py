@@ -41,3 +41,14 @@ def read_id(cursor: str) -> int:
     if last_id < 1:
         raise InvalidCursor("分页参数无效")
     return last_id
+
+
+async def newest_first(query, *, cursor: str | None, limit: int) -> tuple[list, str | None]:
+    """One page of a query's rows by descending id, after ``cursor``, and the next page's cursor
+    (None on the last): one row more than the page is read to know whether another page follows."""
+    if cursor:
+        query = query.filter(id__lt=read_id(cursor))
+    rows = await query.order_by("-id").limit(limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, write(rows[-1].id) if more and rows else None

@@ -106,13 +106,8 @@ class DataUses:
             query = query.filter(at__gte=filters.since)
         if filters.until:
             query = query.filter(at__lt=filters.until)
-        if cursor:
-            query = query.filter(id__lt=cursors.read_id(cursor))
-        limit = max(1, min(limit, MAX_PAGE))
-        rows = await query.order_by("-id").limit(limit + 1)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return DataUsePage([_view(r) for r in rows], cursors.write(rows[-1].id) if more and rows else None)
+        rows, next_cursor = await cursors.newest_first(query, cursor=cursor, limit=max(1, min(limit, MAX_PAGE)))
+        return DataUsePage([_view(r) for r in rows], next_cursor)
 
     async def _node_name(self, code: str) -> str:
         async def load() -> str:
