@@ -20,6 +20,7 @@ from urllib.parse import parse_qs
 
 from domain.shared.clock import Clock
 from domain.shared.errors import DomainError
+from domain.shared.memo import Memo
 from domain.sharing import rules
 from domain.sharing.catalog import ServiceCatalog, ServiceView
 from domain.sharing.errors import (
@@ -37,6 +38,7 @@ from domain.sharing.ports import ProviderAnswer, ProviderCall, ProviderGateway, 
 from domain.sharing.tracker import DataUses
 
 JSON = "application/json; charset=utf-8"
+ENDPOINT_SECONDS = 5.0
 PASSED_HEADERS = ("content-type", "accept", "x-road-userid", "x-road-issue")
 # What of a provider's refusal (4xx/5xx) may reach the consumer: a problem's own words, no data.
 PROBLEM_KEYS = frozenset({"type", "title", "status", "detail", "code"})
@@ -67,6 +69,8 @@ class Exchange:
         """``nodes``: the node registry (provider endpoints)."""
         self.clock, self.catalog, self.grants, self.log, self.uses = clock, catalog, grants, log, uses
         self.gateway, self.quota, self.nodes = gateway, quota, nodes
+        # a provider's address changes rarely and is read on every call: a few seconds' memory
+        self._endpoints: Memo[str, str | None] = Memo(seconds=ENDPOINT_SECONDS)
 
     async def call(self, request: ExchangeRequest) -> ExchangeAnswer:
         headers = {k.lower(): v for k, v in request.headers.items()}
@@ -81,6 +85,9 @@ class Exchange:
             await self._record(trace, fault=refusal.code)
             raise _with_ids(refusal, trace)
         return answer
+
+    def forget(self) -> None:
+        self._endpoints.clear()
 
     async def _cross(self, request: ExchangeRequest, headers: dict[str, str], trace: _Trace) -> ExchangeAnswer:
         service_id, rest = rules.parse_service_path(request.raw_path)
@@ -128,7 +135,7 @@ class Exchange:
 
     async def _forward(self, request: ExchangeRequest, headers: dict[str, str], service: ServiceView, rest: str,
                        trace: _Trace) -> ProviderAnswer:
-        endpoint = await self.nodes.endpoint(service.provider)
+        endpoint = await self._endpoints.get(service.provider, lambda: self.nodes.endpoint(service.provider))
         if not endpoint:
             raise ProviderUnavailable(f"数据提供方 {service.provider} 未登记服务地址")
         passed = {k: v for k, v in headers.items() if k in PASSED_HEADERS}

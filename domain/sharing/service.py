@@ -58,3 +58,4 @@ class SharingService:
     def forget_memos(self) -> None:
         self.catalog.forget()
         self.log.forget()
+        self.exchange.forget()
