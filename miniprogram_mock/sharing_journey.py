@@ -47,7 +47,7 @@ def run_sharing_journey(base_url: str = "http://127.0.0.1:8000", mock_url: str =
     keys = {consumer: _key(consumer_key), SERVICE[0]: _key(provider_key)}
     identity, seen = DEMO_IDENTITIES[user], {}
     with httpx.Client(timeout=15.0) as http:
-        walk = _Walk(http, base_url.rstrip("/"), mock_url.rstrip("/"), lambda line: out(line.replace("fund:", "sharing:")))
+        walk = _SharingWalk(http, base_url.rstrip("/"), mock_url.rstrip("/"), out)
 
         def signed(what: str, node: str, method: str, path: str, *, json_body: dict | None = None,
                    expect: int = 200, extra: dict | None = None, query: str = "") -> httpx.Response:
@@ -110,6 +110,11 @@ def run_sharing_journey(base_url: str = "http://127.0.0.1:8000", mock_url: str =
         walk.say(f"tracker: {uses[0]['department_name']} read {', '.join(uses[0]['fields'])} "
                  f"via “{uses[0]['service_title']}” for “{uses[0]['purpose']}” ({uses[0]['issue']})")
         return seen
+
+
+class _SharingWalk(_Walk):
+    def say(self, line: str) -> None:
+        self.out(f"[{self.step}/{STEPS}] sharing: {line}")
 
 
 def _key(path: Path):
