@@ -1,0 +1,348 @@
+"""Offline verification of HC1 credentials (the EU DCC's hcert format), health passes among them.
+
+Stand-alone on purpose, like ``verifier/offline.py``: it re-implements the published format with
+cbor2, base45, cryptography (and tongsuopy for SM2) and imports nothing of the hub, so that it
+accepts what the *specification* says, not what our issuer happens to produce. Any conformant HC1
+credential whose signer is trusted verifies, whoever made it.
+
+What is checked, in this order; each failure raises ``Refused(reason, code)``:
+
+- ``bad_prefix``: the text starts with ``HC1:`` (after surrounding whitespace).
+- ``too_large``: at most ``MAX_TEXT`` characters, and zlib may inflate to at most ``MAX_COSE`` bytes
+  (a zip bomb stops there, it is never inflated whole).
+- ``bad_base45``: RFC 9285 Base45. ``bad_zlib``: one complete zlib stream, nothing after it (hcert
+  compresses always; an uncompressed body is refused).
+- ``not_cose_sign1``: CBOR, a COSE_Sign1 ``[protected bstr, unprotected map, payload bstr,
+  signature bstr]``, tagged 18 or untagged (RFC 9052 allows both; a CWT tag 61 around it is
+  unwrapped), nothing after it.
+- ``bad_header``: the protected header is a CBOR map holding the algorithm (1); ``kid`` (4) is
+  read from the protected header first and, as hcert allows, from the unprotected one when the
+  protected has none; critical parameters (2) are refused, none being understood.
+- ``unknown_kid``: the kid names a key in ``trusted`` (kid -> X.509 ``Certificate`` or public key;
+  ``kid_of`` computes it: first 8 bytes of SHA-256 over the certificate's DER).
+- ``alg_not_allowed``: the algorithm is one we verify and fits the key: ES256 (-7) a P-256 key,
+  PS256 (-37) an RSA key of ≥ 2048 bits (PSS, SHA-256, MGF1 SHA-256, salt 32), SM2-SM3 (-65601,
+  private use, see ``domain/health/hcert.py``) an SM2 key (tongsuopy; from a certificate, which
+  cryptography parses but whose SM2 key it does not load, through asn1crypto and tongsuopy). A
+  key is never tried with another algorithm than its own.
+- ``bad_signature``: over ``["Signature1", protected, b"", payload]``; ECDSA and SM2 signatures
+  are ``r || s`` (64 bytes), never DER.
+- ``bad_payload``: the payload is a CBOR map (the CWT).
+- ``missing_claims`` / ``bad_claims``: exp (4) and iat (6) integers, hcert (-260) a map with a map
+  at 1; iss (1), optional in hcert, text when present. A health pass (``"t": "health_code"``)
+  also carries v, reg, col, nam, id, vf, vu, its colour is known and its region is the issuer.
+- ``key_not_valid``: when the trusted entry is a certificate, it was valid at iat.
+- ``not_yet_valid``: iat (and a health pass's vf) is not later than ``at`` + ``CLOCK_SKEW``.
+- ``expired``: ``at`` is before exp (and before a health pass's vu); no skew is granted here.
+
+Revocation, rules and the trust list's own signature come in later pieces.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import base45
+import cbor2
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+PREFIX = "HC1:"
+MAX_TEXT = 16_384  # characters; a QR code holds at most 4,296 alphanumeric ones
+MAX_COSE = 65_536  # bytes inflated, at most
+CLOCK_SKEW = timedelta(minutes=5)  # a checkpoint's clock may run behind the issuer's
+
+ES256, PS256, SM2_SM3 = "ES256", "PS256", "SM2-SM3"
+ALGORITHMS = {-7: ES256, -37: PS256, -65601: SM2_SM3}
+ISS, EXP, IAT, HCERT = 1, 4, 6, -260
+ALG, CRIT, KID = 1, 2, 4
+COSE_SIGN1, CWT = 18, 61
+PSS_SALT_LENGTH = 32
+MIN_RSA_BITS = 2048
+HEALTH_CODE = "health_code"
+PASS_FIELDS = ("v", "t", "reg", "col", "nam", "id", "vf", "vu")
+COLOURS = ("green", "yellow", "red")
+
+
+class Refused(Exception):
+    """The credential is not accepted: ``code`` for machines, ``reason`` in plain words."""
+
+    def __init__(self, reason: str, code: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.reason = reason
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A credential taken apart, nothing checked but its shape."""
+
+    protected_bytes: bytes
+    protected: dict[Any, Any]
+    unprotected: dict[Any, Any]
+    payload: bytes
+    signature: bytes
+    alg: Any  # the COSE algorithm id from the protected header
+    kid: bytes
+    kid_protected: bool
+    claims: dict[Any, Any] | None  # the CWT, decoded (not yet checked)
+
+
+@dataclass(frozen=True)
+class Verified:
+    kid: bytes
+    alg: str
+    issuer: str | None
+    issued_at: datetime
+    expires_at: datetime
+    content: dict[str, Any]  # hcert[1]: a health pass, an eu_DCC_v1 record, ...
+
+    @property
+    def kind(self) -> str | None:
+        return self.content.get("t") if isinstance(self.content.get("t"), str) else None
+
+
+def kid_of(certificate_der: bytes) -> bytes:
+    """hcert's key identifier: the first 8 bytes of SHA-256 over the certificate's DER."""
+    return hashlib.sha256(certificate_der).digest()[:8]
+
+
+def _cbor(data: bytes, what: str, code: str) -> Any:
+    """One CBOR item and nothing after it."""
+    stream = io.BytesIO(data)
+    try:
+        item = cbor2.CBORDecoder(stream).decode()
+    except (cbor2.CBORError, ValueError, TypeError, OverflowError, RecursionError, EOFError) as exc:
+        raise Refused(f"{what} is not valid CBOR", code) from exc
+    if stream.tell() != len(data):
+        raise Refused(f"{what} has bytes after its CBOR", code)
+    return item
+
+
+def _unwrap(hc1: str) -> Decoded:
+    if not isinstance(hc1, str):
+        raise Refused("a credential is text", "bad_prefix")
+    text = hc1.strip()
+    if not text.startswith(PREFIX):
+        raise Refused("not an HC1 credential (no 'HC1:' prefix)", "bad_prefix")
+    if len(text) > MAX_TEXT:
+        raise Refused(f"longer than {MAX_TEXT} characters", "too_large")
+    try:
+        compressed = base45.b45decode(text[len(PREFIX):])
+    except (ValueError, TypeError) as exc:
+        raise Refused("the text after 'HC1:' is not Base45", "bad_base45") from exc
+    inflater = zlib.decompressobj()
+    try:
+        raw = inflater.decompress(compressed, MAX_COSE)
+    except zlib.error as exc:
+        raise Refused("the Base45 content is not zlib-compressed", "bad_zlib") from exc
+    if inflater.unconsumed_tail:
+        raise Refused(f"inflates beyond {MAX_COSE} bytes", "too_large")
+    if not inflater.eof or inflater.unused_data:
+        raise Refused("the zlib stream is truncated or followed by other bytes", "bad_zlib")
+
+    item = _cbor(raw, "the signed message", "not_cose_sign1")
+    if isinstance(item, cbor2.CBORTag) and item.tag == CWT:
+        item = item.value
+    if isinstance(item, cbor2.CBORTag):
+        if item.tag != COSE_SIGN1:
+            raise Refused(f"CBOR tag {item.tag}, not COSE_Sign1 (18)", "not_cose_sign1")
+        item = item.value
+    if not (isinstance(item, list | tuple) and len(item) == 4 and isinstance(item[0], bytes)
+            and isinstance(item[1], Mapping) and isinstance(item[2], bytes) and isinstance(item[3], bytes)):
+        raise Refused("not a COSE_Sign1 [protected, unprotected, payload, signature] with its payload",
+                      "not_cose_sign1")
+    protected_bytes, unprotected, payload, signature = item
+    unprotected = dict(unprotected)
+
+    protected = _cbor(protected_bytes, "the protected header", "bad_header") if protected_bytes else {}
+    if not isinstance(protected, Mapping):
+        raise Refused("the protected header is not a map", "bad_header")
+    protected = dict(protected)
+    if CRIT in protected or CRIT in unprotected:
+        raise Refused("critical header parameters this verifier does not understand", "bad_header")
+    if ALG not in protected:
+        raise Refused("no algorithm in the protected header", "bad_header")
+    kid_protected = KID in protected
+    kid = protected[KID] if kid_protected else unprotected.get(KID)
+    if not isinstance(kid, bytes) or not kid:
+        raise Refused("no key identifier (kid) in the headers", "bad_header")
+
+    return Decoded(protected_bytes=protected_bytes, protected=protected, unprotected=unprotected,
+                   payload=payload, signature=signature, alg=protected[ALG], kid=kid,
+                   kid_protected=kid_protected, claims=None)
+
+
+def _cwt(payload: bytes) -> dict[Any, Any]:
+    claims = _cbor(payload, "the payload", "bad_payload")
+    if not isinstance(claims, Mapping):
+        raise Refused("the payload is not a CWT (a CBOR map)", "bad_payload")
+    return dict(claims)
+
+
+def decode(hc1: str) -> Decoded:
+    """Prefix, Base45, zlib, COSE_Sign1 and its headers, CWT: the credential's parts, nothing
+    checked but their shape (``verify`` checks the signature before it reads the CWT)."""
+    parts = _unwrap(hc1)
+    return replace(parts, claims=_cwt(parts.payload))
+
+
+def verify(hc1: str, *, trusted: Mapping[bytes, Any], at: datetime | None = None) -> Verified:
+    """The credential's content if it is well formed, signed by a trusted key with that key's
+    algorithm, and valid ``at`` (default now); otherwise ``Refused``."""
+    at = at or datetime.now(UTC)
+    if at.tzinfo is None:
+        raise ValueError("'at' must be timezone-aware")
+    parts = _unwrap(hc1)
+    entry = trusted.get(parts.kid)
+    if entry is None:
+        raise Refused(f"the signer {parts.kid.hex()} is not in the trust list", "unknown_kid")
+    certificate = entry if isinstance(entry, x509.Certificate) else None
+    key = _certificate_key(certificate) if certificate is not None else entry
+
+    alg = ALGORITHMS.get(parts.alg) if isinstance(parts.alg, int) else None
+    if alg is None:
+        raise Refused(f"algorithm {parts.alg!r} is not one this verifier accepts", "alg_not_allowed")
+    problem = _key_problem(alg, key)
+    if problem:
+        raise Refused(problem, "alg_not_allowed")
+    message = cbor2.dumps(["Signature1", parts.protected_bytes, b"", parts.payload])
+    if not _signature_ok(alg, key, message, parts.signature):
+        raise Refused("the signature does not match the credential", "bad_signature")
+
+    claims = _cwt(parts.payload)  # read only once it is known to be the signer's
+    missing = [name for label, name in ((EXP, "exp"), (IAT, "iat"), (HCERT, "hcert")) if label not in claims]
+    if missing:
+        raise Refused(f"missing claims: {', '.join(missing)}", "missing_claims")
+    exp, iat, issuer, hcert = claims[EXP], claims[IAT], claims.get(ISS), claims[HCERT]
+    if not (_is_int(exp) and _is_int(iat)) or issuer is not None and not isinstance(issuer, str):
+        raise Refused("exp and iat must be integers and iss text", "bad_claims")
+    if not isinstance(hcert, Mapping) or 1 not in hcert:
+        raise Refused("the hcert claim carries no content at key 1", "missing_claims")
+    content = hcert[1]
+    if not isinstance(content, Mapping):
+        raise Refused("the hcert content is not a map", "bad_claims")
+    content = dict(content)
+    issued_at, expires_at = _moment(iat), _moment(exp)
+    window = [(issued_at, expires_at)]
+    if content.get("t") == HEALTH_CODE:
+        window.append(_health_pass_window(content, issuer))
+
+    if certificate is not None and not (certificate.not_valid_before_utc <= issued_at
+                                        <= certificate.not_valid_after_utc):
+        raise Refused("the signer's certificate was not valid when the credential was issued",
+                      "key_not_valid")
+    for start, end in window:
+        if at + CLOCK_SKEW < start:
+            raise Refused(f"not valid before {start.isoformat()}", "not_yet_valid")
+        if at >= end:
+            raise Refused(f"expired at {end.isoformat()}", "expired")
+    return Verified(kid=parts.kid, alg=alg, issuer=issuer, issued_at=issued_at, expires_at=expires_at,
+                    content=content)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _moment(seconds: int) -> datetime:
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise Refused("a time claim is out of range", "bad_claims") from exc
+
+
+def _health_pass_window(content: dict[str, Any], issuer: str | None) -> tuple[datetime, datetime]:
+    missing = [name for name in PASS_FIELDS if name not in content]
+    if missing:
+        raise Refused(f"the health pass lacks {', '.join(missing)}", "missing_claims")
+    if content["col"] not in COLOURS:
+        raise Refused(f"unknown colour {content['col']!r}", "bad_claims")
+    if content["reg"] != issuer:
+        raise Refused("the health pass's region is not its issuer", "bad_claims")
+    try:
+        start = datetime.strptime(content["vf"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        end = datetime.strptime(content["vu"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except (TypeError, ValueError) as exc:
+        raise Refused("the health pass's validity is not ISO 8601 UTC", "bad_claims") from exc
+    return start, end
+
+
+def _sm2():
+    try:
+        from tongsuopy.crypto import hashes as sm_hashes
+        from tongsuopy.crypto.asymciphers import ec as sm_ec
+        from tongsuopy.crypto.exceptions import InvalidSignature as SmInvalid
+    except ImportError:  # an SM2 key cannot have been given without tongsuopy
+        return None
+    return sm_ec, sm_hashes, SmInvalid
+
+
+def _certificate_key(certificate: x509.Certificate) -> Any:
+    """The certificate's public key; an SM2 one (which cryptography does not load) through tongsuopy."""
+    try:
+        return certificate.public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        pass
+    from asn1crypto import x509 as asn1_x509
+    from tongsuopy.crypto import serialization as sm_serialization
+
+    spki = asn1_x509.Certificate.load(certificate.public_bytes(Encoding.DER))["tbs_certificate"][
+        "subject_public_key_info"].dump()
+    try:
+        return sm_serialization.load_der_public_key(spki)
+    except Exception as exc:  # noqa: BLE001 - any key neither library loads is simply not usable
+        raise Refused("the signer's certificate holds a key this verifier cannot use",
+                      "alg_not_allowed") from exc
+
+
+def _key_problem(alg: str, key: Any) -> str | None:
+    if alg == ES256:
+        if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1":
+            return None
+        return "ES256 is not allowed for this signer's key (it needs a P-256 key)"
+    if alg == PS256:
+        if isinstance(key, rsa.RSAPublicKey) and key.key_size >= MIN_RSA_BITS:
+            return None
+        return f"PS256 is not allowed for this signer's key (it needs an RSA key of ≥ {MIN_RSA_BITS} bits)"
+    sm2 = _sm2()
+    if sm2 is not None and isinstance(key, sm2[0].EllipticCurvePublicKey) and key.curve.name == "SM2":
+        return None
+    return "SM2-SM3 is not allowed for this signer's key (it needs an SM2 key)"
+
+
+def _raw_to_der(signature: bytes) -> bytes | None:
+    if len(signature) != 64:
+        return None
+    return encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
+
+
+def _signature_ok(alg: str, key: Any, message: bytes, signature: bytes) -> bool:
+    try:
+        if alg == PS256:
+            key.verify(signature, message, padding.PSS(mgf=padding.MGF1(hashes.SHA256()),
+                                                       salt_length=PSS_SALT_LENGTH), hashes.SHA256())
+            return True
+        der = _raw_to_der(signature)
+        if der is None:
+            return False
+        if alg == ES256:
+            key.verify(der, message, ec.ECDSA(hashes.SHA256()))
+            return True
+        sm_ec, sm_hashes, sm_invalid = _sm2()
+        try:
+            key.verify(der, message, sm_ec.ECDSA(sm_hashes.SM3()))
+        except sm_invalid:
+            return False
+        return True
+    except (InvalidSignature, ValueError):
+        return False
