@@ -19,7 +19,14 @@ import sys
 import time
 from pathlib import Path
 
-from bench.synthetic_catalog import MATTER_COLUMNS, SEARCH_COLUMNS, Generator, catalog_rows, matter_row, search_row
+from bench.synthetic_catalog import (
+    MATTER_COLUMNS,
+    SEARCH_COLUMNS,
+    Generator,
+    catalog_rows,
+    matter_row,
+    search_row,
+)
 from domain.catalog import rules
 
 CHUNK = 20_000

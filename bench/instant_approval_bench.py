@@ -31,6 +31,7 @@ from bench.servers import (
     free_port,
     hub_env,
     percentile,
+    recreate_database,
     serving,
     table,
     write_results,
@@ -44,22 +45,9 @@ WORD = "春夏秋冬梅兰竹菊松柏山水云月星辰金木火土东南西北
 
 
 def fresh_database(url: str, redis_url: str) -> None:
-    import asyncio
     import subprocess
 
-    import asyncpg
-
-    base, name = url.replace("postgres://", "postgresql://", 1).rsplit("/", 1)
-
-    async def recreate() -> None:
-        conn = await asyncpg.connect(base + "/postgres")
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(recreate())
+    recreate_database(url)
     env = hub_env(url, redis_url)
     for command in ("migrate", "seed"):
         subprocess.run([sys.executable, "-m", "bff.cli", command], cwd=ROOT, env=env, check=True,

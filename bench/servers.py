@@ -2,6 +2,7 @@
 each a single Sanic process with one worker, plus what the benchmarks read about them."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -39,6 +40,23 @@ def ensure_database(url: str) -> None:
             await conn.close()
 
     asyncio.run(create())
+
+
+def recreate_database(url: str) -> None:
+    """Drop and create the PostgreSQL database of ``url`` (a benchmark that starts from nothing)."""
+    import asyncpg
+
+    base, name = url.replace("postgres://", "postgresql://", 1).rsplit("/", 1)
+
+    async def recreate() -> None:
+        conn = await asyncpg.connect(base + "/postgres")
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(recreate())
 
 
 def free_port() -> int:

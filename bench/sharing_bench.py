@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import json
 import math
 import re
@@ -68,8 +67,6 @@ from urllib.parse import quote
 
 import httpx
 import redis
-from cryptography.hazmat.primitives.asymmetric import ec
-from stdnum.cn import ric
 
 from bench.servers import (
     ROOT,
@@ -81,12 +78,24 @@ from bench.servers import (
     table,
     write_results,
 )
+from bench.sharing_setup import (
+    ALICE,
+    ASKED_FIELDS,
+    CONSUMER,
+    DEVKEYS,
+    PROVIDER,
+    QUOTA_PER_MINUTE,
+    SERVICE,
+    cli,
+    fresh_database,
+    id_numbers,
+    publish_and_grant,
+    register_nodes,
+)
 
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/govhub_sharing_bench"  # dropped and re-created
 DEFAULT_REDIS = "redis://127.0.0.1:6379/12"
 TARGET_RATIO = 0.5
-DEVKEYS = ROOT / "devkeys"
-CONSUMER, PROVIDER, SERVICE = "bj-court", "bj-psb", "household-register-extract"
 SUBSYSTEM = "psb-data"
 SERVICE_ID = f"CN/GOV/{PROVIDER}/{SUBSYSTEM}/{SERVICE}"
 EXCHANGE_PATH = f"/r1/{SERVICE_ID}/extract"
@@ -94,10 +103,7 @@ DIRECT_PATH = f"/nodes/{PROVIDER}/services/{SERVICE}/extract"
 CLIENT = f"CN/GOV/{CONSUMER}/case-system"
 USER_ID = "CN110105198001010011"
 ISSUE = quote("(2026)京0105民初1234号")  # percent-encoded UTF-8: a header carries no Chinese
-ASKED_FIELDS = ["name", "sex", "birth_date", "household_address", "police_station"]  # of 10 published
-QUOTA_PER_MINUTE = 60_000
 MAX_UNSTAMPED_SECONDS = 86_400
-ALICE = "110105199003070017"  # tests/support/citizens.py; a demo person of the stub
 STUB_NONCES = 100_000  # what the stub remembers before it starts sweeping on every call
 FIRST_GUESS = {"direct": 3000.0, "exchange": 1500.0}  # req/s, until a run says better
 
@@ -131,98 +137,6 @@ function done(summary, latency, _)
     latency:percentile(95) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
 end
 """
-
-
-def id_numbers(count: int) -> list[str]:
-    """Beijing (朝阳区, 110105) ID numbers valid for stdnum.cn.ric, which the stub's bj-psb holds."""
-    out = [ALICE]
-    for i in range(count - 1):
-        born = dt.date(1960, 1, 1) + dt.timedelta(days=i * 37 % (50 * 365))  # distinct for i < 18,250
-        stem = f"110105{born:%Y%m%d}{i % 1000:03d}"
-        out.append(stem + ric.calc_check_digit(stem + "0"))
-    return out
-
-
-# --- setup -----------------------------------------------------------------------------------
-
-
-def fresh_database(url: str, env: dict[str, str]) -> None:
-    import asyncpg
-
-    base, name = url.replace("postgres://", "postgresql://", 1).rsplit("/", 1)
-
-    async def recreate() -> None:
-        conn = await asyncpg.connect(base + "/postgres")
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(recreate())
-    cli(env, "migrate")
-
-
-def cli(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "bff.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          check=False, text=True, timeout=300)
-    if check and done.returncode != 0:
-        raise SystemExit(f"govhub {' '.join(args)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
-    return done
-
-
-def register_nodes(env: dict[str, str], work: Path, stub_url: str) -> ec.EllipticCurvePrivateKey:
-    from domain.nodes import signatures
-
-    consumer_key = ec.generate_private_key(ec.SECP256R1())
-    (work / "consumer_public.pem").write_text(signatures.public_key_pem(consumer_key.public_key()))
-    cli(env, "nodes", "add", "--code", CONSUMER, "--kind", "department", "--name", "北京市朝阳区人民法院（基准测试）",
-        "--region", "110105000000", "--public-key", str(work / "consumer_public.pem"))
-    cli(env, "nodes", "add", "--code", PROVIDER, "--kind", "department", "--name", "北京市公安局",
-        "--region", "110000000000", "--public-key", str(DEVKEYS / "demo_node_beijing_psb_public.pem"),
-        "--endpoint", f"{stub_url}/nodes/{PROVIDER}")
-    return consumer_key
-
-
-def signed_call(http: httpx.Client, key, node: str, method: str, path: str, body: dict | None = None,
-                headers: dict[str, str] | None = None) -> httpx.Response:
-    """One request to the hub signed as ``node`` (how a node's own system calls it)."""
-    from domain.nodes import signatures
-
-    content = json.dumps(body, ensure_ascii=False).encode() if body is not None else b""
-    request = http.build_request(method, path, content=content, headers={
-        **({"Content-Type": "application/json"} if body is not None else {}), **(headers or {})})
-    wire_path, _, query = request.url.raw_path.decode().partition("?")
-    request.headers.update(signatures.signed_headers(private_key=key, node=node, method=method,
-                                                     path=wire_path, query_string=query, body=content,
-                                                     timestamp=int(time.time())))
-    return http.send(request)
-
-
-def publish_and_grant(hub_url: str, consumer_key) -> str:
-    from adapters.departments.stub.data_services import definition
-    from domain.nodes import signatures
-
-    provider_key = signatures.load_private_key((DEVKEYS / "demo_node_beijing_psb_private.pem").read_bytes())
-    with httpx.Client(base_url=hub_url, timeout=30) as http:
-        def ok(answer: httpx.Response, status: int) -> dict:
-            if answer.status_code != status:
-                raise SystemExit(f"{answer.request.method} {answer.request.url.path}: "
-                                 f"{answer.status_code} {answer.text}")
-            return answer.json()
-
-        published = {k: v for k, v in definition(SERVICE).items() if k != "provider"}
-        ok(signed_call(http, provider_key, PROVIDER, "POST", "/gov/v1/sharing/services", published), 201)
-        asked = ok(signed_call(http, consumer_key, CONSUMER, "POST", "/gov/v1/sharing/grants", {
-            "provider": PROVIDER, "service_code": SERVICE, "fields": ASKED_FIELDS,
-            "purpose": "审理离婚诉讼案件核实当事人户籍", "legal_basis": "《中华人民共和国民事诉讼法》第六十七条",
-            "expected_daily_calls": 100_000}), 201)
-        approve = f"/gov/v1/sharing/grants/{asked['id']}/approve"
-        approved = ok(signed_call(http, provider_key, PROVIDER, "POST", approve,
-                                  {"quota_per_minute": QUOTA_PER_MINUTE, "valid_days": 30}), 200)
-        if approved["status"] != "active":
-            raise SystemExit(f"the grant is {approved['status']}, not active")
-        return asked["id"]
 
 
 def check_calls(hub_url: str, stub_url: str, consumer_key, hub_key) -> None:

@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 
 from bff import database
+from bff import sharing_cli as sharing_commands
 from bff.settings import Settings, SettingsError
 
 
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_catalog_parser(sub)
     _add_admin_parser(sub)
     _add_seals_parser(sub)  # seals and licenses
-    _add_sharing_parser(sub)  # data sharing
+    sharing_commands.add_parser(sub)  # data sharing
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -360,45 +361,7 @@ def _seals(settings: Settings, args) -> int:
 COMMANDS["seals"] = _seals
 
 
-# data sharing: the message log (docs/sharing.md)
-def _add_sharing_parser(sub) -> None:
-    sharing = sub.add_parser("sharing", help="data sharing: the exchange's message log (docs/sharing.md)")
-    cmd = sharing.add_subparsers(dest="sharing_command", required=True)
-    cmd.add_parser("verify-log", help="walk the hash chain and check every RFC 3161 timestamp; exit 1 if broken")
-    cmd.add_parser("stamp", help="time-stamp what is not yet stamped now (the scheduler does it every few seconds)")
-    cmd.add_parser("stamps", help="the timestamps: id, records covered, the digest stamped")
-    export = cmd.add_parser("export-stamp", help="write a timestamp's RFC 3161 token (DER) to a file, for openssl")
-    export.add_argument("stamp_id", type=int)
-    export.add_argument("file", type=Path)
-
-
-def _sharing(settings: Settings, args) -> int:
-    if args.sharing_command in ("stamps", "export-stamp"):
-        stamps = asyncio.run(_with_hub(settings, lambda hub: hub.sharing.log.stamps()))
-        if args.sharing_command == "stamps":
-            for stamp in stamps:
-                print(f"{stamp.id}\tseq {stamp.first_seq}-{stamp.last_seq}\t{stamp.stamped_at.isoformat()}\t{stamp.digest}")
-            return 0
-        found = next((s for s in stamps if s.id == args.stamp_id), None)
-        if found is None:
-            print(f"govhub: no timestamp {args.stamp_id}", file=sys.stderr)
-            return 1
-        args.file.write_bytes(found.token)
-        print(f"wrote {len(found.token)} bytes; digest {found.digest} (the hash of record {found.last_seq})")
-        return 0
-    if args.sharing_command == "stamp":
-        stamped = asyncio.run(_with_hub(settings, lambda hub: hub.sharing.stamp_pending()))
-        print(f"stamped {stamped} records")
-        return 0
-    check = asyncio.run(_with_hub(settings, lambda hub: hub.sharing.verify_log()))
-    print(f"records: {check.records}, chain {'intact' if check.intact else f'broken at seq {check.broken_at}'}; "
-          f"timestamps: {check.stamps}, {len(check.bad_stamps)} bad; not yet stamped: {check.unstamped}")
-    for problem in check.bad_stamps:
-        print(f"  {problem}")
-    return 0 if check.ok else 1
-
-
-COMMANDS["sharing"] = _sharing
+COMMANDS["sharing"] = partial(sharing_commands.run, with_hub=_with_hub)  # data sharing: the message log
 
 if __name__ == "__main__":
     raise SystemExit(main())
