@@ -11,6 +11,7 @@ from bff.common import (
     bundle_routes,
     catalog_routes,
     data_use_routes,
+    health_routes,
     home_routes,
     housing_fund_routes,
     notification_routes,
@@ -25,7 +26,7 @@ ROUTE_TABLES = (
     wechat.routes, alipay.routes, mobile.routes,  # each serves its own channel only
     account.routes, catalog_routes.routes, home_routes.routes, application_routes.routes,
     notification_routes.routes, wallet_routes.routes, housing_fund_routes.routes, bundle_routes.routes,
-    data_use_routes.routes,
+    data_use_routes.routes, health_routes.routes,
 )
 
 

@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 
 from bff import database
+from bff import partitions_cli as partitions_commands
 from bff import sharing_cli as sharing_commands
 from bff.settings import Settings, SettingsError
 
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_admin_parser(sub)
     _add_seals_parser(sub)  # seals and licenses
     sharing_commands.add_parser(sub)  # data sharing
+    partitions_commands.add_parser(sub)  # month partitions on PostgreSQL
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -362,6 +364,7 @@ COMMANDS["seals"] = _seals
 
 
 COMMANDS["sharing"] = partial(sharing_commands.run, with_hub=_with_hub)  # data sharing: the message log
+COMMANDS["partitions"] = partial(partitions_commands.run, with_hub=_with_hub)  # month partitions (PostgreSQL)
 
 if __name__ == "__main__":
     raise SystemExit(main())

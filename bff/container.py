@@ -30,6 +30,7 @@ from adapters.cache.nonces import RedisNonceStore
 from adapters.cache.pubsub import RedisChangeFeed
 from adapters.cache.ratelimit import TokenBucketLimiter
 from adapters.cache.revocations import RedisSessionRevocations
+from adapters.cache.traffic import RedisTraffic
 from adapters.departments.bank_card_stub import BankCardsNotConfigured, StubBankCards
 from adapters.departments.credit_stub import CreditNotConfigured, StubCreditRecords
 from adapters.departments.exchange_gateway import SignedProviderGateway
@@ -38,6 +39,8 @@ from adapters.departments.node_client import SignedNodeClient
 from adapters.departments.node_sender import NodeSender
 from adapters.departments.public_security import StubRealNameVerifier, load_register
 from adapters.face.stub import StubFaceVerifier
+from adapters.health.checker import VerifierChecker
+from adapters.health.region_signer import HttpRegionSigner
 from adapters.notify.alipay import AlipayTemplateMessages
 from adapters.notify.push import PushNotConfigured, RecordingPushStub
 from adapters.notify.sms import HttpSmsNotifier
@@ -58,10 +61,13 @@ from domain.applications.ports import TransitionListeners
 from domain.applications.service import ApplicationService
 from domain.applications.wallet import LicenseServiceWallet
 from domain.bundles.service import BundleService
+from domain.catalog.search_words import SearchWordService
 from domain.catalog.service import CatalogService
 from domain.delivery.ports import Senders
 from domain.delivery.rules import NODE_KINDS
 from domain.delivery.service import DeliveryService
+from domain.figures.service import FiguresService
+from domain.health.service import HealthService
 from domain.home.service import HomeService
 from domain.housing_fund.service import HousingFundService
 from domain.identity.service import IdentityService
@@ -124,15 +130,21 @@ class Hub:
     housing_fund: HousingFundService
     bundles: BundleService
     sharing: SharingService
+    health: HealthService
+    figures: FiguresService
 
     def forget_memos(self) -> None:
-        """Drop what this process remembers of the database between reads (topic lists, matters
-        and handling nodes, node endpoints): for a hub whose tables are emptied under it, as the
-        test harness does between tests. A serving hub never needs it: each memo expires by itself."""
+        """Drop what this process remembers of the database between reads (topic lists, search
+        words, matters and handling nodes, node endpoints): for a hub whose tables are emptied under
+        it, as the test harness does between tests. A serving hub never needs it: each memo expires
+        by itself."""
         self.topics.invalidate()
+        self.catalog.words.invalidate()
         self.applications.forget_memos()
         self.node_sender.forget()
         self.sharing.forget_memos()
+        self.health.forget_memos()
+        self.figures.forget()
 
 
 class HubContext(SimpleNamespace):
@@ -173,6 +185,8 @@ class HubContext(SimpleNamespace):
     housing_fund: HousingFundService
     bundles: BundleService
     sharing: SharingService
+    health: HealthService
+    figures: FiguresService
     openapi_spec: dict | None = None  # /openapi.json, built on its first ask
 
     def attach(self, hub: Hub) -> None:
@@ -183,11 +197,13 @@ class HubContext(SimpleNamespace):
 
 async def build_hub(settings: Settings) -> Hub:
     closing = AsyncExitStack()
-    await database.connect(settings.database_url)
+    await database.connect(settings.database_url, replica_url=settings.database_replica_url,
+                           replica_max_lag=settings.database_replica_max_lag_ms / 1000)
     closing.push_async_callback(database.disconnect)
     redis = redis_adapter.connect(settings.redis_url)
     closing.push_async_callback(redis.close)
     try:
+        await redis.check_kind()  # a plain URL on a cluster node, or the reverse, stops the start
         return await _build(settings, redis, closing)
     except BaseException:
         await closing.aclose()
@@ -215,8 +231,10 @@ async def _build(settings: Settings, redis: redis_adapter.RedisClients, closing:
     def node_client_factory(**options) -> SignedNodeClient:
         return SignedNodeClient(private_key_pem=hub_node_pem, now=clock.timestamp, **options)
 
+    # search words: every process drops its dictionary when one changes (the topics' feed, its own channel)
+    words = SearchWordService(clock=clock, feed=RedisChangeFeed(redis.aio, "catalog:search-words:changed"))
     catalog = CatalogService(popularity=RedisPopularityCounter(redis.aio), cache=RedisJsonCache(redis.aio),
-                             clock=clock)
+                             clock=clock, words=words)
     regions = RegionService(clock)
     passwords = Passwords()  # admin accounts and their console sessions
     topics = TopicService(clock=clock, feed=RedisChangeFeed(redis.aio))
@@ -240,6 +258,10 @@ async def _build(settings: Settings, redis: redis_adapter.RedisClients, closing:
                             identity=identity, licenses=licenses)
     listeners.join(bundles)  # a step's transition wakes its bundle
     sharing = _sharing(settings, redis, clock, vault, identity, nodes, hub_node_pem, closing)
+    traffic = RedisTraffic(redis.aio)  # counted at request time, sent each second; the last on closing
+    closing.push_async_callback(traffic.flush)
+    figures = FiguresService(clock=clock, vault=vault, traffic=traffic, identity=identity, applications=applications,
+                             licenses=licenses, sharing=sharing, nodes=nodes)
     return Hub(
         settings=settings, redis=redis, closing=closing, clock=clock, vault=vault, tokens=tokens, nodes=nodes,
         hub_node_key=hub_key(hub_node_pem), node_client_factory=node_client_factory,
@@ -254,7 +276,12 @@ async def _build(settings: Settings, redis: redis_adapter.RedisClients, closing:
         # an application that names a license as a material releases it to the handling node
         license_exchange=ExchangeService(licenses=licenses, nodes=nodes, applications=applications, clock=clock,
                                          uses=sharing),
-        housing_fund=housing_fund, bundles=bundles, sharing=sharing)
+        housing_fund=housing_fund, bundles=bundles, sharing=sharing,
+        health=HealthService(clock=clock, vault=vault, seals=seals, identity=identity, sharing=sharing,
+                             region_signer=HttpRegionSigner(nodes=nodes, client_factory=node_client_factory),
+                             checker=VerifierChecker(), code_lifetime=timedelta(hours=settings.health_code_hours),
+                             rule_lead=timedelta(hours=settings.health_rule_lead_hours)),
+        figures=figures)
 
 
 def _sharing(settings: Settings, redis: redis_adapter.RedisClients, clock: Clock, vault: Vault,

@@ -9,6 +9,7 @@ from bff.container import Hub
 from bff.settings import DEVKEYS
 from domain.admin.seed_data import seed_admin_accounts
 from domain.catalog.importer import seed_catalog
+from domain.catalog.search_words import seed_search_words
 from domain.topics.seed_data import seed_topics
 
 DEMO_NODES = [
@@ -27,6 +28,7 @@ async def seed_demo(hub: Hub) -> None:
                                     public_key_pem=(DEVKEYS / key_file).read_text())
     print(f"demo data seeded: {len(DEMO_NODES)} nodes")
     print(f"demo catalog (domain/catalog/seed_data): {await seed_catalog(hub.catalog)}")
+    print(f"search words (domain/catalog/seed_data): {await seed_search_words(hub.catalog.words)}")
     # topics: demo console accounts (dev passwords in docs/admin.md; never in production)
     if not hub.settings.is_production:
         print(f"demo admin accounts: {await seed_admin_accounts(hub.admin_accounts)}")
@@ -56,6 +58,9 @@ async def seed_demo(hub: Hub) -> None:
     # data sharing: the stub's providers and the data services they publish (docs/sharing.md)
     if not hub.settings.is_production:
         print(f"data sharing: {await _seed_data_services(hub)}")
+    # health codes: Zhejiang signs itself (the stub plays it), Beijing delegated (docs/health-codes.md)
+    if not hub.settings.is_production:
+        print(f"health codes: {await _seed_health(hub)}")
 
 
 # delivery: demo provincial platforms (docs/delivery.md)
@@ -170,3 +175,11 @@ async def _seed_data_services(hub: Hub) -> dict:
         await hub.sharing.catalog.publish(provider=definition["provider"],
                                           description={k: v for k, v in definition.items() if k != "provider"})
     return {"providers": len(SHARING_NODES) + 1, "services_published": len(fresh)}
+
+
+async def _seed_health(hub: Hub) -> dict:
+    from domain.health.demo import seed_health
+
+    zhejiang, beijing = await hub.nodes.get("zj-platform"), await hub.nodes.get("beijing-platform")
+    return await seed_health(hub.health, zhejiang=zhejiang, beijing=beijing, now=hub.clock.now(),
+                             zhejiang_certificate=(DEVKEYS / "health_zhejiang_cert.pem").read_bytes())

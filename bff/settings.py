@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEVKEYS = ROOT / "devkeys"
@@ -30,8 +32,15 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    # SIGTERM to the last process gone (docs/operations.md): requests in flight get all but ~3 s of
+    # it; below an orchestrator's kill (Kubernetes waits 30 s by default)
+    shutdown_seconds: int = 25
     public_url: str = ""  # the issuer of tokens; defaults to http://host:port
     database_url: str = f"sqlite://{ROOT / 'var' / 'govhub.sqlite3'}"
+    # a streaming replica of that PostgreSQL for public reads (docs/read-replica.md); empty: none.
+    # It is used only while at most max_lag_ms behind; a person who wrote reads the primary for longer.
+    database_replica_url: str = ""
+    database_replica_max_lag_ms: int = 2000
     redis_url: str = ""  # empty: in-process fakeredis (one worker only)
     max_body_bytes: int = 1_048_576
     log_level: str = "INFO"
@@ -89,10 +98,20 @@ class Settings:
     tsa_url: str = ""
     tsa_cert_path: str = str(DEVKEYS / "tsa_cert.pem")
 
+    # health codes (docs/health-codes.md): how long a code lives; how long before it applies a new
+    # checkpoint rule must be published (the EU gateway's 48 hours: every verifier must hold it first)
+    health_code_hours: int = 24
+    health_rule_lead_hours: int = 48
+
     # applications (uploaded materials)
     storage_dir: str = str(ROOT / "var" / "materials")  # the local-directory material store
     # an upload's limit; a request is also bounded by max_body_bytes (the whole multipart body)
     upload_max_bytes: int = 10 * 1024 * 1024
+
+    # /metrics for Prometheus (docs/configuration.md): operators only, by a bearer token or by the
+    # scraper's address in these comma-separated networks (CIDR). An empty token admits by address only.
+    metrics_token: str = ""
+    metrics_networks: str = "127.0.0.1/32,::1/128"
 
     extra: dict = field(default_factory=dict)
 
@@ -135,6 +154,8 @@ class Settings:
             values[f.name] = _convert(f.type, raw, f.name)
         values.update(overrides)
         settings = cls(**values)
+        metrics_networks(settings.metrics_networks)  # a mistyped network list stops the start, in any mode
+        check_redis_url(settings.redis_url)  # so does a Redis URL of no known form (a cluster's included)
         if settings.is_production:
             settings.check_production()
         return settings
@@ -174,8 +195,41 @@ class Settings:
                 problems.append("data and lookup keys must be 32 bytes, base64")
         if self.clock_offset:
             problems.append("GOVHUB_CLOCK_OFFSET must not be set: production runs on the real time")
+        if self.metrics_token and len(self.metrics_token) < 32:  # empty is fine: the network list gates
+            problems.append("GOVHUB_METRICS_TOKEN must be at least 32 characters (or empty: networks only)")
+        if any(network.prefixlen == 0 for network in metrics_networks(self.metrics_networks)):
+            problems.append("GOVHUB_METRICS_NETWORKS must not admit every address")
         if problems:
             raise SettingsError("production mode refuses to start: " + "; ".join(problems))
+
+
+def metrics_networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``GOVHUB_METRICS_NETWORKS``: "10.8.0.0/16, ::1/128" (a bare address is its own /32 or /128)."""
+    try:
+        parts = [part.strip() for part in text.split(",") if part.strip()]
+        return tuple(ipaddress.ip_network(part, strict=False) for part in parts)
+    except ValueError as exc:
+        raise SettingsError(f"GOVHUB_METRICS_NETWORKS: {exc}") from exc
+
+
+REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster")
+
+
+def check_redis_url(url: str) -> None:
+    """``GOVHUB_REDIS_URL``'s form (docs/redis-cluster.md); adapters/cache/redis.py reads the rest."""
+    if not url:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in REDIS_SCHEMES:
+        raise SettingsError(f"GOVHUB_REDIS_URL: the scheme must be one of {', '.join(REDIS_SCHEMES)}, not "
+                            f"{parts.scheme!r} (a Redis Cluster: redis+cluster://host:port[,host:port...])")
+    if parts.scheme.endswith("+cluster"):
+        if not parts.netloc.rpartition("@")[2].strip(","):
+            raise SettingsError("GOVHUB_REDIS_URL: a Redis Cluster URL lists its nodes, "
+                                "redis+cluster://host:port[,host:port...]")
+        if parts.path.strip("/") not in ("", "0"):
+            raise SettingsError(f"GOVHUB_REDIS_URL: a Redis Cluster has only database 0, "
+                                f"not {parts.path.strip('/')!r}")
 
 
 def _convert(kind, raw: str, name: str):

@@ -13,10 +13,12 @@ MODEL_MODULES = [
     "domain.applications.models",
     "domain.seals.models",
     "domain.sharing.models",
+    "domain.health.models",
     "domain.licenses.models",
     # instant approval and notifications
     "domain.applications.business_names",
     "domain.notifications.models",
     "domain.housing_fund.models",
     "domain.bundles.models",
+    "domain.figures.models",
 ]

@@ -17,7 +17,8 @@ def _parser() -> argparse.ArgumentParser:
     journey.add_argument("name", choices=["login", "licenses", "apply", "instant",  # apply, instant: notifications
                                           "fund",  # housing fund: withdraw with a face scan
                                           "newborn",  # bundles: the newborn bundle, both parents
-                                          "data-sharing"])  # a department asks, is granted, calls; the tracker
+                                          "data-sharing",  # a department asks, is granted, calls; the tracker
+                                          "health-code"])  # declare, Zhejiang's code, checked offline in Beijing
     journey.add_argument("--channel", choices=["wechat", "alipay", "app"], default="wechat")
     journey.add_argument("--base-url", default="http://127.0.0.1:8000", help="the hub")
     journey.add_argument("--mock-url", default="http://127.0.0.1:8001", help="this mock")
@@ -55,6 +56,10 @@ def journey(args: argparse.Namespace) -> int:
             from miniprogram_mock.sharing_journey import run_sharing_journey
 
             run_sharing_journey(args.base_url, args.mock_url, user=args.user)
+        elif args.name == "health-code":  # health codes: declare -> code -> checked offline elsewhere
+            from miniprogram_mock.health_journey import run_health_journey
+
+            run_health_journey(args.base_url, args.mock_url, user=args.user)
         elif args.name == "newborn":  # bundles: one form, the other parent confirms, every step done
             from miniprogram_mock.bundle_journey import run_newborn_journey
 

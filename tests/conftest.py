@@ -11,6 +11,7 @@ import contextlib
 import os
 import uuid
 
+import asyncpg
 import httpx
 import pytest
 from tortoise import Tortoise
@@ -71,6 +72,18 @@ def clock(request) -> FrozenClock:
 
 
 @pytest.fixture(scope="session")
+def live_hub(database_url, redis_url, mock_url):
+    """A seeded hub in its own process (``govhub seed`` + ``govhub serve``), shared by the journeys and
+    the browser tests: seeding and starting it cost more than most of them. Session-scoped, not
+    package-scoped: the suite's workers interleave modules, and a package fixture would be torn down
+    and seeded again each time a worker came back. Each test brings its own department stub."""
+    from tests.support.live_hub import seeded_hub
+
+    with seeded_hub(database_url=database_url, redis_url=redis_url, mock_url=mock_url) as hub:
+        yield hub
+
+
+@pytest.fixture(scope="session")
 def redis_url() -> str:
     return os.environ.get("GOVHUB_REDIS_URL", "")
 
@@ -98,10 +111,24 @@ async def _empty_database() -> None:
     tables = [m._meta.db_table for app in Tortoise.apps.values() for m in app.values()
               if m._meta.db_table != "signing_keys"] + ["matter_search"]  # the one table no model declares
     if conn.capabilities.dialect == "postgres":
-        await conn.execute_script(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        await _truncate(conn, tables)
     else:
         await conn.execute_script("PRAGMA foreign_keys=OFF;" + "".join(f'DELETE FROM "{t}";' for t in tables)
                                   + "DELETE FROM sqlite_sequence; PRAGMA foreign_keys=ON;")
+
+
+async def _truncate(conn, tables: list[str], tries: int = 5) -> None:
+    """TRUNCATE locks table after table; work the previous test left running in this process (a
+    home page refreshed in the background, a count of applications) reads them in another order,
+    and PostgreSQL breaks the deadlock by aborting one side (seen in CI: the TRUNCATE). The reader
+    then finishes, so the TRUNCATE is simply tried again."""
+    for attempt in range(tries):
+        try:
+            await conn.execute_script(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+            return
+        except asyncpg.exceptions.DeadlockDetectedError:
+            if attempt == tries - 1:
+                raise
 
 
 @pytest.fixture(autouse=True)

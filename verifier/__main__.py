@@ -1,4 +1,5 @@
-"""``python -m verifier fetch|check``: download the lists (online), check tokens (offline).
+"""``python -m verifier fetch|check``: download the lists (online), check tokens (offline); the
+``health-*`` commands (verifier/health_cli.py) do the same for health codes.
 
 The trust anchor is pinned by its fingerprint (SHA-256 of its public key, 64 hex characters), given
 with ``--anchor`` or the environment variable ``GOVHUB_TRUST_ANCHOR`` — learnt from the hub's
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 from verifier import cache as cached
+from verifier import health_cli
 from verifier.offline import AnchorMismatch, OfflineVerifier
 
 ANCHOR_ENV = "GOVHUB_TRUST_ANCHOR"
@@ -71,13 +73,16 @@ def main(argv: list[str] | None = None) -> int:
     get.add_argument("--hub", required=True)
     check = commands.add_parser("check", help="check a token against the cache (offline)")
     check.add_argument("token")
-    for command in (get, check):
+    health = health_cli.register(commands)  # health-fetch, health-check, health-import
+    for command in (get, check, *health):
         command.add_argument("--anchor", default=os.environ.get(ANCHOR_ENV),
                              help=f"the trust anchor's SHA-256 fingerprint, pinned out of band (or ${ANCHOR_ENV})")
         command.add_argument("--cache", type=Path, default=Path("verifier-cache"))
     args = parser.parse_args(argv)
     if not args.anchor:
         parser.error(f"pin the trust anchor: --anchor FINGERPRINT or ${ANCHOR_ENV}")
+    if getattr(args, "run", None):
+        return args.run(args)
     if args.command == "fetch":
         print(json.dumps(fetch(args.hub, args.anchor, args.cache)))
         return 0

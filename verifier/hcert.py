@@ -47,14 +47,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import base45
 import cbor2
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from verifier.offline import parse_time
 
 PREFIX = "HC1:"
 MAX_TEXT = 16_384  # characters; a QR code holds at most 4,296 alphanumeric ones
@@ -111,6 +112,34 @@ class Verified:
         return self.content.get("t") if isinstance(self.content.get("t"), str) else None
 
 
+@dataclass(frozen=True)
+class Signer:
+    """A trusted key made ready once, when the trust list is loaded (``prepare``), rather than on
+    every check: its public key, its certificate's validity, the algorithms it fits. ``verify``
+    takes one as a ``trusted`` value as it takes a certificate or a key, with the same outcome."""
+
+    key: Any
+    certificate: x509.Certificate | None
+    not_before: datetime | None
+    not_after: datetime | None
+    key_problems: Mapping[str, str | None]  # algorithm -> why this key may not use it (None: it may)
+    unusable: tuple[str, str] | None = None  # (reason, code): its certificate's key is one we cannot use
+
+
+def prepare(entry: Any) -> Signer:
+    """A ``trusted`` value (an X.509 certificate or a public key) made ready for ``verify``."""
+    if isinstance(entry, Signer):
+        return entry
+    certificate = entry if isinstance(entry, x509.Certificate) else None
+    bounds = (certificate.not_valid_before_utc, certificate.not_valid_after_utc) if certificate is not None \
+        else (None, None)
+    try:
+        key = _certificate_key(certificate) if certificate is not None else entry
+    except Refused as refused:
+        return Signer(None, certificate, *bounds, {}, (refused.reason, refused.code))
+    return Signer(key, certificate, *bounds, {alg: _key_problem(alg, key) for alg in ALGORITHMS.values()})
+
+
 def kid_of(certificate_der: bytes) -> bytes:
     """hcert's key identifier: the first 8 bytes of SHA-256 over the certificate's DER."""
     return hashlib.sha256(certificate_der).digest()[:8]
@@ -128,6 +157,47 @@ def _cbor(data: bytes, what: str, code: str) -> Any:
     return item
 
 
+B45_ALPHABET = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+B45_VALUES = bytes.maketrans(B45_ALPHABET, bytes(range(45)))
+
+
+def b45decode(text: str) -> bytes:
+    """RFC 9285 Base45, decoded as the ``base45`` package does (tests/unit/test_hcert_base45.py holds
+    them equal on every input), with no Python loop over the text: the characters are mapped to their
+    values by ``bytes.translate``; then every triple's first, second and third values are laid, by
+    slice assignment, in the low byte of 3-byte lanes of one big integer each, so that
+    ``a + 45·b + 2025·c`` is computed for all triples by two multiplications and two additions of
+    big integers (a lane holds at most 91,124 < 2^24: no carry crosses lanes). A lane's high byte
+    is 0 exactly when its triple is at most 65,535; the two low bytes are the decoded ones. Base45
+    was the largest part of a health check after the signature (bench/health_bench.py: a per-triple
+    list comprehension cost ~1,000 instructions a triple, this ~30)."""
+    raw = text.encode("ascii")  # UnicodeEncodeError is a ValueError
+    if raw.translate(None, B45_ALPHABET):
+        raise ValueError("a character outside the Base45 alphabet")
+    values = raw.translate(B45_VALUES)
+    whole = len(values) - len(values) % 3
+    if len(values) % 3 == 1:
+        raise ValueError("a Base45 text is never 1 more than a multiple of 3 long")
+    lanes = bytearray(whole)
+    lanes[2::3] = values[0:whole:3]
+    first = int.from_bytes(lanes, "big")
+    lanes[2::3] = values[1:whole:3]
+    second = int.from_bytes(lanes, "big")
+    lanes[2::3] = values[2:whole:3]
+    third = int.from_bytes(lanes, "big")
+    words = bytearray((first + second * 45 + third * 2025).to_bytes(whole, "big"))
+    if words[0::3].strip(b"\0"):
+        raise ValueError("a Base45 triple above 65535")
+    del words[0::3]
+    decoded = bytes(words)
+    if whole < len(values):
+        last = values[whole] + values[whole + 1] * 45
+        if last > 0xFF:
+            raise ValueError("a Base45 pair above 255")
+        decoded += bytes((last,))
+    return decoded
+
+
 def _unwrap(hc1: str) -> Decoded:
     if not isinstance(hc1, str):
         raise Refused("a credential is text", "bad_prefix")
@@ -137,7 +207,7 @@ def _unwrap(hc1: str) -> Decoded:
     if len(text) > MAX_TEXT:
         raise Refused(f"longer than {MAX_TEXT} characters", "too_large")
     try:
-        compressed = base45.b45decode(text[len(PREFIX):])
+        compressed = b45decode(text[len(PREFIX):])
     except (ValueError, TypeError) as exc:
         raise Refused("the text after 'HC1:' is not Base45", "bad_base45") from exc
     inflater = zlib.decompressobj()
@@ -158,14 +228,14 @@ def _unwrap(hc1: str) -> Decoded:
             raise Refused(f"CBOR tag {item.tag}, not COSE_Sign1 (18)", "not_cose_sign1")
         item = item.value
     if not (isinstance(item, list | tuple) and len(item) == 4 and isinstance(item[0], bytes)
-            and isinstance(item[1], Mapping) and isinstance(item[2], bytes) and isinstance(item[3], bytes)):
+            and _is_map(item[1]) and isinstance(item[2], bytes) and isinstance(item[3], bytes)):
         raise Refused("not a COSE_Sign1 [protected, unprotected, payload, signature] with its payload",
                       "not_cose_sign1")
     protected_bytes, unprotected, payload, signature = item
     unprotected = dict(unprotected)
 
     protected = _cbor(protected_bytes, "the protected header", "bad_header") if protected_bytes else {}
-    if not isinstance(protected, Mapping):
+    if not _is_map(protected):
         raise Refused("the protected header is not a map", "bad_header")
     protected = dict(protected)
     if CRIT in protected or CRIT in unprotected:
@@ -184,7 +254,7 @@ def _unwrap(hc1: str) -> Decoded:
 
 def _cwt(payload: bytes) -> dict[Any, Any]:
     claims = _cbor(payload, "the payload", "bad_payload")
-    if not isinstance(claims, Mapping):
+    if not _is_map(claims):
         raise Refused("the payload is not a CWT (a CBOR map)", "bad_payload")
     return dict(claims)
 
@@ -206,13 +276,15 @@ def verify(hc1: str, *, trusted: Mapping[bytes, Any], at: datetime | None = None
     entry = trusted.get(parts.kid)
     if entry is None:
         raise Refused(f"the signer {parts.kid.hex()} is not in the trust list", "unknown_kid")
-    certificate = entry if isinstance(entry, x509.Certificate) else None
-    key = _certificate_key(certificate) if certificate is not None else entry
+    signer = prepare(entry)
+    if signer.unusable is not None:
+        raise Refused(*signer.unusable)
+    key = signer.key
 
     alg = ALGORITHMS.get(parts.alg) if isinstance(parts.alg, int) else None
     if alg is None:
         raise Refused(f"algorithm {parts.alg!r} is not one this verifier accepts", "alg_not_allowed")
-    problem = _key_problem(alg, key)
+    problem = signer.key_problems[alg]
     if problem:
         raise Refused(problem, "alg_not_allowed")
     message = cbor2.dumps(["Signature1", parts.protected_bytes, b"", parts.payload])
@@ -226,10 +298,10 @@ def verify(hc1: str, *, trusted: Mapping[bytes, Any], at: datetime | None = None
     exp, iat, issuer, hcert = claims[EXP], claims[IAT], claims.get(ISS), claims[HCERT]
     if not (_is_int(exp) and _is_int(iat)) or issuer is not None and not isinstance(issuer, str):
         raise Refused("exp and iat must be integers and iss text", "bad_claims")
-    if not isinstance(hcert, Mapping) or 1 not in hcert:
+    if not _is_map(hcert) or 1 not in hcert:
         raise Refused("the hcert claim carries no content at key 1", "missing_claims")
     content = hcert[1]
-    if not isinstance(content, Mapping):
+    if not _is_map(content):
         raise Refused("the hcert content is not a map", "bad_claims")
     content = dict(content)
     issued_at, expires_at = _moment(iat), _moment(exp)
@@ -237,8 +309,7 @@ def verify(hc1: str, *, trusted: Mapping[bytes, Any], at: datetime | None = None
     if content.get("t") == HEALTH_CODE:
         window.append(_health_pass_window(content, issuer))
 
-    if certificate is not None and not (certificate.not_valid_before_utc <= issued_at
-                                        <= certificate.not_valid_after_utc):
+    if signer.certificate is not None and not signer.not_before <= issued_at <= signer.not_after:
         raise Refused("the signer's certificate was not valid when the credential was issued",
                       "key_not_valid")
     for start, end in window:
@@ -248,6 +319,11 @@ def verify(hc1: str, *, trusted: Mapping[bytes, Any], at: datetime | None = None
             raise Refused(f"expired at {end.isoformat()}", "expired")
     return Verified(kid=parts.kid, alg=alg, issuer=issuer, issued_at=issued_at, expires_at=expires_at,
                     content=content)
+
+
+def _is_map(value: Any) -> bool:
+    """``isinstance(value, Mapping)``, the ABC check (slow) skipped for the dicts cbor2 gives."""
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def _is_int(value: Any) -> bool:
@@ -270,8 +346,7 @@ def _health_pass_window(content: dict[str, Any], issuer: str | None) -> tuple[da
     if content["reg"] != issuer:
         raise Refused("the health pass's region is not its issuer", "bad_claims")
     try:
-        start = datetime.strptime(content["vf"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        end = datetime.strptime(content["vu"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        start, end = parse_time(content["vf"]), parse_time(content["vu"])
     except (TypeError, ValueError) as exc:
         raise Refused("the health pass's validity is not ISO 8601 UTC", "bad_claims") from exc
     return start, end
@@ -300,7 +375,7 @@ def _certificate_key(certificate: x509.Certificate) -> Any:
         "subject_public_key_info"].dump()
     try:
         return sm_serialization.load_der_public_key(spki)
-    except Exception as exc:  # noqa: BLE001 - any key neither library loads is simply not usable
+    except Exception as exc:
         raise Refused("the signer's certificate holds a key this verifier cannot use",
                       "alg_not_allowed") from exc
 
@@ -326,17 +401,21 @@ def _raw_to_der(signature: bytes) -> bytes | None:
     return encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
 
 
+_PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=PSS_SALT_LENGTH)
+_SHA256 = hashes.SHA256()
+_ECDSA_SHA256 = ec.ECDSA(_SHA256)  # made once: cryptography's parameter objects are immutable
+
+
 def _signature_ok(alg: str, key: Any, message: bytes, signature: bytes) -> bool:
     try:
         if alg == PS256:
-            key.verify(signature, message, padding.PSS(mgf=padding.MGF1(hashes.SHA256()),
-                                                       salt_length=PSS_SALT_LENGTH), hashes.SHA256())
+            key.verify(signature, message, _PSS, _SHA256)
             return True
         der = _raw_to_der(signature)
         if der is None:
             return False
         if alg == ES256:
-            key.verify(der, message, ec.ECDSA(hashes.SHA256()))
+            key.verify(der, message, _ECDSA_SHA256)
             return True
         sm_ec, sm_hashes, sm_invalid = _sm2()
         try:

@@ -14,7 +14,11 @@ _APPLICATIONS = "govhub:catalog:applications"
 
 class RedisPopularityCounter:
     """HINCRBY per request (cheap, shared by all workers); ``drain`` renames the hashes away first,
-    so counts that arrive while the job runs land in fresh hashes and are never lost or doubled."""
+    so counts that arrive while the job runs land in fresh hashes and are never lost or doubled.
+
+    On a Redis Cluster, RENAME needs both names in one slot. The parked name's hash tag is the
+    whole live name (``{govhub:catalog:views}:draining:<id>``), whose slot is the live key's own:
+    the live keys keep their names, so nothing counted before an upgrade is stranded."""
 
     def __init__(self, client: aioredis.Redis) -> None:
         self._client = client
@@ -36,7 +40,7 @@ class RedisPopularityCounter:
     async def drain(self) -> dict[int, tuple[int, int]]:
         taken = {}
         for key in (_VIEWS, _APPLICATIONS):
-            parked = f"{key}:draining:{uuid.uuid4().hex}"
+            parked = _parked_name(key)
             try:
                 await self._client.rename(key, parked)
             except aioredis.ResponseError:  # nothing counted since the last drain
@@ -45,6 +49,12 @@ class RedisPopularityCounter:
             await self._client.delete(parked)
         ids = set(taken.get(_VIEWS, {})) | set(taken.get(_APPLICATIONS, {}))
         return {int(i): (int(taken.get(_VIEWS, {}).get(i, 0)), int(taken.get(_APPLICATIONS, {}).get(i, 0))) for i in ids}
+
+
+def _parked_name(key: str) -> str:
+    """A name in ``key``'s cluster slot: the slot of ``{k}...`` is that of ``k``, and a name without
+    braces hashes whole. (A key that held braces would hash by its own tag instead: none does.)"""
+    return f"{{{key}}}:draining:{uuid.uuid4().hex}"
 
 
 class RedisJsonCache:

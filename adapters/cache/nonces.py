@@ -3,8 +3,8 @@ worker and host, so a replay is caught whichever worker it reaches."""
 from __future__ import annotations
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
+from adapters.cache.redis import FAILURES
 from domain.shared.errors import UpstreamUnavailable
 
 
@@ -20,7 +20,7 @@ class RedisNonceStore:
         key = f"{self._prefix}{node_code}:{nonce}"
         try:
             return bool(await self._client.set(key, "1", nx=True, ex=ttl_seconds))
-        except RedisError as exc:
+        except FAILURES as exc:
             # Fail closed: without Redis the hub cannot tell a replay from a first request.
             raise UpstreamUnavailable("nonce store unavailable", system="redis",
                                       upstream_code=type(exc).__name__) from exc

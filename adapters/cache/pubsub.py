@@ -4,6 +4,10 @@ Pub/sub ignores Redis's numbered databases: two hubs on ``/9`` and ``/12`` of on
 hear each other. The channel therefore names the database (``govhub:12:topics:changed``): the
 hubs that share data share a channel, and no others.
 
+On a Redis Cluster there is only database 0 (``govhub:0:...``), and a PUBLISH reaches the
+subscribers of every node (the cluster bus carries it): each subscription is made on one node, the
+next node in turn after a failure, so a node that is down or gone does not keep a hub deaf.
+
 Subscribing needs care, because a missed message means a stale page:
 - every (re)subscription is reported (``on_subscribed``) from Redis's own confirmation, which
   also arrives when redis-py reconnects and resubscribes by itself, silently otherwise;
@@ -17,8 +21,8 @@ import logging
 from collections.abc import Callable
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
+from adapters.cache.redis import FAILURES, is_cluster
 from domain.shared.errors import UpstreamUnavailable
 
 log = logging.getLogger("govhub.pubsub")
@@ -27,7 +31,7 @@ BACKOFF = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)  # seconds before each reconnection a
 
 
 def channel_name(client: aioredis.Redis, topic: str) -> str:
-    db = client.connection_pool.connection_kwargs.get("db", 0)
+    db = 0 if is_cluster(client) else client.connection_pool.connection_kwargs.get("db", 0)
     return f"govhub:{db}:{topic}"
 
 
@@ -38,11 +42,12 @@ class RedisChangeFeed:
         self.channel = channel_name(client, topic)
         self._backoff = backoff
         self._poll = poll_seconds
+        self._attempts = 0  # subscriptions tried: on a cluster, which node the next one goes to
 
     async def publish(self, message: dict) -> None:
         try:
             await self._client.publish(self.channel, json.dumps(message, ensure_ascii=False))
-        except RedisError as exc:
+        except FAILURES as exc:
             raise UpstreamUnavailable("change feed unavailable", system="redis",
                                       upstream_code=type(exc).__name__) from exc
 
@@ -51,8 +56,9 @@ class RedisChangeFeed:
         failures = 0  # consecutive attempts that did not get a subscription
         while True:
             _stop_if_cancelled()
-            pubsub = self._client.pubsub()
+            pubsub = None
             try:
+                pubsub = await self._pubsub()
                 await pubsub.subscribe(self.channel)
                 async for kind, data in self._messages(pubsub):
                     if kind == "subscribe":
@@ -61,14 +67,23 @@ class RedisChangeFeed:
                         on_subscribed()
                     elif kind == "message":
                         on_message(_decode(data))
-            except (RedisError, OSError) as exc:
+            except (*FAILURES, OSError) as exc:
                 if failures == 0:  # once per outage, not once per retry
                     log.warning("change feed %s lost (%s); reconnecting", self.channel, type(exc).__name__)
                     on_lost()
             finally:
-                await _close(pubsub)
+                if pubsub is not None:
+                    await _close(pubsub)
             await asyncio.sleep(self._backoff[min(failures, len(self._backoff) - 1)])
             failures += 1
+
+    async def _pubsub(self):
+        self._attempts += 1
+        if not is_cluster(self._client):
+            return self._client.pubsub()
+        await self._client.initialize()  # learns the nodes, the first time
+        nodes = sorted(self._client.get_nodes(), key=lambda node: node.name)
+        return self._client.pubsub(node=nodes[self._attempts % len(nodes)])
 
     async def _messages(self, pubsub):
         # get_message with a timeout, rather than listen(): the loop wakes up regularly, so a
@@ -103,5 +118,5 @@ def _decode(data) -> dict:
 async def _close(pubsub) -> None:
     try:
         await pubsub.aclose()
-    except (RedisError, OSError):
+    except (*FAILURES, OSError):
         pass  # the connection is already gone; nothing left to release

@@ -6,8 +6,8 @@ disappears by itself when the last access token it could concern has expired.
 from __future__ import annotations
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
+from adapters.cache.redis import FAILURES
 from domain.shared.errors import UpstreamUnavailable
 
 
@@ -19,12 +19,12 @@ class RedisSessionRevocations:
     async def revoke(self, family_id: str, *, ttl_seconds: int) -> None:
         try:
             await self._client.set(self._prefix + family_id, "1", ex=max(1, int(ttl_seconds)))
-        except RedisError as exc:
+        except FAILURES as exc:
             raise UpstreamUnavailable("无法记录登录注销", system="redis") from exc
 
     async def is_revoked(self, family_id: str) -> bool:
         # An unreachable store raises instead of answering "not revoked": guards fail closed.
         try:
             return bool(await self._client.exists(self._prefix + family_id))
-        except RedisError as exc:
+        except FAILURES as exc:
             raise UpstreamUnavailable("无法核对登录状态", system="redis") from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from domain.identity import housekeeping
+from domain.partitions.service import PartitionService
 
 
 async def purge_identity(hub) -> dict:
@@ -93,3 +94,23 @@ async def stamp_message_log(hub) -> dict:
 async def grant_housekeeping(hub) -> dict:
     """Requests nobody decided lapse; grants past their validity expire."""
     return await hub.sharing.grants.housekeeping()
+
+
+async def health_housekeeping(hub) -> dict:
+    """Revocation batches whose codes have all expired are dropped from the list (a delta says so)."""
+    return await hub.health.housekeeping()
+
+
+# jobs: the platform's figures (docs/console.md, "Dashboard")
+async def roll_up_figures(hub) -> dict:
+    """The previous and the current hour and their Beijing days, folded into the rollups the
+    dashboard and /public/v1/figures read; re-running a period replaces it."""
+    return await hub.figures.roll_up()
+
+
+# month partitions (PostgreSQL; docs/partitions.md): the months ahead exist before rows arrive
+async def ensure_partitions(hub) -> dict:
+    partitions = PartitionService(clock=hub.clock)
+    if not partitions.supported():
+        return {"supported": False}
+    return {"supported": True, "made": await partitions.ensure()}

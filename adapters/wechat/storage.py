@@ -14,7 +14,9 @@ from wechatpy.session import SessionStorage
 
 
 class RedisSessionStorage(SessionStorage):
-    """Works with any redis-py style *sync* client: ``redis.Redis`` or ``fakeredis.FakeRedis``.
+    """Works with any redis-py style *sync* client: ``redis.Redis``, ``redis.cluster.RedisCluster``
+    (through ``adapters.cache.redis.LazySyncCluster``) or ``fakeredis.FakeRedis``. Each call touches
+    one key, so on a cluster no two keys need to share a slot.
 
     ``expiry_margin`` shortens stored lifetimes so that every worker, not only the one that
     fetched the token, stops using it a few minutes before WeChat does.

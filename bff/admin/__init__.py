@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from sanic import Blueprint, Sanic
 
-from bff.admin import accounts, audit, bundles, catalog, deliveries, session, sharing, topics
+from bff.admin import accounts, audit, bundles, catalog, deliveries, search_words, session, sharing, topics
 from bff.admin.auth import describe_security
 
 # deliveries: the outbox for operators; bundles: declarations (catalog_admin) and runs (operator)
-# sharing: data services and grants (operators)
-BLUEPRINTS = [session.bp, accounts.bp, audit.bp, topics.bp, catalog.bp, deliveries.bp, bundles.bp, sharing.bp]
+# sharing: data services and grants (operators); search words: the catalog's dictionary (catalog_admin)
+BLUEPRINTS = [session.bp, accounts.bp, audit.bp, topics.bp, catalog.bp, search_words.bp, deliveries.bp,
+              bundles.bp, sharing.bp]
 
 
 def install(app: Sanic) -> None:

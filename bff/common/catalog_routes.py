@@ -58,8 +58,8 @@ async def search(request: Request, channel: Channel) -> HTTPResponse:
 @routes.get("/matters/<code:matter_code>", ctx_public=True)
 @doc("事项详情 Matter detail", ok=(200, MATTER), secured=False,
      errors={404: ["matter_not_found"]},
-     description="Materials (and the e-license type that satisfies each), time limits in working "
+     description="A matter the channel does not offer answers 404, as search does not list it. Materials (and the e-license type that satisfies each), time limits in working "
                  "days, fee in fen, online depth, channels, cross-province flag and the form schema.")
 async def matter(request: Request, channel: Channel, code: str) -> HTTPResponse:
-    found = await request.app.ctx.catalog.matter(code=code, count_view=True)
+    found = await request.app.ctx.catalog.matter(code=code, channel=channel.name, count_view=True)
     return json(channel.shapes.matter_detail(found), ensure_ascii=False)

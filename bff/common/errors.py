@@ -1,7 +1,9 @@
 """Every error leaves the hub as ``application/problem+json`` (RFC 9457) with a stable ``code``.
 
 Domain errors carry their own code and Chinese title; framework errors (bad JSON, unknown route,
-oversize body) get theirs here; anything unexpected is a 500 that says nothing of the internals.
+oversize body) get theirs here; the database or Redis gone is a 503 with Retry-After that the
+client may retry (bff/common/outages.py); anything else unexpected is a 500 that says nothing of the
+internals.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from sanic import Request, Sanic
 from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse, json
 
+from bff.common.outages import DATABASE, REDIS, lost_service
 from domain.shared.errors import DomainError, RateLimited
 
 log = logging.getLogger("govhub.errors")
@@ -27,6 +30,14 @@ STATUS_OF_KIND = {
     "bad_gateway": 502,  # a system behind the hub answered something unusable (data sharing's providers)
     "gateway_timeout": 504,  # ... or not in time
 }
+
+# A service lost: a stable code per service, and when to try again (a restart takes seconds).
+OUTAGE_RETRY_AFTER_SECONDS = 2
+OUTAGES = {
+    DATABASE: ("database_unavailable", "系统繁忙，请稍后重试"),
+    REDIS: ("cache_unavailable", "系统繁忙，请稍后重试"),
+}
+
 
 # Sanic's own exceptions, by status: a stable code and a citizen-fit title.
 FRAMEWORK = {
@@ -63,6 +74,8 @@ def domain_problem(request: Request, error: DomainError) -> HTTPResponse:
     headers = {}
     if isinstance(error, RateLimited) and error.retry_after:
         headers["Retry-After"] = str(error.retry_after)
+    elif status == 503:  # a system behind the hub is down (Redis, a department): worth retrying soon
+        headers["Retry-After"] = str(OUTAGE_RETRY_AFTER_SECONDS)
     if status >= 500 or error.kind == "rate_limited":
         log.warning("domain error %s: %s", error.code, error.detail)
     return problem(status, error.code, error.title, error.detail, request, headers, **error.extra)
@@ -78,7 +91,17 @@ def framework_problem(request: Request, error: SanicException) -> HTTPResponse:
     return problem(status, code, title, detail, request, dict(headers))
 
 
+def outage_problem(request: Request, service: str, error: BaseException) -> HTTPResponse:
+    code, title = OUTAGES[service]
+    # a line, not a traceback per request: during an outage every request would log one
+    log.warning("%s unavailable: %s: %s", service, type(error).__name__, error)
+    return problem(503, code, title, "暂时无法处理请求，请稍后用同一 Idempotency-Key 重试", request,
+                   {"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)})
+
+
 def unexpected_problem(request: Request, error: BaseException) -> HTTPResponse:
+    if (service := lost_service(error)) is not None:
+        return outage_problem(request, service, error)
     log.exception("unexpected error", exc_info=error)
     return problem(500, "internal_error", "系统开小差了，请稍后再试",
                    "服务器内部错误，已记录，请稍后再试", request)

@@ -51,8 +51,15 @@ def parse_query(request: Request, model: type[M]) -> M:
     if documented is not model:
         raise RuntimeError(f"{request.method} {request.path} reads its query with {model.__name__} "
                            f"but documents {getattr(documented, '__name__', 'none')}: doc(query={model.__name__})")
-    # a parameter sent empty (?region=) is a value to check, not one to drop as Sanic would
-    data = {key: values[-1] for key, values in request.get_args(keep_blank_values=True).items()}
+    # a parameter sent empty (?region=) is a value to check, not one to drop as Sanic would; one sent
+    # twice is refused: no query parameter is a list, and taking either copy would be a guess
+    given = request.get_args(keep_blank_values=True)
+    repeated = sorted(key for key, values in given.items() if len(values) > 1)
+    if repeated:
+        raise getattr(model, "invalid", InvalidInput)(
+            "参数不能重复：" + "、".join(repeated),
+            errors=[{"field": key, "message": "只能给出一次"} for key in repeated])
+    data = {key: values[0] for key, values in given.items()}
     jsonio.check(data)  # no NUL or lone surrogate reaches a filter (PostgreSQL refuses NUL in text)
     try:
         return model.model_validate(data)

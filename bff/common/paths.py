@@ -77,12 +77,18 @@ SHAPES = {shape.label: shape for shape in (
     PathShape("admin_username", 32, "an admin account's username", "zhang.wei"),
     PathShape("region_code", 12, "a region code: 2, 4, 6, 9 or 12 digits", "330106000000"),
     PathShape("delivery_id", INT64_DIGITS, "an outbox delivery's id", "42", integer=True),
+    # a search word is named by its id: its term is Chinese, and percent-encoded text never matches
+    PathShape("search_word_id", INT64_DIGITS, "a search word's id (搜索词)", "7", integer=True),
     PathShape("status_list_epoch", INT64_DIGITS, "the hour of a status list (hours since 1970, UTC)", "491234",
               integer=True),
     # data sharing: the catalog, grants and the exchange's service id (docs/sharing.md)
     PathShape("node_code", 64, "a node's code (the X-Road member code)", "bj-psb"),
     PathShape("data_service_code", 64, "a data service's code", "household-register-extract"),
     PathShape("grant_id", 32, "a data-sharing grant's id", "G4F1C2D3E4A5B6C7D"),
+    # health codes (docs/health-codes.md)
+    PathShape("health_kid", 16, "a health-code signing key's kid (16 hex)", "9f2c1d3e4a5b6c7d"),
+    PathShape("health_rule_id", 16, "a health rule's identifier", "AR-110000-0001"),
+    PathShape("health_rule_version", 7, "a health rule's version", "2", integer=True),
     PathShape("xroad_part", 64, "a part of an X-Road identifier: instance (CN), member class (GOV), subsystem",
               "CN"),
 )}

@@ -147,6 +147,9 @@ def _iso_day(value):
 
 # A day in a query string: only YYYY-MM-DD (bodies are strict already)
 QueryDay = Annotated[date, BeforeValidator(_iso_day), Field(description="YYYY-MM-DD")]
+# A day in a body: JSON has no date, so YYYY-MM-DD text read here (bodies are validated strictly)
+BodyDay = Annotated[date, BeforeValidator(lambda value: date.fromisoformat(_iso_day(value))),
+                    Field(description="YYYY-MM-DD")]
 
 
 def _aware_iso(value):

@@ -176,7 +176,7 @@ class IdentityCheckOut(Out):
 
 class DataUseOut(Out):
     at: str
-    kind: Literal["exchange", "identity_verification", "license_exchange"]
+    kind: Literal["exchange", "identity_verification", "license_exchange", "health_records"]
     department: str = Field(description="the node's code")
     department_name: str
     service: str

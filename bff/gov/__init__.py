@@ -6,6 +6,7 @@ from sanic import Sanic
 from bff.gov import applications as _applications  # noqa: F401  (applications: adds its routes to bp)
 from bff.gov.auth import describe_security
 from bff.gov.exchange import bp as exchange_bp
+from bff.gov.health import bp as health_bp
 from bff.gov.routes import bp
 from bff.gov.sharing import bp as sharing_bp
 
@@ -17,3 +18,4 @@ def install(app: Sanic) -> None:
     app.blueprint(licenses_bp)
     app.blueprint(sharing_bp)  # data sharing: the catalog, grants, identity verification
     app.blueprint(exchange_bp)  # data sharing: the exchange (/r1)
+    app.blueprint(health_bp)  # health codes: issuers, records, rules, revocations, online checks

@@ -28,7 +28,7 @@ class DepartmentEvents:
         """A node's event about an application it handles."""
         body_hash = rules.fingerprint({"number": number, "type": type, "occurred_at": occurred_at.isoformat(),
                                        "reason": reason, "department_reference": department_reference})
-        app = await Application.get_or_none(number=number) if isinstance(number, str) else None
+        app = await Application.get_or_none(**rules.by_number(number)) if isinstance(number, str) else None
         if app is None or app.node_code != node_code:  # only the handling node; others learn nothing
             raise ApplicationNotFound(f"未找到由本节点办理的办件 {number}")
         now = self.transitions.clock.now()

@@ -17,7 +17,9 @@ from typing import Any, Protocol
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from domain.applications import business_names, instant_approval as rules
+from domain.applications import business_names
+from domain.applications import instant_approval as rules
+from domain.applications import rules as application_rules
 from domain.applications.models import Application
 from domain.applications.ports import ApprovalDecision, ApprovalRequest
 from domain.identity.errors import AssuranceRequired
@@ -168,7 +170,8 @@ def _manual(checks: list[rules.Check]) -> ApprovalDecision:
 
 
 async def _node_of(conn: BaseDBAsyncClient, number: str) -> str:
-    codes = await Application.filter(number=number).using_db(conn).values_list("node_code", flat=True)
+    codes = await (Application.filter(**application_rules.by_number(number)).using_db(conn)
+                   .values_list("node_code", flat=True))
     return codes[0]
 
 

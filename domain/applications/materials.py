@@ -62,7 +62,7 @@ class Materials:
 
     async def for_node(self, *, node_code: str, number: str, material_id: str) -> MaterialContent:
         """An uploaded material's bytes, for the node that handles the application only."""
-        app = await Application.get_or_none(number=number, node_code=node_code)
+        app = await Application.get_or_none(**rules.by_number(number), node_code=node_code)
         material = await Material.get_or_none(public_id=material_id, application_id=app.id) if app else None
         if material is None or material.storage_key is None:
             raise ApplicationNotFound("未找到该办件或材料")

@@ -26,6 +26,7 @@ from domain.applications.errors import (
     NoHandlingNode,
     TransitionNotAllowed,
 )
+from domain.partitions.rules import day_window_of_number
 
 log = logging.getLogger("govhub.applications")
 
@@ -278,6 +279,16 @@ SEQUENCE_DIGITS = 6
 def number_of(region_code: str, day: date, sequence: int) -> str:
     """``330106-20261127-000123``: the region's six digits, the day (Beijing time), the sequence."""
     return f"{region_code[:6]}-{day:%Y%m%d}-{sequence:0{SEQUENCE_DIGITS}d}"
+
+
+def by_number(number: str) -> dict[str, Any]:
+    """Filter arguments that find an application by its number. The number carries its Beijing
+    day of submission, so the lookup also bounds ``submitted_at``: PostgreSQL then looks in one
+    month partition instead of every one (docs/partitions.md)."""
+    window = day_window_of_number(number)
+    if window is None:
+        return {"number": number}
+    return {"number": number, "submitted_at__gte": window[0], "submitted_at__lt": window[1]}
 
 
 # --- the form ---------------------------------------------------------------------------------

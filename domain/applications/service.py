@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from domain.applications import material_rules, rules
@@ -57,7 +58,7 @@ from domain.applications.views import (
     progress_of,
     transition_view,
 )
-from domain.applications.writer import SubmissionWriter
+from domain.applications.writer import INSTANT_ACTOR, SubmissionWriter
 from domain.nodes.errors import NodeNotFound
 from domain.shared import cursors
 from domain.shared.clock import Clock, beijing_day_start
@@ -68,6 +69,13 @@ log = logging.getLogger("govhub.applications")
 
 DEFAULT_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 MAX_PAGE = 50
+
+
+@dataclass(frozen=True)
+class ApplicationCounts:
+    submitted: dict[str, int]  # by channel
+    completed: int
+    instant_approvals: int
 
 
 class ApplicationService:
@@ -169,10 +177,20 @@ class ApplicationService:
         """The home page's "my open items": submitted and not yet finished."""
         return await Application.filter(person_id=person_id, status__in=sorted(rules.OPEN)).count()
 
+    async def counts(self, *, since: datetime, until: datetime) -> ApplicationCounts:
+        """Applications submitted in [since, until) per channel, completed (办结) and approved by
+        秒批 then: the platform's figures (domain/figures)."""
+        submitted = await (Application.filter(submitted_at__gte=since, submitted_at__lt=until)
+                           .annotate(n=Count("id")).group_by("channel").values_list("channel", "n"))
+        completed = await Application.filter(status=rules.COMPLETED, closed_at__gte=since, closed_at__lt=until).count()
+        instant = await Transition.filter(name="approve", actor_kind=rules.SYSTEM, actor_id=INSTANT_ACTOR,
+                                          at__gte=since, at__lt=until).count()
+        return ApplicationCounts(submitted=dict(submitted), completed=completed, instant_approvals=instant)
+
     async def _own(self, person_id: str, number: str) -> Application:
         app = None
         if isinstance(number, str):
-            app = await Application.get_or_none(number=number, person_id=person_id)
+            app = await Application.get_or_none(**rules.by_number(number), person_id=person_id)
         if app is None:  # another person's number looks exactly like one that does not exist
             raise ApplicationNotFound(f"未找到办件 {number}")
         return app

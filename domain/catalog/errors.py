@@ -1,7 +1,7 @@
 """Typed errors of the catalog."""
 from __future__ import annotations
 
-from domain.shared.errors import InvalidInput, NotFound
+from domain.shared.errors import Conflict, InvalidInput, NotFound
 
 
 class MatterNotFound(NotFound):
@@ -17,3 +17,30 @@ class InvalidMatter(InvalidInput):
 class InvalidSearch(InvalidInput):
     code = "invalid_search"
     title = "搜索条件有误"
+
+
+class InvalidSearchWord(InvalidInput):
+    code = "invalid_search_word"
+    title = "搜索词有误"
+
+
+class SearchWordNotFound(NotFound):
+    code = "search_word_not_found"
+    title = "搜索词不存在"
+
+
+class SearchWordExists(Conflict):
+    code = "search_word_exists"
+    title = "该搜索词已存在"
+
+
+class SearchWordVersionRequired(InvalidInput):
+    code = "search_word_version_required"
+    title = "请提供所修改搜索词的版本号"
+
+
+class SearchWordVersionConflict(Conflict):
+    """Another editor changed the entry since it was read: reload, then redo the change."""
+
+    code = "search_word_version_conflict"
+    title = "搜索词已被他人修改，请刷新后重试"

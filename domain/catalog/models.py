@@ -1,4 +1,5 @@
-"""Tables owned by the catalog: the national basic catalog and the local implementation items.
+"""Tables owned by the catalog: the national basic catalog, the local implementation items and the
+search words product teams keep.
 
 The search index (``matter_search``) is not a model: it is a PostgreSQL tsvector table or an SQLite
 FTS5 virtual table, created by migration 0004 and written by ``domain/catalog/search_index.py``.
@@ -64,3 +65,23 @@ class Matter(models.Model):
     class Meta:
         table = "matters"
         indexes = (("region_code", "popularity"),)
+
+
+class SearchWord(models.Model):
+    """A search word (搜索词): a term citizens type (社保) and the words the catalog's names use for it
+    (社会保险, 社会保障), kept by product teams; search also looks for the expansions of every term
+    a query contains (domain/catalog/search_word_rules.py). Terms are stored normalized."""
+
+    id = fields.BigIntField(primary_key=True)
+    term = fields.CharField(max_length=16, unique=True)
+    expansions = fields.JSONField(default=list)
+    two_way = fields.BooleanField(default=True)  # an expansion typed finds the term too
+    note = fields.CharField(max_length=200, default="")
+    version = fields.IntField(default=1)
+    created_by = fields.CharField(max_length=64)
+    updated_by = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "search_words"

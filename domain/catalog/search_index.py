@@ -9,12 +9,20 @@ from dataclasses import dataclass
 
 from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.router import router
 
 from domain.catalog import search_rules as sr
+from domain.catalog.models import Matter
 
 
 def _conn() -> BaseDBAsyncClient:
     return Tortoise.get_connection("default")
+
+
+def _read_conn() -> BaseDBAsyncClient:
+    """Where a search reads: wherever Tortoise's routers send reads of the matters (the hub may
+    send a public request's reads to a replica), so the index and the rows it names agree."""
+    return router.db_for_read(Matter) or _conn()
 
 
 def _is_postgres(conn: BaseDBAsyncClient) -> bool:
@@ -101,7 +109,7 @@ async def search(*, text: sr.TextQuery | None, facets: sr.FacetQuery, after: Cur
 
     Walks sr.steps(text) from the cursor's step on and stops as soon as the page is full: the
     first page of a common word is answered from its hot rows alone."""
-    conn = _conn()
+    conn = _read_conn()
     hits: list[Hit] = []
     for number, step in enumerate(sr.steps(text)):
         if after is not None and number < after.step:
@@ -124,8 +132,7 @@ async def _search_step(conn: BaseDBAsyncClient, number: int, step: sr.Step, text
     else:
         source, matter_id = "matter_search", "matter_search.rowid"
         where = f"matter_search MATCH {sql.p(sr.fts5_query(text, facets, step))}"
-    quality = (f"(CASE WHEN {t}.name_key = {sql.p(text.normalized)} THEN 0 ELSE 1 END)"
-               if step.band == sr.STARTS and text is not None else str(sr.quality_floor(step)))
+    quality = _quality(sql, t, step, text)
     if step.tier == sr.COLD:
         where += f" AND {t}.tier = {sr.COLD}"
     if facets.channels:
@@ -139,3 +146,21 @@ async def _search_step(conn: BaseDBAsyncClient, number: int, step: sr.Step, text
              + (f" LIMIT {int(limit)}" if limit is not None else ""))
     rows = await conn.execute_query_dict(query, sql.args)
     return [Hit(id=r["id"], step=number, quality=r["quality"], popularity=r["popularity"]) for r in rows]
+
+
+def _quality(sql: _Sql, t: str, step: sr.Step, text: sr.TextQuery | None) -> str:
+    """The row's match quality inside its step (search_rules.quality_floor, THROUGH_WORDS), from
+    the row's name_key: the name as typed or only through the search words, exact or a prefix."""
+    if text is None or step.band not in (sr.STARTS, sr.CONTAINS):
+        return str(sr.quality_floor(step))
+    if not text.alternatives:
+        return (f"(CASE WHEN {t}.name_key = {sql.p(text.normalized)} THEN 0 ELSE 1 END)"
+                if step.band == sr.STARTS else str(sr.quality_floor(step)))
+    literal, later = sql.p(text.normalized), sr.THROUGH_WORDS
+    if step.band == sr.STARTS:
+        others = ", ".join(sql.p(word) for word in text.alternatives)
+        return (f"(CASE WHEN {t}.name_key = {literal} THEN 0 "
+                f"WHEN substr({t}.name_key, 1, {len(text.normalized)}) = {literal} THEN 1 "
+                f"WHEN {t}.name_key IN ({others}) THEN {later} ELSE {later + 1} END)")
+    holds = f"strpos({t}.name_key, {literal}) > 0" if sql.postgres else f"instr({t}.name_key, {literal}) > 0"
+    return f"(CASE WHEN {holds} THEN 2 ELSE {2 + later} END)"

@@ -4,7 +4,9 @@ pg_trgm cannot find two-character words like 社保, so names are indexed as cha
 query is a phrase of its bigrams: exactly the rows ``name LIKE '%q%'`` finds (over letters and
 digits; punctuation splits a name into runs and no phrase crosses a split). Pinyin and pinyin
 initials of the name are indexed the same way, so ``gjj`` finds 公积金. Filters are facet tokens
-in the same document, so one index answers text and filters together.
+in the same document, so one index answers text and filters together. A query that holds a search
+word (社保) is also each of its alternatives (社会保险: search_word_rules.py), one more phrase OR-ed
+in the name bands, ranked after the query as typed.
 
 Why tiers: a search costs what its *matching* rows cost (every candidate's document is rechecked
 for phrase positions), not what the page costs — 登记 matches 567,000 of 3.6 million names. The
@@ -217,6 +219,13 @@ class TextQuery:
     phrase: list[str]  # the grams that must stand next to each other
     prefix: str | None  # a one-character query: any gram starting with it
     latin: bool  # may match pinyin or initials too
+    # What the query also means through the search words (社保 → 社会保险; search_word_rules):
+    # each is another phrase a name may hold instead, OR-ed in the name bands; pinyin stays literal.
+    alternatives: tuple[str, ...] = ()
+
+    def phrases(self) -> list[list[str]]:
+        """The literal phrase, then each alternative's."""
+        return [self.phrase] + [_bigrams(word) for word in self.alternatives]
 
 
 @dataclass(frozen=True)
@@ -237,7 +246,18 @@ def text_query(q: str) -> TextQuery | None:
     latin = not _HAN.search(normalized)
     if len(normalized) == 1:
         return TextQuery(normalized, [], normalized, latin)
-    return TextQuery(normalized, [normalized[i:i + 2] for i in range(len(normalized) - 1)], None, latin)
+    return TextQuery(normalized, _bigrams(normalized), None, latin)
+
+
+def _bigrams(word: str) -> list[str]:
+    return [word[i:i + 2] for i in range(len(word) - 1)]
+
+
+def with_alternatives(text: TextQuery, alternatives) -> TextQuery:
+    """``text`` also matching names that hold one of ``alternatives`` (normalized, two or more
+    characters each) where it would hold the query. A one-character query has none."""
+    found = tuple(a for a in alternatives if len(a) > 1 and a != text.normalized)
+    return replace(text, alternatives=found) if found and text.prefix is None else text
 
 
 # Bands of match quality, in ranking order: the name starts with the query (exact names first
@@ -263,6 +283,12 @@ def quality_floor(step: Step) -> int:
     return {STARTS: 0, CONTAINS: 2, PINYIN: 3, BROWSE: 0}[step.band]
 
 
+# Within a step, a name that matches only through the search words ranks after those that hold the
+# query as typed: its quality is the literal one's plus THROUGH_WORDS (STARTS: 4 exact, 5 starts;
+# CONTAINS: 6). Told apart on the row's name_key, never by a second index lookup.
+THROUGH_WORDS = 4
+
+
 def pg_tsquery(text: TextQuery | None, facets: FacetQuery, step: Step) -> str:
     """The step's rows, except that a COLD step's query also finds hotter rows: the caller keeps
     only tier = COLD there (they have no tier lexemes to look them up by). In a hot or warm step
@@ -274,20 +300,27 @@ def pg_tsquery(text: TextQuery | None, facets: FacetQuery, step: Step) -> str:
 
 
 def _pg_band(text: TextQuery, band: int, prefix: str) -> str:
-    starts = _pg_phrase(text, "A", prefix, anchored=True)
-    in_name = _pg_phrase(text, "A", prefix)
+    starts = _pg_names(text, prefix, anchored=True)
+    in_name = _pg_names(text, prefix)
     if band == STARTS:
         return starts
     if band == CONTAINS:
         return f"({in_name} & !{starts})"
-    return f"(({_pg_phrase(text, 'B', prefix)} | {_pg_phrase(text, 'C', prefix)}) & !{in_name})"
+    initials, pinyin = (_pg_phrase(text, text.phrase, weight, prefix) for weight in ("B", "C"))
+    return f"(({initials} | {pinyin}) & !{in_name})"
 
 
-def _pg_phrase(text: TextQuery, weight: str, prefix: str, anchored: bool = False) -> str:
+def _pg_names(text: TextQuery, prefix: str, anchored: bool = False) -> str:
+    """The name holds the query or one of its alternatives."""
+    phrases = [_pg_phrase(text, phrase, "A", prefix, anchored) for phrase in text.phrases()]
+    return phrases[0] if len(phrases) == 1 else "(" + " | ".join(phrases) + ")"
+
+
+def _pg_phrase(text: TextQuery, phrase: list[str], weight: str, prefix: str, anchored: bool = False) -> str:
     start = prefix + (_PG_START if anchored else "")
     if text.prefix is not None:
         return f"'{start}{text.prefix}':*{weight}"
-    lexemes = [start + text.phrase[0]] + [prefix + g for g in text.phrase[1:]]
+    lexemes = [start + phrase[0]] + [prefix + g for g in phrase[1:]]
     return "(" + " <-> ".join(f"'{lexeme}':{weight}" for lexeme in lexemes) + ")"
 
 
@@ -305,14 +338,21 @@ def _fts5_band(text: TextQuery, step: Step) -> str:
     names, others = ("tier_name", "{tier_initials tier_pinyin}") if mark else ("name_grams",
                                                                               "{initial_grams pinyin_grams}")
     if text.prefix is not None:
-        match = f"{mark}{text.prefix}*"
+        literal = f"{mark}{text.prefix}*"
     else:
-        match = '"' + " ".join(mark + g for g in text.phrase) + '"'
+        literal = '"' + " ".join(mark + g for g in text.phrase) + '"'
+    phrases = [literal] + ['"' + " ".join(mark + g for g in p) + '"' for p in text.phrases()[1:]]
+    starts = f"{names} : " + _fts5_any(["^" + p for p in phrases])
+    in_name = f"{names} : " + _fts5_any(phrases)
     if step.band == STARTS:
-        return f"({names} : ^{match})"
+        return f"({starts})"
     if step.band == CONTAINS:
-        return f"({names} : {match} NOT {names} : ^{match})"
-    return f"({others} : {match} NOT {names} : {match})"
+        return f"({in_name} NOT {starts})"
+    return f"({others} : {literal} NOT {in_name})"
+
+
+def _fts5_any(phrases: list[str]) -> str:
+    return phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")"
 
 
 def visible_region_tokens(ancestors: list[str]) -> list[str]:

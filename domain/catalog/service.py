@@ -1,4 +1,5 @@
-"""Catalog use cases: load matters (import, admin), search and browse them, count their popularity."""
+"""Catalog use cases: load matters (import, admin), search and browse them, count their popularity.
+The search words product teams keep (``words``: search_words.py) widen every search."""
 from __future__ import annotations
 
 import logging
@@ -16,6 +17,7 @@ from domain.audit.service import AuditLog
 from domain.catalog.errors import InvalidMatter, InvalidSearch, MatterNotFound
 from domain.catalog.models import CatalogItem, Matter
 from domain.catalog.ports import PopularityCounter, SharedCache
+from domain.catalog.search_words import SearchWordService
 from domain.regions import rules as region_rules
 from domain.shared import cursors
 from domain.shared.clock import Clock
@@ -59,8 +61,10 @@ class UpsertReport:
 
 
 class CatalogService:
-    def __init__(self, *, popularity: PopularityCounter, cache: SharedCache, clock: Clock) -> None:
+    def __init__(self, *, popularity: PopularityCounter, cache: SharedCache, clock: Clock,
+                 words: SearchWordService | None = None) -> None:
         self.popularity, self.cache, self.clock = popularity, cache, clock
+        self.words = words or SearchWordService(clock=clock)  # without a feed: one process alone
 
     # --- loading ----------------------------------------------------------------------------
 
@@ -126,6 +130,15 @@ class CatalogService:
                                   before=_audit_view(before), after=normalized, request_id=request_id)
         return await Matter.get(code=normalized["code"])
 
+    async def set_channels(self, *, actor, code: str, channels: list[str], request_id: str | None = None) -> Matter:
+        """Offer a matter on these channels (the console's switch): the rest of it as stored, saved
+        through ``save`` — the same checks, the same audit entry, nothing written if nothing changed."""
+        matter = await self._get(code)
+        item = await CatalogItem.get_or_none(code=matter.catalog_code)
+        record = {name: getattr(matter, name) for name in MATTER_FIELDS if name != "content_hash"}
+        record |= {"catalog_name": item.name if item else matter.name, "channels": list(channels)}
+        return await self.save(actor=actor, record=record, request_id=request_id)
+
     async def retire(self, *, code: str, actor=None, request_id: str | None = None) -> Matter:
         """Stop offering a matter: it leaves search and detail; its record stays for history."""
         matter = await self._get(code)
@@ -143,7 +156,7 @@ class CatalogService:
 
     async def search(self, *, q: str | None, filters: SearchFilters, cursor: str | None = None,
                      limit: int = 20) -> Page:
-        text = sr.text_query(q) if q else None
+        text = await self._text_query(q)
         if q and text is None:
             raise InvalidSearch("请输入要搜索的文字", errors=[{"field": "q", "message": "应包含文字或数字"}])
         hits = await search_index.search(text=text, facets=_facet_query(filters, text), after=_read_cursor(cursor),
@@ -157,15 +170,23 @@ class CatalogService:
 
     async def matching_ids(self, *, q: str | None, filters: SearchFilters) -> list[int]:
         """Every matching id, unpaged (tests compare recall with LIKE; exports)."""
-        text = sr.text_query(q) if q else None
+        text = await self._text_query(q)
         hits = await search_index.search(text=text, facets=_facet_query(filters, text),
                                          after=None, limit=None)
         return [h.id for h in hits]
 
-    async def matter(self, *, code: str, count_view: bool = False) -> Matter:
+    async def _text_query(self, q: str | None) -> sr.TextQuery | None:
+        """The query as search reads it, with what it also means through the search words."""
+        text = sr.text_query(q) if q else None
+        return await self.words.expand(text) if text is not None else None
+
+    async def matter(self, *, code: str, channel: str | None = None, count_view: bool = False) -> Matter:
+        """An active matter; with ``channel``, only where that channel offers it (as search lists it)."""
         matter = await self._get(code)
         if matter.status != "active":
             raise MatterNotFound("该事项已停止办理")
+        if channel is not None and channel not in matter.channels:
+            raise MatterNotFound("该事项未在此渠道提供")
         if count_view:
             await self.popularity.count(matter_id=matter.id, views=1)
         return matter

@@ -26,6 +26,10 @@ class Delivery(models.Model):
     status = fields.CharField(max_length=16, default="pending")  # pending | delivered | parked
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField()
+    # deliveries of one key are sent in the order of their position (docs/delivery.md, "Order"):
+    # a citizen's messages about one application, in the order of its status changes
+    ordering_key = fields.CharField(max_length=100, null=True)
+    ordering_position = fields.BigIntField(null=True)
     claimed_by = fields.CharField(max_length=64, null=True)
     claimed_until = fields.DatetimeField(null=True)
     last_error = fields.CharField(max_length=500, null=True)
@@ -39,7 +43,7 @@ class Delivery(models.Model):
     class Meta:
         table = "deliveries"
         # the relay's question: what is pending and due?
-        indexes = (("status", "next_attempt_at"),)
+        indexes = (("status", "next_attempt_at"), ("ordering_key", "status"))
 
 
 class DeliveryAttempt(models.Model):

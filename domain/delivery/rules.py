@@ -109,3 +109,46 @@ def enqueue_problems(*, kind: object, target: object, payload: object, dedupe_ke
     if not isinstance(dedupe_key, str) or not 1 <= len(dedupe_key) <= 200:
         problems.append({"field": "dedupe_key", "message": "应为1到200个字符"})
     return problems
+
+
+# --- order within a key (docs/delivery.md, "Order") ------------------------------------------------
+# Deliveries that share an ``ordering_key`` (a citizen's messages about one application) reach their
+# receivers in the order of their ``ordering_position`` (the message's place in the application's
+# history), ties broken by id; deliveries of different keys, or of none, are never held up by each other.
+
+
+@dataclass(frozen=True)
+class Queued:
+    """What the order rule needs to know of a delivery."""
+
+    id: int
+    ordering_key: str | None
+    position: int | None
+    status: str
+    leased: bool  # a relay holds it now (claimed_until in the future)
+
+
+def precedes(earlier: Queued, later: Queued) -> bool:
+    """Does ``earlier`` come before ``later`` in their key's order?"""
+    return (earlier.position or 0, earlier.id) < (later.position or 0, later.id)
+
+
+def held_back(row: Queued, others: list[Queued]) -> bool:
+    """May ``row`` not be sent now? Held back while a delivery of its key that comes before it is
+    still pending (waiting for a retry, or being sent), and while any other of its key is being
+    sent (an earlier one put back in the queue by an operator must not overtake a later one in flight).
+    Delivered and parked ones hold nothing back: a parked one will not be sent unless resent."""
+    if row.ordering_key is None:
+        return False
+    for other in others:
+        if other.id == row.id or other.ordering_key != row.ordering_key or other.status != PENDING:
+            continue
+        if other.leased or precedes(other, row):
+            return True
+    return False
+
+
+def sendable(rows: list[Queued]) -> list[int]:
+    """The ids among ``rows`` (every delivery of the keys concerned) a relay may claim now, if
+    due: what ``Relay._claim`` asks the database in one query (relay.py, ``_DUE``)."""
+    return [row.id for row in rows if row.status == PENDING and not row.leased and not held_back(row, rows)]

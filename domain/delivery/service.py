@@ -63,6 +63,8 @@ class NewDelivery:
     target: str
     payload: dict[str, Any]
     dedupe_key: str
+    ordering_key: str | None = None
+    ordering_position: int | None = None
 
 
 class DeliveryService:
@@ -88,16 +90,21 @@ class DeliveryService:
     # --- writing: the applications' and notifications' side ---------------------------------
 
     async def enqueue(self, *, kind: str, target: str, payload: dict, dedupe_key: str,
-                      connection: BaseDBAsyncClient | None = None) -> int:
+                      connection: BaseDBAsyncClient | None = None, ordering_key: str | None = None,
+                      ordering_position: int | None = None) -> int:
         """Write one pending delivery, due now, on ``connection`` (the caller's open transaction,
         so the delivery commits or rolls back with the caller's own writes). Returns its id.
 
         The same ``dedupe_key`` again returns the first delivery's id and writes nothing. This
         holds under concurrency: the insert is ``ON CONFLICT DO NOTHING`` on the unique key (a
         concurrent insert of the same key waits for the first transaction), and never raises an
-        integrity error that would abort the caller's PostgreSQL transaction."""
+        integrity error that would abort the caller's PostgreSQL transaction.
+
+        Deliveries of one ``ordering_key`` are sent in the order of ``ordering_position`` (then of
+        id): one is sent only once every one before it is delivered or parked (docs/delivery.md)."""
         db = connection or connections.get("default")
-        await self.enqueue_many([NewDelivery(kind=kind, target=target, payload=payload, dedupe_key=dedupe_key)],
+        await self.enqueue_many([NewDelivery(kind=kind, target=target, payload=payload, dedupe_key=dedupe_key,
+                                             ordering_key=ordering_key, ordering_position=ordering_position)],
                                 connection=db)
         found = await Delivery.filter(dedupe_key=dedupe_key).using_db(db).limit(1).values_list("id", flat=True)
         if not found:  # cannot happen short of a concurrent hard delete; say so loudly
@@ -115,7 +122,8 @@ class DeliveryService:
         now = self._clock.now()
         rows = [{"kind": i.kind, "target": i.target, "payload_sealed": self._seal(i.payload, i.dedupe_key),
                  "dedupe_key": i.dedupe_key, "status": rules.PENDING, "attempts": 0, "next_attempt_at": now,
-                 "created_at": now, "updated_at": now}
+                 "created_at": now, "updated_at": now, "ordering_key": i.ordering_key,
+                 "ordering_position": i.ordering_position}
                 for i in items]
         await insert_rows(Delivery, rows, connection=connection, ignore_conflicts=True)
 

@@ -82,6 +82,7 @@ class HealthPass:
     credential_id: str  # unique per credential; hashed for revocation later
     valid_from: datetime
     valid_until: datetime
+    last_negative_test: datetime | None = None  # ``lt``: what a checkpoint asking for a recent test reads
 
 
 def kid_of(certificate_der: bytes) -> bytes:
@@ -119,9 +120,12 @@ def build_health_pass(health: HealthPass) -> dict[str, Any]:
         raise ValueError("a credential id is needed")
     if health.valid_until <= health.valid_from:
         raise ValueError("valid_until must follow valid_from")
-    return {"v": PASS_VERSION, "t": HEALTH_CODE, "reg": health.region, "col": health.colour,
+    body = {"v": PASS_VERSION, "t": HEALTH_CODE, "reg": health.region, "col": health.colour,
             "nam": health.masked_name, "id": health.credential_id,
             "vf": iso(health.valid_from), "vu": iso(health.valid_until)}
+    if health.last_negative_test is not None:
+        body["lt"] = iso(health.last_negative_test)
+    return body
 
 
 def build_claims(health: HealthPass, *, issued_at: datetime) -> dict[int, Any]:
@@ -136,13 +140,28 @@ def sig_structure(protected: bytes, payload: bytes) -> bytes:
     return cbor2.dumps(["Signature1", protected, b"", payload])
 
 
-def sign_cose(payload: bytes, *, private_key, kid: bytes, alg: str) -> bytes:
-    """COSE_Sign1 (tag 18) over ``payload`` with ``{1: alg, 4: kid}`` protected."""
+def protected_header(*, kid: bytes, alg: str) -> bytes:
+    """The protected header's bytes: ``{1: alg, 4: kid}``."""
     if alg not in COSE_ALGORITHMS:
         raise ValueError(f"unknown algorithm {alg!r}; use one of {sorted(COSE_ALGORITHMS)}")
-    protected = cbor2.dumps({ALG: COSE_ALGORITHMS[alg], KID: kid})
-    signature = _sign(alg, private_key, sig_structure(protected, payload))
+    return cbor2.dumps({ALG: COSE_ALGORITHMS[alg], KID: kid})
+
+
+def assemble(protected: bytes, payload: bytes, signature: bytes) -> bytes:
+    """COSE_Sign1 (tag 18) from its parts, the unprotected header empty."""
     return cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
+
+
+def sign_cose(payload: bytes, *, private_key, kid: bytes, alg: str) -> bytes:
+    """COSE_Sign1 (tag 18) over ``payload`` with ``{1: alg, 4: kid}`` protected."""
+    protected = protected_header(kid=kid, alg=alg)
+    return assemble(protected, payload, _sign(alg, private_key, sig_structure(protected, payload)))
+
+
+def to_sign(health: HealthPass, *, issued_at: datetime, certificate_der: bytes, alg: str) -> tuple[bytes, bytes]:
+    """The protected header and the payload a signer outside the hub signs (``Sig_structure`` of them)."""
+    claims = build_claims(health, issued_at=issued_at)
+    return protected_header(kid=kid_of(certificate_der), alg=alg), cbor2.dumps(claims)
 
 
 def encode(cose: bytes) -> str:

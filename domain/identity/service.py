@@ -73,6 +73,12 @@ class FaceSessionOutcome:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class PeopleCounts:
+    registered: int
+    real_name: int
+
+
 class IdentityService:
     def __init__(self, *, vault: Vault, clock: Clock, tokens: TokenService, wechat: WeChatLogin,
                  alipay: AlipayLogin, sms: SmsSender, realname: RealNameVerifier, face: FaceVerifier) -> None:
@@ -187,6 +193,13 @@ class IdentityService:
         found = await Person.filter(public_id__in=sorted(set(person_ids)))
         return {person.public_id: people.applicant(await people.survivor(person), self.vault, now)
                 for person in found}
+
+    async def people_counts(self, *, until: datetime) -> PeopleCounts:
+        """People registered before ``until`` (a merged duplicate is not counted), and how many of
+        them were real-name verified by then: the platform's figures (domain/figures)."""
+        kept = Person.filter(merged_into_id=None)
+        return PeopleCounts(registered=await kept.filter(created_at__lt=until).count(),
+                            real_name=await kept.filter(real_name_verified_at__lt=until).count())
 
     # --- how a person is reached (notifications' Recipients port) ----------------------------
 

@@ -27,7 +27,7 @@ from domain.licenses.errors import (
     LicenseTypeUnknown,
     StatusChangeRefused,
 )
-from domain.licenses.models import License, LicenseAccess, LicenseEvent
+from domain.licenses.models import License, LicenseAccess, LicenseEvent, LicensePresentation
 from domain.licenses.ports import Holders
 from domain.seals.rules import utc_text
 from domain.seals.service import SealService
@@ -254,6 +254,13 @@ class LicenseService:
         return [AccessView(seq=r.seq, at=r.at, license_id=r.license_id, type_code=r.type_code,
                            actor_kind=r.actor_kind, actor=r.actor, action=r.action, purpose=r.purpose,
                            outcome=r.outcome, hash=r.hash, prev_hash=r.prev_hash) for r in rows]
+
+    async def counts(self, *, since: datetime, until: datetime) -> tuple[int, int]:
+        """Licenses issued in [since, until), and presentations (亮证) made then: the platform's
+        figures (domain/figures)."""
+        issued = await License.filter(issued_at__gte=since, issued_at__lt=until).count()
+        shown = await LicensePresentation.filter(created_at__gte=since, created_at__lt=until).count()
+        return issued, shown
 
     # --- shared by presentations and exchange ----------------------------------------------
 

@@ -42,6 +42,14 @@ GRANT_RESULTS = (ACCEPT, REJECT, BAN, FILTER)
 MAX_REMAINING = 50  # one-time consents kept per template (more taps add nothing)
 
 
+def in_order(number: str, message_id: int) -> dict:
+    """Where a message's delivery stands in the outbox's order (docs/delivery.md, "Order"): the
+    messages about one application go out in the order they were written, which is the order of
+    its status changes (the application's changes are made one at a time, each writing its
+    message in its own transaction); an SMS standing in for a refused message takes its place."""
+    return {"ordering_key": f"notify:{number}", "ordering_position": message_id}
+
+
 def pushes(transition: str) -> bool:
     """Is this change worth a message on a channel (not only in the list)?"""
     return transition not in CITIZEN_OWN

@@ -162,7 +162,8 @@ class NotificationService:
                 payload["to"] = account  # an openid / user_id: a pseudonym of the platform's
             delivery_id = await self.delivery.enqueue(
                 kind=rules.KINDS[route.channel], target=rules.TARGETS[route.channel], payload=payload,
-                dedupe_key=f"notify:{notice.number}:{row.id}:{route.channel}", connection=conn)
+                dedupe_key=f"notify:{notice.number}:{row.id}:{route.channel}", connection=conn,
+                **rules.in_order(notice.number, row.id))
         await Notification.filter(id=row.id).using_db(conn).update(
             channel=route.channel, outcome=route.outcome, note=route.note, delivery_id=delivery_id)
         row.outcome = route.outcome
@@ -191,6 +192,13 @@ class NotificationService:
         if row is None:
             return None
         return Outgoing(row.id, row.person_id, _message(row))
+
+    async def superseded(self, notification_id: int) -> bool:
+        """Has a later message about the same application been sent? Then this one, sent now,
+        would tell the citizen old news after new (docs/delivery.md, "Order")."""
+        row = await Notification.get_or_none(id=notification_id)
+        return row is not None and await Notification.filter(
+            application_number=row.application_number, id__gt=row.id, sent_at__isnull=False).exists()
 
     async def mark_sent(self, notification_id: int) -> None:
         await Notification.filter(id=notification_id, sent_at=None).update(sent_at=self.clock.now())
@@ -296,7 +304,8 @@ class NotificationService:
                 delivery_id = await self.delivery.enqueue(
                     kind=rules.KINDS[route.channel], target=rules.TARGETS[route.channel],
                     payload={"notification_id": row.id, "number": row.application_number, "person_id": row.person_id},
-                    dedupe_key=f"notify:{row.application_number}:{row.id}:{route.channel}", connection=conn)
+                    dedupe_key=f"notify:{row.application_number}:{row.id}:{route.channel}", connection=conn,
+                    **rules.in_order(row.application_number, row.id))  # in the place of the refused one
                 await Notification.filter(id=row.id).using_db(conn).update(delivery_id=delivery_id)
         return route if moved else None
 

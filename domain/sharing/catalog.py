@@ -62,7 +62,19 @@ IDENTITY_SERVICE = ServiceView(
     openapi={"openapi": "3.0.3", "info": {"title": "居民身份核验", "version": "1"},
              "paths": {"/gov/v1/identity/verifications": {"post": {"summary": "身份核验"}}}},
     status=rules.ACTIVE, retire_at=None, published_at=EPOCH)
-BUILT_IN = {(s.provider, s.code): s for s in (IDENTITY_SERVICE,)}
+# The hub's own: the health records regions pooled (docs/health-codes.md); a field is a kind of record
+HEALTH_RECORDS_SERVICE = ServiceView(
+    provider=rules.HUB_PROVIDER, code=rules.HEALTH_RECORDS_SERVICE, version=1, subsystem="health",
+    title="健康信息汇聚查询", owner_department="国家政务服务平台",
+    description="查询各地区汇聚的个人健康信息（核酸检测、疫苗接种、行程、个人申报），只返回授权的信息类别。",
+    fields=tuple(Field(kind, title, rules.SENSITIVE, "各省级平台汇聚的健康信息")
+                 for kind, title in (("test", "核酸检测"), ("vaccination", "疫苗接种"), ("travel", "行程"),
+                                     ("declaration", "个人申报"))),
+    operations=(Operation("POST", "/gov/v1/health/records/query"),), subject=Subject("body", "id_number"),
+    openapi={"openapi": "3.0.3", "info": {"title": "健康信息汇聚查询", "version": "1"},
+             "paths": {"/gov/v1/health/records/query": {"post": {"summary": "健康信息查询"}}}},
+    status=rules.ACTIVE, retire_at=None, published_at=EPOCH)
+BUILT_IN = {(s.provider, s.code): s for s in (IDENTITY_SERVICE, HEALTH_RECORDS_SERVICE)}
 
 
 class ServiceCatalog:

@@ -33,6 +33,7 @@ INSTANCE = "CN"  # the X-Road instance every govhub identifier lives in
 MEMBER_CLASS = "GOV"  # every node is a government body
 HUB_PROVIDER = "govhub"  # services the hub itself provides (identity verification)
 IDENTITY_SERVICE = "identity-verification"
+HEALTH_RECORDS_SERVICE = "health-records"
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 _FIELD = re.compile(r"^[a-z][a-z0-9_]{0,63}$")

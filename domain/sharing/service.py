@@ -3,21 +3,43 @@ the exchange, identity verifications, the message log and the citizen's tracker,
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from tortoise.functions import Count
 
 from domain.shared.clock import Clock
 from domain.shared.vault import Vault
-from domain.sharing.catalog import ServiceCatalog, ServiceView
+from domain.sharing.catalog import BUILT_IN, HEALTH_RECORDS_SERVICE, ServiceCatalog, ServiceView
 from domain.sharing.exchange import Exchange, ExchangeAnswer, ExchangeRequest
 from domain.sharing.grants import Approval, GrantRequest, Grants, GrantView, Party
+from domain.sharing.hub_services import HubCall, HubServices, Served
 from domain.sharing.message_log import LogCheck, MessageLog
+from domain.sharing.models import ExchangeMessage
 from domain.sharing.ports import LicenseUse, ProviderGateway, QuotaBucket, TimeStamper, TokenVerifier
-from domain.sharing.tracker import DataUsePage, DataUses, DataUseView, UseFilters
+from domain.sharing.tracker import HEALTH_RECORDS, DataUsePage, DataUses, DataUseView, UseFilters
 from domain.sharing.verifications import IdentityVerifications, VerificationAnswer, VerificationAsked
 
-__all__ = ["Approval", "DataUsePage", "DataUseView", "ExchangeAnswer", "ExchangeRequest", "GrantRequest", "GrantView",
-           "LogCheck", "Party", "ServiceView", "SharingService", "UseFilters", "VerificationAnswer",
-           "VerificationAsked"]
+__all__ = [
+    "BUILT_IN",
+    "HEALTH_RECORDS",
+    "HEALTH_RECORDS_SERVICE",
+    "Approval",
+    "DataUsePage",
+    "DataUseView",
+    "ExchangeAnswer",
+    "ExchangeRequest",
+    "GrantRequest",
+    "GrantView",
+    "HubCall",
+    "LogCheck",
+    "Party",
+    "Served",
+    "ServiceView",
+    "SharingService",
+    "UseFilters",
+    "VerificationAnswer",
+    "VerificationAsked",
+]
 
 
 class SharingService:
@@ -32,14 +54,19 @@ class SharingService:
         self.uses = DataUses(clock=clock, vault=vault, identity=identity, nodes=nodes)
         self.exchange = Exchange(clock=clock, catalog=self.catalog, grants=self.grants, log=self.log, uses=self.uses,
                                  gateway=gateway, quota=quota, nodes=nodes)
-        self.verifications = IdentityVerifications(clock=clock, grants=self.grants, log=self.log, uses=self.uses,
-                                                   quota=quota, identity=identity)
+        self.hub_services = HubServices(clock=clock, grants=self.grants, log=self.log, uses=self.uses, quota=quota)
+        self.verifications = IdentityVerifications(services=self.hub_services, identity=identity)
 
     async def call(self, request: ExchangeRequest) -> ExchangeAnswer:
         return await self.exchange.call(request)
 
     async def verify_identity(self, asked: VerificationAsked) -> VerificationAnswer:
         return await self.verifications.verify(asked)
+
+    async def serve(self, call: HubCall, serve) -> tuple[Served, str]:
+        """One of the hub's own services (``catalog.BUILT_IN``), called by a node about a citizen: under
+        a grant and its quota, logged, tracked (hub_services.py). ``serve(grant)`` answers."""
+        return await self.hub_services.call(call, serve)
 
     async def license_used(self, use: LicenseUse) -> None:
         """The ``DataUseRecorder`` port of licenses: a department's request for a citizen's license."""
@@ -48,6 +75,16 @@ class SharingService:
     async def data_uses(self, *, person_id: str, filters: UseFilters = UseFilters(), cursor: str | None = None,
                         limit: int = 20) -> DataUsePage:
         return await self.uses.list(person_id=person_id, filters=filters, cursor=cursor, limit=limit)
+
+    async def calls_by_consumer(self, *, since: datetime, until: datetime) -> dict[str, dict[str, int]]:
+        """Calls the message log recorded in [since, until), by kind (``exchange``,
+        ``identity_verification``) and consumer node: the platform's figures (domain/figures)."""
+        found = await (ExchangeMessage.filter(request_in_at__gte=since, request_in_at__lt=until)
+                       .annotate(n=Count("id")).group_by("kind", "consumer").values_list("kind", "consumer", "n"))
+        counts: dict[str, dict[str, int]] = {}
+        for kind, consumer, n in found:
+            counts.setdefault(kind, {})[consumer] = n
+        return counts
 
     async def stamp_pending(self) -> int:
         return await self.log.stamp_pending()

@@ -23,6 +23,7 @@ SUBJECT = "sharing.subject"
 NAMES_SECONDS = 60.0
 MAX_PAGE = 100
 EXCHANGE, IDENTITY_VERIFICATION, LICENSE_EXCHANGE = "exchange", "identity_verification", "license_exchange"
+HEALTH_RECORDS = "health_records"  # a region read pooled health records (domain/health)
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,13 @@ async def test_a_channel_sees_only_matters_offered_on_it(client, catalog):
     assert only_app and only_app <= app and not (only_app & wx)
 
 
+async def test_a_channel_answers_only_the_details_of_matters_offered_on_it(client, catalog):
+    only_app = next(r["code"] for r in sample_records() if "wechat" not in r["channels"] and "app" in r["channels"])
+    refused = await client.get(f"/wx/v1/matters/{only_app}")
+    assert refused.status_code == 404 and refused.json()["code"] == "matter_not_found"
+    assert (await client.get(f"/app/v1/matters/{only_app}")).status_code == 200
+
+
 async def test_paging_through_the_route(client, catalog):
     first = (await client.get("/alipay/v1/matters", params={"q": "登记", "limit": 5})).json()
     second = (await client.get("/alipay/v1/matters", params={"q": "登记", "limit": 5,

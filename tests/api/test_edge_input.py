@@ -136,3 +136,8 @@ def test_answers_are_written_without_nan():
     with pytest.raises(ValueError):
         jsonio.dumps({"amount": math.nan})
     assert jsonio.dumps({"名": 1}, ensure_ascii=False) == '{"名":1}'
+
+
+async def test_a_query_parameter_given_twice_is_refused(client):
+    answer = await client.get("/wx/v1/matters", params=[("q", "社保"), ("q", "公积金")])
+    assert answer.status_code == 400 and answer.json()["errors"] == [{"field": "q", "message": "只能给出一次"}]

@@ -52,7 +52,7 @@ async def test_publish_ask_decide_and_see_it_from_both_sides_only(client, nodes,
     assert published.status_code == 201, published.text
     assert published.json()["service_id"] == "CN/GOV/bj-psb/psb-data/household-register-extract"
     listed = (await signed(client, nodes["sh-tax"], "GET", "/gov/v1/sharing/services")).json()["items"]
-    assert {s["code"] for s in listed} == {"identity-verification", "household-register-extract"}
+    assert {s["code"] for s in listed} == {"identity-verification", "health-records", "household-register-extract"}
     asked = await signed(client, nodes["bj-court"], "POST", "/gov/v1/sharing/grants", ask())
     assert asked.status_code == 201, asked.text
     grant_id = asked.json()["id"]

@@ -1,4 +1,9 @@
-"""Alembic owns the schema: one head, and the migrated schema equals what the models declare."""
+"""Alembic owns the schema: one head, and the migrated schema equals what the models declare.
+
+On PostgreSQL the tables that grow without end are partitioned by month (migration 0024,
+docs/partitions.md): their primary key carries the partition key, what was unique across the
+table lives in a key table that the foreign keys point at. The drift check derives that shape
+from the models and ``domain.partitions.service.PARTITIONED`` and compares it exactly."""
 from __future__ import annotations
 
 import asyncio
@@ -13,6 +18,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bff import database
+from domain.partitions import rules as partition_rules
+from domain.partitions.service import PARTITIONED
 from tests.conftest import _admin_execute, _is_postgres
 from tests.support.schema import describe
 
@@ -71,10 +78,87 @@ def test_models_and_migrations_agree_on_postgres():
     try:
         _generate_from_models(urls[0])
         database.migrate(urls[1])
-        _assert_same(_describe(urls[0]), _describe(urls[1]))
+        migrated = _describe(urls[1])
+        _assert_same(_partitioned(_describe(urls[0])), _without_partitions(migrated))
+        keyed = asyncio.run(_partition_keys(urls[1]))
+        assert keyed == {t.table: t.key for t in PARTITIONED}, "the partitioned tables or their keys differ"
     finally:
         for name in names:
             asyncio.run(_admin_execute(given, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _partitioned(from_models: dict) -> dict:
+    """The models' schema as migration 0024 shapes it on PostgreSQL."""
+    expected = {table: {aspect: set(v) if isinstance(v, set) else v for aspect, v in shape.items()}
+                for table, shape in from_models.items()}
+    for t in PARTITIONED:
+        shape = expected[t.table]
+        assert t.key not in shape["primary_key"] and shape["columns"][t.key][1] is False, t.table
+        shape["primary_key"] = shape["primary_key"] + (t.key,)
+        if not t.keys_table:
+            continue
+        shape["unique"].remove((t.unique,))
+        shape["indexes"].add((t.unique,))  # lookups by it, per partition
+        columns = shape["columns"]
+        expected[t.keys_table] = {
+            "columns": {c: columns[c] for c in ("id", t.unique, t.key)}, "primary_key": ("id",),
+            "foreign_keys": set(), "unique": {(t.unique,)}, "indexes": set()}
+        for other in expected.values():  # whoever pointed at the table points at its key table
+            other["foreign_keys"] = {(cols, t.keys_table if referred == t.table else referred, to, on_delete)
+                                     for cols, referred, to, on_delete in other["foreign_keys"]}
+    return expected
+
+
+def _without_partitions(migrated: dict) -> dict:
+    """The partitioned tables without their partitions, each of which has its parent's shape."""
+    kept = {}
+    for table, shape in migrated.items():
+        parent = next((t.table for t in PARTITIONED if partition_rules.month_of_partition(t.table, table)
+                       or table == partition_rules.default_partition_name(t.table)), None)
+        if parent is None:
+            kept[table] = shape
+        else:
+            assert {k: v for k, v in shape.items()} == migrated[parent], f"partition {table} differs from {parent}"
+    return kept
+
+
+async def _partition_keys(url: str) -> dict:
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        rows = await conn.fetch("SELECT p.partrelid::regclass::text AS t, a.attname AS key FROM pg_partitioned_table p "
+                                "JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0]")
+    finally:
+        await conn.close()
+    return {r["t"]: r["key"] for r in rows}
+
+
+def test_partitioned_shape_is_derived_not_assumed():
+    """The teaching above changes only the partitioned tables and who points at them."""
+    plain = {"applications": {"columns": {"id": ("BIGINT", False), "number": ("VARCHAR(32)", False),
+                                          "submitted_at": ("TIMESTAMP", False)},
+                              "primary_key": ("id",), "foreign_keys": set(), "unique": {("number",)}, "indexes": set()},
+             "deliveries": {"columns": {"id": ("BIGINT", False), "dedupe_key": ("VARCHAR(200)", False),
+                                        "created_at": ("TIMESTAMP", False)},
+                            "primary_key": ("id",), "foreign_keys": set(), "unique": {("dedupe_key",)}, "indexes": set()},
+             "notifications": {"columns": {"id": ("BIGINT", False), "at": ("TIMESTAMP", False)},
+                               "primary_key": ("id",), "foreign_keys": set(), "unique": set(), "indexes": set()},
+             "application_transitions": {"columns": {}, "primary_key": ("id",), "unique": set(), "indexes": set(),
+                                         "foreign_keys": {(("application_id",), "applications", ("id",), "CASCADE")}},
+             "nodes": {"columns": {}, "primary_key": ("code",), "foreign_keys": set(), "unique": set(), "indexes": set()}}
+    shaped = _partitioned(plain)
+    assert shaped["applications"]["primary_key"] == ("id", "submitted_at")
+    assert shaped["applications"]["unique"] == set() and shaped["applications"]["indexes"] == {("number",)}
+    assert shaped["application_keys"]["unique"] == {("number",)}
+    assert shaped["application_transitions"]["foreign_keys"] == {
+        (("application_id",), "application_keys", ("id",), "CASCADE")}
+    assert shaped["notifications"]["primary_key"] == ("id", "at") and "notification_keys" not in shaped
+    assert shaped["nodes"] == plain["nodes"]
+    with pytest.raises(AssertionError):  # a migration that left a unique number on the partitioned table
+        broken = _partitioned(plain)
+        broken["applications"]["unique"].add(("number",))
+        _assert_same(shaped, broken)
 
 
 def test_drift_check_catches_a_difference(tmp_path):

@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 from domain.applications.models import Application
 from domain.delivery.models import Delivery
 from domain.shared import rows
+from domain.shared.models import IdempotencyKey
 from domain.shared.rows import fields_of, insert_rows
 
 AT = datetime(2026, 11, 27, 16, 5, 30, 123456, tzinfo=UTC)
@@ -48,17 +49,24 @@ async def test_a_model_instance_goes_in_with_its_dates_and_booleans(resources):
         date(2026, 12, 4), True, {"approved": False}, AT, 2)
 
 
+def _key(key: str) -> dict:
+    return {"scope": "applications", "person_id": "p_1", "key": key, "operation": "submit", "request_hash": "h",
+            "created_at": AT}
+
+
 async def test_conflicts_are_skipped_only_when_asked(resources):
+    # (a plain unique table: on PostgreSQL deliveries skip a used dedupe key on every insert,
+    # through their key table; tests/service/test_partitions.py)
     conn = Tortoise.get_connection("default")
-    await insert_rows(Delivery, [_delivery("same")], connection=conn)
-    returned = await insert_rows(Delivery, [_delivery("same"), _delivery("other")], connection=conn,
-                                 returning=("dedupe_key",), ignore_conflicts=True)
-    assert [r["dedupe_key"] for r in returned] == ["other"]
+    await insert_rows(IdempotencyKey, [_key("same")], connection=conn)
+    returned = await insert_rows(IdempotencyKey, [_key("same"), _key("other")], connection=conn,
+                                 returning=("key",), ignore_conflicts=True)
+    assert [r["key"] for r in returned] == ["other"]
     with pytest.raises(IntegrityError):
         async with in_transaction() as tx:
-            await insert_rows(Delivery, [_delivery("third"), _delivery("same")], connection=tx)
-    assert await Delivery.filter(dedupe_key="third").count() == 0  # the whole statement failed
-    assert await Delivery.all().count() == 2
+            await insert_rows(IdempotencyKey, [_key("third"), _key("same")], connection=tx)
+    assert await IdempotencyKey.filter(key="third").count() == 0  # the whole statement failed
+    assert await IdempotencyKey.all().count() == 2
 
 
 async def test_many_rows_are_split_under_the_parameter_limit(resources, monkeypatch):

@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from bff.app import create_app
+from bff.console import PAGES
 from bff.settings import Settings
 from tests.support.authorization_matrix import KNOWN_HOLES, MATRIX, REQUESTS
 from tests.support.callers import KINDS, Call, path_value
@@ -24,7 +25,7 @@ def operations() -> tuple[tuple[str, str], ...]:
     purpose; test_the_matrix_covers_exactly_the_openapi holds them to /openapi.json itself."""
     app = create_app(Settings(env="test", scheduler_enabled=False, seed_demo=False, log_level="WARNING"),
                      name="govhub_authz_matrix")
-    served = [route for route in app.router.routes if not route.path.startswith("docs")]  # docs: its viewer
+    served = [route for route in app.router.routes if not route.path.startswith(PAGES)]  # pages for people
     found = {(method, _template(route.path)) for route in served
              for method in route.methods - {"HEAD", "OPTIONS"}}
     return tuple(sorted(found, key=lambda op: (op[1], op[0])))

@@ -99,6 +99,9 @@ EDITOR, CATALOG, OPERATOR = "topic_editor", "catalog_admin", "operator"
 MATRIX: dict[str, Public | Citizen | Admin | Node] = {
     # --- open to all: health, discovery, the catalog, verification ---------------------------
     "GET /healthz": Public(), "GET /readyz": Public(), "GET /openapi.json": Public(),
+    # operators' scrape: by GOVHUB_METRICS_TOKEN or an address in GOVHUB_METRICS_NETWORKS, whose default
+    # (loopback) every caller here comes from, whatever its credential; refusals: tests/api/test_metrics.py
+    "GET /metrics": Public(),
     "GET /.well-known/*": Public(), "GET /gov/v1/hub-key": Public(),
     "GET /public/v1/*": Public(),
     "POST /public/v1/presentations/verify": Public(),
@@ -156,6 +159,8 @@ MATRIX: dict[str, Public | Citizen | Admin | Node] = {
     "POST /admin/v1/topics/{code}/offline": Admin(EDITOR, OPERATOR),
     "* /admin/v1/matters/{code}": Admin(CATALOG),
     "GET /admin/v1/matters/{code}": Admin(CATALOG, OPERATOR, EDITOR),
+    "* /admin/v1/search-words*": Admin(CATALOG),
+    "GET /admin/v1/search-words*": Admin(CATALOG, OPERATOR, EDITOR),
     "* /admin/v1/deliveries*": Admin(OPERATOR),
     "* /admin/v1/bundles*": Admin(CATALOG), "GET /admin/v1/bundles*": Admin(CATALOG, OPERATOR),
     "* /admin/v1/bundle-runs*": Admin(OPERATOR),
@@ -175,6 +180,11 @@ MATRIX: dict[str, Public | Citizen | Admin | Node] = {
     "POST /gov/v1/identity/verifications": Node("exchanger", Answer(403, "data_grant_required")),
     "GET /r1/*": Node("exchanger", Answer(403, "xroad_client_mismatch")),  # it names the exchanger as client
     "* /admin/v1/sharing*": Admin(OPERATOR),
+    # --- health codes: a region acts through its provincial platform (the handler, zj-platform) -------
+    "* /{ch}/v1/me/health*": Citizen(2),  # records are kept by ID number: real name first
+    "* /gov/v1/health*": Node("handler", Answer(403, "health_issuer_only")),
+    "POST /gov/v1/health/checks": Node(),  # any checkpoint's node
+    "POST /gov/v1/health/records/query #pooled": Node("exchanger", Answer(403, "data_grant_required")),
 }
 
 # (matrix key, caller) -> why the hub does not yet answer what the matrix says: a known hole of
@@ -220,6 +230,10 @@ REQUESTS = {
     "GET /admin/v1/topics/{code}/preview": lambda w: {"query": {"channel": "wechat", "region": XIHU}},
     "DELETE /admin/v1/topics/{code}": lambda w: {"path": {"code": w.objects["doomed_topic"]}},
     "DELETE /admin/v1/matters/{code}": lambda w: {"path": {"code": RETIRED_MATTER}},
+    # search words: the world has none; a write without a body or a version is refused after the role check
+    "GET /admin/v1/search-words/expansion": lambda w: {"query": {"q": "查社保缴费"}},
+    "PUT /admin/v1/search-words/{word_id}": lambda w: {"path": {"word_id": 1}},
+    "DELETE /admin/v1/search-words/{word_id}": lambda w: {"path": {"word_id": 1}},
     "PATCH /admin/v1/accounts/{username}": lambda w: {"body": {"display_name": "备用账号"}},
     "POST /gov/v1/echo": lambda w: {"content": b"hello, hub"},
     "POST /gov/v1/presentations/verify": lambda w: {"body": {"token": w.objects["presentation"]}},
@@ -237,6 +251,21 @@ REQUESTS = {
     **{f"POST {area}/sharing/grants/{{grant_id}}/{step}": lambda w: {"body": {"reason": "核查异常调用"}}
        for area in ("/gov/v1", "/admin/v1") for step in ("refuse", "suspend", "revoke")},
     "POST /gov/v1/identity/verifications": lambda w: {"body": {"name": ALICE["name"], "id_number": ALICE["id_number"]}},
+    "POST /gov/v1/health/keys": lambda w: {"body": {"delegate": True}},
+    "POST /gov/v1/health/keys/{kid}/revoke": lambda w: {"path": {"kid": w.objects["health_kid"]}},
+    "POST /gov/v1/health/records": lambda w: {"body": {"records": [{
+        "record_id": f"authz-{uuid.uuid4().hex[:8]}", "id_number": ALICE["id_number"], "kind": "test",
+        "occurred_at": NOW, "result": "negative"}]}},
+    "POST /gov/v1/health/records/query": lambda w: {"body": {"id_number": ALICE["id_number"]}},
+    "POST /gov/v1/health/records/query #pooled": lambda w: {"body": {"id_number": ALICE["id_number"],
+                                                                     "scope": "pooled"}},
+    "POST /gov/v1/health/rules": lambda w: {"body": {
+        "identifier": "CR-330000-0002", "version": 1, "type": "colour", "logic": {"if": [False, "red", None]},
+        "description": [{"lang": "zh", "desc": "授权矩阵用例"}], "valid_from": w.clock.now().isoformat(),
+        "valid_until": "2036-01-01T00:00:00+00:00"}},
+    "POST /gov/v1/health/rules/{identifier}/{version}/withdraw": lambda w: {
+        "path": {"identifier": w.objects["health_rule"], "version": 1}},
+    "POST /gov/v1/health/revocations": lambda w: {"body": {"credential_ids": ["URN:HC:330000:unknown"]}},
     "GET /r1/{instance}/{member_class}/{member_code}/{subsystem}/{service_code}/{rest}": lambda w: {
         "path": {"instance": "CN", "member_class": "GOV", "member_code": w.nodes["issuer"].code,
                  "subsystem": "psb-data", "service_code": "household-register-extract", "rest": "extract"},

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
 
@@ -191,6 +192,7 @@ async def build_world(client: httpx.AsyncClient, app, resources, stub) -> World:
     await _bundles(world)
     await _topics(world)
     await _sharing(world, stub)
+    await _health(world)
     for prefix, channel in PREFIXES.items():
         started = await services.identity.start_face(person_id=world.people["L2"], channel=channel)
         world.face_sessions[prefix] = started.id
@@ -355,7 +357,25 @@ async def _sharing(world: World, stub) -> None:
 
     held = await asked(psb, household["code"], ("name", "sex"))
     await sharing.grants.approve(party=Party(node=psb), grant_id=held.id, approval=Approval(quota_per_minute=60_000))
-    identity = await asked("govhub", "identity-verification", ("result",))
-    await sharing.grants.approve(party=Party(operator="operator"), grant_id=identity.id,
-                                 approval=Approval(quota_per_minute=60_000))
+    for service, fields in (("identity-verification", ("result",)), ("health-records", ("test",))):
+        hub_service = await asked("govhub", service, fields)
+        await sharing.grants.approve(party=Party(operator="operator"), grant_id=hub_service.id,
+                                     approval=Approval(quota_per_minute=60_000))
     world.objects["grant"] = (await asked(psb, household["code"], ("name",))).id
+
+
+async def _health(world: World) -> None:
+    """zj-platform (the handler, Zhejiang's provincial platform) delegated a signing key and published
+    a making rule: the key revoked and the rule withdrawn in the calls about them."""
+    from domain.health.rulebook import RuleDraft
+
+    health, zj = world.resources.health, world.resources.nodes
+    node = await zj.get(world.nodes["handler"].code)
+    key = await health.delegate_key(node, alg="ES256", credential_types=["health_code"], valid_days=30)
+    world.objects["health_kid"] = key.kid
+    now = world.resources.clock.now()
+    await health.publish_rule(node, RuleDraft(
+        identifier="CR-330000-0001", version=1, type="colour", logic={"if": [False, "red", None]},
+        description=[{"lang": "zh", "desc": "授权矩阵用例"}], valid_from=now, valid_until=now + timedelta(days=30),
+        affected_fields=[]))
+    world.objects["health_rule"] = "CR-330000-0001"

@@ -26,3 +26,12 @@ def _offset() -> int:
 OFFSET = _offset()
 os.environ[OFFSET_VARIABLE] = str(OFFSET)  # inherited by every process the suite starts
 suite_clock = Clock(OFFSET)
+
+
+def scheduler_seconds() -> float:
+    """The seconds the scheduler cuts its tick windows from (adapters/scheduler/runner.py reads the
+    host's clock: windows are shared by every host, so they cannot follow the suite's offset). For
+    elapsed time and window phases only — never a date."""
+    import time
+
+    return time.time()

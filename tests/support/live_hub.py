@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import sqlite3
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 import asyncpg
 
 from bff import database
+from tests.support.clock import suite_clock
 from tests.support.department_stub import running_stub
 from tests.support.mock_server import free_port, wait_until_up
 
@@ -79,11 +81,7 @@ def tried_and_pending(database_url: str, target: str) -> int:
 
 
 async def _postgres_count(url: str, sql: str, *args) -> int:
-    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
-    try:
-        return await conn.fetchval(sql, *args)
-    finally:
-        await conn.close()
+    return await _postgres_value(url, sql, *args)
 
 
 def govhub_cli(env: dict, *args: str) -> str:
@@ -125,3 +123,44 @@ def serving_nodes(hub: LiveHub, stub, nodes: tuple[str, ...]):
         for node in nodes:
             govhub_cli(hub.env, "nodes", "set-endpoint", node, running.endpoint(node))
         yield running
+
+
+async def park_soon(database_url: str, *, kind: str, target: str, number: str) -> None:
+    """A delivery of a kind no sender handles, due now, written into the hub's outbox: its relay tries
+    it and parks it (no sender), as it parks anything it cannot hand over — the state operators resend."""
+    now = suite_clock.now()
+    row = (kind, target, json.dumps({"number": number}), f"{target}:{number}", "pending", 0, now, now, now)
+    columns = "kind, target, payload, dedupe_key, status, attempts, next_attempt_at, created_at, updated_at"
+    if database_url.startswith(("postgres://", "postgresql://")):
+        await _postgres_execute(database_url, f"INSERT INTO deliveries ({columns}) VALUES "
+                                              "($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9)", *row)
+        return
+    with contextlib.closing(sqlite3.connect(database_url.removeprefix("sqlite://"))) as db:
+        db.execute(f"INSERT INTO deliveries ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   row[:6] + tuple(str(t) for t in row[6:]))
+        db.commit()
+
+
+async def delivery_status(database_url: str, dedupe_key: str) -> str | None:
+    sql = "SELECT status FROM deliveries WHERE dedupe_key = {}"
+    if database_url.startswith(("postgres://", "postgresql://")):
+        return await _postgres_value(database_url, sql.format("$1"), dedupe_key)
+    with contextlib.closing(sqlite3.connect(database_url.removeprefix("sqlite://"))) as db:
+        found = db.execute(sql.format("?"), (dedupe_key,)).fetchone()
+        return found[0] if found else None
+
+
+async def _postgres_execute(url: str, sql: str, *args) -> None:
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        await conn.execute(sql, *args)
+    finally:
+        await conn.close()
+
+
+async def _postgres_value(url: str, sql: str, *args):
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        return await conn.fetchval(sql, *args)
+    finally:
+        await conn.close()

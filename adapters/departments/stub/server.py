@@ -15,7 +15,12 @@ from sanic import Blueprint, Request, Sanic, json
 from sanic.response import HTTPResponse
 
 from adapters.departments.node_client import SignedNodeClient
-from adapters.departments.stub import data_services, fund_centre, review  # fund_centre: housing fund
+from adapters.departments.stub import (  # fund_centre: housing fund
+    data_services,
+    fund_centre,
+    health_signer,  # health codes: a region signing its own codes
+    review,
+)
 from adapters.departments.stub import licenses as stub_licenses  # bundles
 from adapters.departments.stub.store import StubStore
 from adapters.timestamping import server as timestamping
@@ -105,6 +110,7 @@ def create_stub_app(config: StubConfig) -> Sanic:
     app.blueprint(_controls())
     fund_centre.install(app)  # housing fund: the fund-centre role (stub/fund_centre.py)
     data_services.install(app)  # data exchange: the provider role (stub/data_services.py)
+    health_signer.install(app)  # health codes: Zhejiang's signing service (stub/health_signer.py)
     # the message log's time-stamping authority (RFC 3161), offline: POST /tsa
     timestamping.install(app, TimeStampAuthority.from_files(
         private_key=DEVKEYS / "tsa_private.pem", certificate=DEVKEYS / "tsa_cert.pem", clock=config.clock))
@@ -138,14 +144,9 @@ def _deliveries() -> Blueprint:
     @bp.post("/nodes/<node:str>/deliveries")
     async def receive(request: Request, node: str):
         app = request.app
-        if node not in app.ctx.config.nodes:
-            return _problem(404, "node_not_here", f"this stub does not play node {node}")
-        faulted = await _fault(request)
-        if faulted is not None:
-            return faulted
-        refused = await _check_signature(request)
-        if refused is not None:
-            return refused
+        stopped = await gate(request, plays=node in app.ctx.config.nodes, what=f"play node {node}")
+        if stopped is not None:
+            return stopped
         try:
             body = jsonlib.loads(request.body)
             delivery_id, kind, payload = str(body["delivery_id"]), str(body["kind"]), body["payload"]
@@ -164,6 +165,15 @@ def _deliveries() -> Blueprint:
                     status=202 if first else 200)
 
     return bp
+
+
+async def gate(request: Request, *, plays: bool, what: str) -> HTTPResponse | None:
+    """What a node route answers before its own work, or None to go on: 404 for a node the stub does
+    not play, the fault switch's misbehaviour, 401 for a request the hub did not sign."""
+    if not plays:
+        return _problem(404, "node_not_here", f"this stub does not {what}")
+    faulted = await _fault(request)
+    return faulted if faulted is not None else await _check_signature(request)
 
 
 async def _fault(request: Request) -> HTTPResponse | None:

@@ -1,0 +1,1 @@
+"""Month partitions of the tables that grow without end (docs/partitions.md)."""

@@ -1,0 +1,144 @@
+"""The console's pages over HTTP (the browser tests are tests/browser/): logging in with the admin
+accounts, their lockout and the session cookie's flags; CSRF on every form; topics created, refused
+with field-level errors, published and seen on /wx/v1/home, with the audit trail the JSON routes
+write; every kind of caller."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from domain.audit.service import AuditFilters, AuditLog
+from tests.support.admins import PASSWORD, cheap_admin_services, make_admin
+from tests.support.citizens import bearer, login_wechat
+
+TOPIC = {"code": "xinsheng-er", "title": "新生儿出生一件事", "subtitle": "出生医学证明、户口登记、医保参保一次办",
+         "channels": ["wechat", "app"], "regions": "", "entries": "bundle newborn 新生儿一件事",
+         "weight": "10", "starts_at": "", "ends_at": ""}
+
+
+@pytest.fixture
+async def admins(app):
+    with cheap_admin_services(app) as accounts:
+        for name, roles in (("editor", ("topic_editor",)), ("ops", ("operator",)), ("catalog", ("catalog_admin",))):
+            await make_admin(accounts, name, *roles)
+        yield accounts
+
+
+def cookies_of(response) -> dict[str, str]:
+    found = {}
+    for header in response.headers.get_list("set-cookie"):
+        name, _, rest = header.partition("=")
+        found[name] = rest.split(";", 1)[0]
+    return found
+
+
+class Browser:
+    """Cookies kept by hand: httpx does not send Secure cookies back over http:// (a browser does, to localhost)."""
+
+    def __init__(self, client) -> None:
+        self.client, self.cookies = client, {}
+
+    async def get(self, path: str, **options):
+        return await self._send("GET", path, **options)
+
+    async def post(self, path: str, data: dict | None = None, **options):
+        return await self._send("POST", path, data=data, **options)
+
+    async def _send(self, method: str, path: str, **options):
+        headers = {**options.pop("headers", {}), "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        response = await self.client.request(method, path, headers=headers, **options)
+        for name, value in cookies_of(response).items():
+            if value:
+                self.cookies[name] = value
+            else:
+                self.cookies.pop(name, None)
+        return response
+
+    async def login(self, username: str, password: str = PASSWORD):
+        form = await self.get("/console/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        return await self.post("/console/login", {"username": username, "password": password, "csrf_token": token,
+                                                  "next": "/console/topics"})
+
+    async def csrf(self, path: str = "/console") -> str:
+        return re.search(r'name="csrf_token" value="([^"]+)"', (await self.get(path)).text).group(1)
+
+
+async def test_log_in_with_an_admin_account_and_the_cookie_is_secure_httponly_and_strict(client, admins):
+    browser = Browser(client)
+    assert (await browser.get("/console/topics")).headers["location"].startswith("/console/login")
+    answer = await browser.login("editor")
+    assert (answer.status_code, answer.headers["location"]) == (303, "/console/topics")
+    [cookie] = [h for h in answer.headers.get_list("set-cookie") if h.startswith("govhub_console=")]
+    assert all(flag in cookie for flag in ("HttpOnly", "Secure", "SameSite=Strict", "Path=/console"))
+    page = await browser.get("/console/topics")
+    assert page.status_code == 200 and "新建专题" in page.text and page.headers["cache-control"] == "no-store"
+    await browser.post("/console/logout", {"csrf_token": await browser.csrf()})
+    assert (await browser.get("/console/topics")).status_code == 303
+
+
+async def test_wrong_passwords_lock_the_account_as_the_json_login_does(client, admins):
+    browser = Browser(client)
+    statuses = [(await browser.login("editor", "wrong-password")).status_code for _ in range(6)]
+    assert statuses[0] == 401 and statuses[-1] == 429
+    locked = await browser.login("editor")
+    assert locked.status_code == 429 and "锁定" in locked.text
+    unknown = await browser.login("nobody", "wrong-password")
+    assert unknown.status_code == 401 and "用户名或密码错误" in unknown.text
+
+
+async def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(client, admins, resources):
+    browser = Browser(client)
+    await browser.login("editor")
+    refused = await browser.post("/console/topics", {**TOPIC})
+    assert refused.status_code == 403 and "CSRF" in refused.text
+    forged = await browser.post("/console/topics", {**TOPIC, "csrf_token": "0" * 64})
+    assert forged.status_code == 403
+    assert await resources.topics.list() == []
+    no_login_token = await Browser(client).post("/console/login", {"username": "editor", "password": PASSWORD})
+    assert no_login_token.status_code == 403 and "govhub_console" not in cookies_of(no_login_token)
+
+
+async def test_create_with_field_errors_then_publish_and_the_home_page_shows_it(client, admins, resources, mock_url):
+    browser = Browser(client)
+    await browser.login("editor")
+    token = await browser.csrf()
+    bad = await browser.post("/console/topics", {**TOPIC, "code": "Bad Code", "csrf_token": token})
+    assert bad.status_code == 400 and "应为2到64位小写字母、数字或-" in bad.text  # the domain's words, at the field
+    assert 'value="Bad Code"' in bad.text and 'value="新生儿出生一件事"' in bad.text  # what was typed stays
+    not_a_number = await browser.post("/console/topics", {**TOPIC, "weight": "x", "csrf_token": token})
+    assert not_a_number.status_code == 400 and "应为整数" in not_a_number.text
+    made = await browser.post("/console/topics", {**TOPIC, "csrf_token": token})
+    assert (made.status_code, made.headers["location"]) == (303, "/console/topics/xinsheng-er")
+    published = await browser.post("/console/topics/xinsheng-er/publish", {"csrf_token": token, "version": "1"})
+    assert published.status_code == 303
+    home = (await client.get("/wx/v1/home", params={"region": "330106000000"})).json()
+    assert "新生儿出生一件事" in str(home)
+    detail = await browser.get("/console/topics/xinsheng-er")
+    assert "topic.publish" in detail.text and "topic.create" in detail.text  # the audit history
+    trail = (await AuditLog.list(AuditFilters(target_type="topic", target_id="xinsheng-er"))).entries
+    assert [(e.action, e.actor_username) for e in trail] == [("topic.publish", "editor"), ("topic.create", "editor")]
+    frame = await browser.get("/console/topics/xinsheng-er/preview", params={"channel": "alipay"})
+    assert "支付宝小程序" in frame.text and "未在该渠道展示" in frame.text  # alipay was not chosen
+
+
+async def test_every_kind_of_caller(client, admins, resources, mock_url):
+    anonymous = Browser(client)
+    for path in ("/console", "/console/topics", "/console/topics/new"):
+        answer = await anonymous.get(path)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/console/login")
+    citizen = await login_wechat(client, mock_url, "alice")  # a citizen's bearer token opens nothing here
+    assert (await client.get("/console/topics", headers=bearer(citizen))).status_code == 303
+    ops, catalog = Browser(client), Browser(client)
+    await ops.login("ops")
+    await catalog.login("catalog")
+    assert (await catalog.get("/console/topics")).status_code == 403  # no topic role
+    assert (await ops.get("/console/topics")).status_code == 200  # operators switch topics on and off
+    assert (await ops.get("/console/topics/new")).status_code == 403  # but do not write them
+    refused = await ops.post("/console/topics", {**TOPIC, "csrf_token": await ops.csrf()})
+    assert refused.status_code == 403 and await resources.topics.list() == []
+    stolen = Browser(client)
+    stolen.cookies = {"govhub_console": "not-a-session"}
+    assert (await stolen.get("/console/topics")).status_code == 303
+    assert (await anonymous.get("/console/static/vendor/htmx/htmx.min.js")).status_code == 200

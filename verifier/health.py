@@ -1,0 +1,386 @@
+"""Offline checking of health codes (健康码) at a checkpoint: docs/health-codes.md, "Verifier".
+
+Stand-alone like the rest of ``verifier/``: it imports nothing of the hub. What it holds comes from
+the three lists the hub publishes (trust list, rules, revocations), each an envelope signed by the
+pinned trust anchor (``verifier/offline.py``'s ``check_anchor``/``check_signature``/``canonical``),
+plus signer certificates imported by hand (``import_certificate``), kept apart from downloaded ones.
+
+A code is checked in this order; the first failure decides:
+
+1. the HC1 format and signature (``verifier/hcert.py``) against the signers held — downloaded
+   first, imported by hand for a kid the lists do not name — and that it is a health pass;
+2. the signer is bound to the issuing region and to the credential type, and uses its own
+   algorithm; it was valid at iat (``valid_from <= iat < valid_until``), and — a revoked key —
+   iat is before ``revoked_at``; the key has not expired at ``at`` (rotation: an old key's codes
+   verify until the key's ``valid_until``);
+3. the credential is valid at ``at`` (hcert: iat/vf, exp/vu), then not revoked (a live batch of
+   the issuing region lists its hash);
+4. the checkpoint region's rules in force at ``at``: colour-mapping rules in identifier order, the
+   first giving a colour sets the effective colour; every acceptance rule must give true. A rule
+   that raises, gives a non-boolean (acceptance) or an unknown colour (mapping) fails.
+
+``invalid``: 1-3 fail. ``refused``: a genuine, valid code the checkpoint's rules or its colour do
+not admit. ``accepted``: everything passes and the effective colour is green.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from verifier import hcert, health_rules
+from verifier.offline import check_anchor, open_signed, parse_time
+
+TRUST, RULES, REVOCATIONS = "trust", "rules", "revocations"
+LIST_TYPES = {TRUST: "govhub-health-trust-list", RULES: "govhub-health-rules",
+              REVOCATIONS: "govhub-health-revocations"}
+DOWNLOADED, IMPORTED = "downloaded", "imported"
+ACCEPTANCE, MAPPING = health_rules.ACCEPTANCE, health_rules.MAPPING
+HASH_TYPE = "SHA256-128"
+SIGNER_ALGORITHMS = (hcert.ES256, hcert.PS256, hcert.SM2_SM3)
+REGION = re.compile(r"\d{6}")
+
+ZH = {  # the Chinese half of each reason, by code
+    "bad_prefix": "不是健康码", "too_large": "健康码过大", "bad_base45": "健康码编码已损坏",
+    "bad_zlib": "健康码数据已损坏", "not_cose_sign1": "健康码结构错误", "bad_header": "健康码签名头错误",
+    "unknown_kid": "签发者不在信任列表中", "alg_not_allowed": "签名算法与签发密钥不符",
+    "bad_signature": "签名无效，健康码可能被篡改", "bad_payload": "健康码内容错误",
+    "missing_claims": "健康码缺少必要内容", "bad_claims": "健康码内容不合规",
+    "key_not_valid": "签发时密钥不在有效期内", "not_yet_valid": "健康码尚未生效", "expired": "健康码已过期",
+    "not_health_code": "不是健康码凭证", "key_not_for_region": "签发密钥不属于签发地区",
+    "key_not_for_type": "签发密钥无权签发此类凭证", "key_revoked": "签发密钥已被吊销",
+    "key_expired": "签发密钥已过期", "revoked": "健康码已被撤销", "rule_failed": "未通过本地区的查验规则",
+    "colour_not_green": "健康码不是绿码", "ok": "健康码有效，准予通行",
+}
+
+
+@dataclass
+class HealthDecision:
+    result: str  # accepted | refused | invalid
+    code: str  # stable, for machines: hcert's Refused codes, revoked, key_*, rule_failed, colour_not_green, ok
+    reason: str  # plain words, Chinese then English
+    issued_colour: str | None = None
+    colour: str | None = None  # effective, after the checkpoint's colour-mapping rules
+    issuer_region: str | None = None
+    masked_name: str | None = None
+    valid_until: str | None = None
+    credential_hash: str | None = None
+    kid: str | None = None  # hex
+    key_source: str | None = None  # downloaded | imported
+    checked_at: str | None = None
+    rules: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def credential_hash(credential_id: str) -> str:
+    """The revocation hash: the first 128 bits of SHA-256 over the UTF-8 credential id, hex."""
+    return hashlib.sha256(credential_id.encode("utf-8")).digest()[:16].hex()
+
+
+def iso(moment: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SSZ``; through ``isoformat`` (a tenth of ``strftime``'s cost, and once
+    per check) for the four-digit years it writes as ``strftime`` does."""
+    moment = moment.astimezone(UTC)
+    if moment.year < 1000:
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
+def _decision(result: str, code: str, english: str, **fields: Any) -> HealthDecision:
+    return HealthDecision(result=result, code=code, reason=f"{ZH.get(code, code)} / {english}", **fields)
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def signer_algorithm(certificate: x509.Certificate) -> str:
+    """The one algorithm the certificate's key signs with: ES256 (P-256), PS256 (RSA >= 2048), SM2-SM3."""
+    try:
+        key = hcert._certificate_key(certificate)
+    except hcert.Refused as exc:
+        raise ValueError(exc.reason) from None
+    for alg in SIGNER_ALGORITHMS:
+        if hcert._key_problem(alg, key) is None:
+            return alg
+    raise ValueError("the certificate's key is neither P-256, RSA of at least 2048 bits nor SM2")
+
+
+def _signer(entry: Any) -> tuple[bytes, x509.Certificate]:
+    """A trust entry checked: its kid is its certificate's, its algorithm its key's; (kid, certificate)."""
+    if not isinstance(entry, dict):
+        raise ValueError("a trust-list entry is an object")
+    try:
+        kid = base64.b64decode(entry["kid"], validate=True)
+        der = base64.b64decode(entry["certificate"], validate=True)
+        certificate = x509.load_der_x509_certificate(der)
+        parse_time(entry["valid_from"]), parse_time(entry["valid_until"])
+        revoked_at = entry.get("revoked_at")
+        if revoked_at is not None:
+            parse_time(revoked_at)
+    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+        raise ValueError(f"a malformed trust-list entry ({exc.__class__.__name__}: {exc})") from None
+    if hcert.kid_of(der) != kid or str(entry.get("kid_hex", kid.hex())).lower() != kid.hex():
+        raise ValueError(f"trust-list entry {kid.hex()}: its kid is not its certificate's")
+    if not (isinstance(entry.get("region"), str) and REGION.fullmatch(entry["region"])):
+        raise ValueError(f"trust-list entry {kid.hex()}: its region is not a 6-digit code")
+    types = entry.get("credential_types")
+    if not (isinstance(types, list) and all(isinstance(each, str) for each in types)):
+        raise ValueError(f"trust-list entry {kid.hex()}: credential_types is not a list of names")
+    if entry.get("status") not in ("active", "revoked"):
+        raise ValueError(f"trust-list entry {kid.hex()}: unknown status {entry.get('status')!r}")
+    if entry.get("alg") != signer_algorithm(certificate):
+        raise ValueError(f"trust-list entry {kid.hex()}: alg {entry.get('alg')!r} is not its key's")
+    return kid, certificate
+
+
+def _rule(entry: Any) -> tuple[tuple[str, int], None]:
+    if not (isinstance(entry, dict) and isinstance(entry.get("identifier"), str) and _int(entry.get("version"))
+            and isinstance(entry.get("region"), str) and isinstance(entry.get("type"), str) and "logic" in entry):
+        raise ValueError("a malformed rule entry (identifier, version, region, type, logic)")
+    try:
+        parse_time(entry["valid_from"]), parse_time(entry["valid_until"])
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(f"rule {entry['identifier']} v{entry['version']}: validity is not ISO 8601 UTC") from None
+    try:
+        prepared = health_rules.prepare(entry)  # compiled once here rather than interpreted on every check
+    except Exception:  # noqa: BLE001 - a description it cannot read: the rule runs as it did, interpreted
+        prepared = None
+    return (entry["identifier"], entry["version"]), prepared
+
+
+def _batch(entry: Any) -> tuple[str, frozenset[str]]:
+    if not (isinstance(entry, dict) and isinstance(entry.get("batch_id"), str) and isinstance(entry.get("region"), str)
+            and isinstance(entry.get("hashes"), list) and all(isinstance(h, str) for h in entry["hashes"])
+            and isinstance(entry.get("deleted", False), bool)):
+        raise ValueError("a malformed revocation batch (batch_id, region, hashes, deleted)")
+    return entry["batch_id"], frozenset(h.lower() for h in entry["hashes"])
+
+
+class HealthVerifier:
+    """The pinned anchor, the three lists (each envelope checked as it is loaded, and kept), the
+    signers imported by hand; ``verify`` decides on one code."""
+
+    def __init__(self, *, anchor: dict[str, Any], pin: str) -> None:
+        check_anchor(anchor, pin)
+        self.anchor = anchor
+        self.envelopes: dict[str, list[dict[str, Any]]] = {name: [] for name in LIST_TYPES}
+        self.held_seq: dict[str, int] = {name: 0 for name in LIST_TYPES}  # entries held up to: fetch's `since`
+        self.newest_seq: dict[str, int] = {name: 0 for name in LIST_TYPES}  # the highest list seq seen
+        self.entries: dict[str, dict[Any, dict[str, Any]]] = {name: {} for name in LIST_TYPES}
+        self._parsed: dict[str, dict[Any, Any]] = {name: {} for name in LIST_TYPES}  # certificates, hash sets
+        self.imported: dict[bytes, dict[str, Any]] = {}
+        self._imported_certificates: dict[bytes, x509.Certificate] = {}
+        # derived from what is held, for checks: rebuilt after each load (bench/health_bench.py measured
+        # the scans they replace at a sixth of a check with 31 regions and 20 revocation batches)
+        self._derived: dict[str, Any] = {}
+
+    # --- the signed lists -----------------------------------------------------------------
+
+    def load_trust_list(self, envelope: dict[str, Any]) -> None:
+        self._load(TRUST, envelope, _signer)
+
+    def load_rules(self, envelope: dict[str, Any]) -> None:
+        self._load(RULES, envelope, _rule)
+
+    def load_revocations(self, envelope: dict[str, Any]) -> None:
+        self._load(REVOCATIONS, envelope, _batch)
+
+    def reset(self, name: str) -> None:
+        """Forget a list's entries (to download it again from the start); the newest seq seen stays,
+        so an older list is still refused."""
+        self.envelopes[name], self.held_seq[name] = [], 0
+        self.entries[name], self._parsed[name] = {}, {}
+        self._derived.clear()
+
+    def _open(self, envelope: Any) -> dict[str, Any]:
+        return open_signed(envelope, self.anchor)
+
+    def _load(self, name: str, envelope: Any, check_entry) -> None:
+        payload, kind = self._open(envelope), LIST_TYPES[name]
+        if payload.get("type") != kind:
+            raise ValueError(f"not a {kind} (its type is {payload.get('type')!r})")
+        seq, since, entries = payload.get("seq"), payload.get("since"), payload.get("entries")
+        more, next_since = payload.get("more", False), payload.get("next_since")
+        if not (_int(seq) and (since is None or _int(since)) and isinstance(entries, list) and isinstance(more, bool)):
+            raise ValueError(f"a malformed {kind} (seq, since, entries, more)")
+        if seq < self.newest_seq[name]:
+            raise ValueError(f"stale {kind}: its seq {seq} is older than the seq {self.newest_seq[name]} "
+                             "already held")
+        if since is not None and since > self.held_seq[name]:
+            raise ValueError(f"{kind} delta starts after what is held (since {since}, held {self.held_seq[name]})")
+        checked = []
+        for entry in entries:
+            entry_seq = entry.get("seq") if isinstance(entry, dict) else None
+            if not (_int(entry_seq) and (since or 0) < entry_seq <= seq):
+                raise ValueError(f"{kind}: an entry's seq is missing or outside ({since}, {seq}]")
+            checked.append((*check_entry(entry), entry))
+        if more and not (_int(next_since) and (since or 0) < next_since <= seq):
+            raise ValueError(f"{kind}: 'more' without a usable next_since")
+        for key, parsed, entry in checked:  # merged only once every entry passed
+            held = self.entries[name].get(key)
+            if held is None or held["seq"] <= entry["seq"]:
+                self.entries[name][key], self._parsed[name][key] = entry, parsed
+        if entries or seq > self.newest_seq[name]:
+            self.envelopes[name].append(envelope)
+        self.held_seq[name] = max(self.held_seq[name], next_since if more else seq)
+        self.newest_seq[name] = seq
+        self._derived.clear()
+
+    # --- signers imported by hand -----------------------------------------------------------
+
+    def import_certificate(self, path: str | Path, *, region: str, credential_types=("health_code",),
+                           valid_until: datetime | None = None) -> str:
+        """Trust the signer certificate in ``path`` (PEM or DER) for ``region`` and ``credential_types``,
+        from its notBefore until its notAfter (or ``valid_until``, if earlier). Returns its kid, hex."""
+        if isinstance(credential_types, str) or not credential_types:
+            raise ValueError("name the credential types the signer may sign, e.g. ('health_code',)")
+        data = Path(path).read_bytes()
+        try:
+            certificate = (x509.load_pem_x509_certificate(data) if b"-----BEGIN" in data
+                           else x509.load_der_x509_certificate(data))
+        except ValueError:
+            raise ValueError(f"{path}: not an X.509 certificate (PEM or DER)") from None
+        der = certificate.public_bytes(Encoding.DER)
+        start, end = certificate.not_valid_before_utc, certificate.not_valid_after_utc
+        if valid_until is not None:
+            if valid_until.tzinfo is None:
+                raise ValueError("valid_until must be timezone-aware")
+            end = min(end, valid_until)
+        if end <= start:
+            raise ValueError("the certificate would never be valid")
+        kid = hcert.kid_of(der)
+        self.load_imported({
+            "kid": base64.b64encode(kid).decode(), "kid_hex": kid.hex(), "region": region,
+            "alg": signer_algorithm(certificate), "certificate": base64.b64encode(der).decode(),
+            "credential_types": list(credential_types), "valid_from": iso(start), "valid_until": iso(end),
+            "status": "active", "revoked_at": None, "source": IMPORTED})
+        return kid.hex()
+
+    def load_imported(self, entry: dict[str, Any]) -> None:
+        """An imported signer (from ``import_certificate`` or the cache), checked like a downloaded one."""
+        kid, certificate = _signer(entry)
+        if entry.get("source") != IMPORTED:
+            raise ValueError("an imported signer is marked source 'imported'")
+        self.imported[kid], self._imported_certificates[kid] = entry, certificate
+        self._derived.clear()
+
+    # --- checking a code ----------------------------------------------------------------------
+
+    def signer(self, kid: bytes) -> tuple[dict[str, Any], x509.Certificate, str] | None:
+        """The entry for ``kid``: the downloaded one (the hub's word on its status) before an imported one."""
+        if kid in self.entries[TRUST]:
+            return self.entries[TRUST][kid], self._parsed[TRUST][kid], DOWNLOADED
+        if kid in self.imported:
+            return self.imported[kid], self._imported_certificates[kid], IMPORTED
+        return None
+
+    def verify(self, hc1: str, *, checkpoint_region: str, at: datetime | None = None) -> HealthDecision:
+        at = at or datetime.now(UTC)
+        if at.tzinfo is None:
+            raise ValueError("'at' must be timezone-aware")
+        trusted = self._derive("trusted", self._trusted)
+        try:
+            verified = hcert.verify(hc1, trusted=trusted, at=at)
+        except hcert.Refused as refused:
+            return _decision("invalid", refused.code, refused.reason, checked_at=iso(at))
+        entry, _certificate, source = self.signer(verified.kid)
+        signed = {"kid": verified.kid.hex(), "key_source": source, "checked_at": iso(at)}
+        problem = self._key_problem(entry, verified, at)
+        if problem:
+            return _decision("invalid", *problem, **signed)
+        content = verified.content
+        digest = credential_hash(content["id"]) if isinstance(content["id"], str) else None
+        facts = dict(issued_colour=content["col"], colour=content["col"], issuer_region=verified.issuer,
+                     masked_name=content["nam"], valid_until=content["vu"], credential_hash=digest, **signed)
+        if digest is None:
+            return _decision("invalid", "bad_claims", "the credential id is not text", **facts)
+        if self._revoked(verified.issuer, digest):
+            return _decision("invalid", "revoked", "the code has been revoked", **facts)
+        return self._apply_rules(content, verified.issuer, checkpoint_region, at, facts)
+
+    def _trusted(self) -> dict[bytes, hcert.Signer]:
+        """Every signer held, its key made ready for hcert once per load rather than on every check."""
+        held = {**self._imported_certificates, **self._parsed[TRUST]}
+        return {kid: hcert.prepare(certificate) for kid, certificate in held.items()}
+
+    def _key_problem(self, entry: dict[str, Any], verified: hcert.Verified,
+                     at: datetime) -> tuple[str, str] | None:
+        if verified.kind != hcert.HEALTH_CODE:
+            return "not_health_code", "a valid HC1 credential, but not a health pass"
+        if entry["region"] != verified.issuer:
+            return "key_not_for_region", f"the signer belongs to region {entry['region']}, not to {verified.issuer}"
+        if verified.kind not in entry["credential_types"]:
+            return "key_not_for_type", f"the signer may not sign {verified.kind}"
+        if entry["alg"] != verified.alg:
+            return "alg_not_allowed", f"the signer signs with {entry['alg']}, not {verified.alg}"
+        iat = verified.issued_at
+        if not parse_time(entry["valid_from"]) <= iat < parse_time(entry["valid_until"]):
+            return "key_not_valid", "the signing key was not valid when the code was issued"
+        revoked_at = entry.get("revoked_at")
+        if entry["status"] == "revoked" and (revoked_at is None or iat >= parse_time(revoked_at)):
+            return "key_revoked", "the signing key was revoked before the code was issued"
+        if at >= parse_time(entry["valid_until"]):
+            return "key_expired", f"the signing key expired at {entry['valid_until']}"
+        return None
+
+    def _revoked(self, region: str | None, digest: str) -> bool:
+        return digest in self._derive("revoked", self._revoked_by_region).get(region, ())
+
+    def _revoked_by_region(self) -> dict[str | None, set[str]]:
+        """Every live batch's hashes, by the region whose codes they revoke."""
+        revoked: dict[str | None, set[str]] = {}
+        for batch_id, hashes in self._parsed[REVOCATIONS].items():
+            batch = self.entries[REVOCATIONS][batch_id]
+            if not batch.get("deleted") and batch.get("hash_type") == HASH_TYPE:
+                revoked.setdefault(batch.get("region"), set()).update(hashes)
+        return revoked
+
+    def _derive(self, name: str, build):
+        if name not in self._derived:
+            self._derived[name] = build()
+        return self._derived[name]
+
+    def rules_in_force(self, region: str, at: datetime, certificate_type: str = hcert.HEALTH_CODE) -> list[dict]:
+        """The checkpoint rules of ``region`` at ``at``, one version per identifier, in identifier order.
+        Remembered with the span of time over which the answer cannot change (between the nearest
+        validity bounds of the region's rules around ``at``), so a checkpoint's checks do not choose
+        among the region's rules each time."""
+        remembered = self._derive("in_force", dict)
+        held = remembered.get((region, certificate_type))
+        if held is not None and held[0] <= at < held[1]:
+            return list(held[2])
+        rules = self._derive("rules", self._rules_by_region).get(region, ())
+        chosen = health_rules.in_force(rules, at, certificate_type)
+        remembered[(region, certificate_type)] = (*health_rules.steady_span(rules, at), chosen)
+        return list(chosen)
+
+    def _rules_by_region(self) -> dict[str, list[tuple[tuple[str, int], dict[str, Any]]]]:
+        by_region: dict[str, list[tuple[tuple[str, int], dict[str, Any]]]] = {}
+        for key, rule in self.entries[RULES].items():
+            by_region.setdefault(rule["region"], []).append((key, rule))
+        return by_region
+
+    def _apply_rules(self, content: dict, issuer: str | None, region: str, at: datetime,
+                     facts: dict[str, Any]) -> HealthDecision:
+        colour, rules, failed = health_rules.apply(self.rules_in_force(region, at, content["t"]), content,
+                                                   issuer=issuer, region=region, at=facts["checked_at"],
+                                                   prepared=self._parsed[RULES])
+        facts = {**facts, "colour": colour, "rules": rules}
+        if failed:
+            names = ", ".join(f"{each['identifier']} v{each['version']}" for each in failed)
+            return _decision("refused", "rule_failed", f"the checkpoint's rules refuse the code ({names})",
+                             **facts)
+        if colour != "green":
+            return _decision("refused", "colour_not_green", f"the code counts as {colour} here", **facts)
+        return _decision("accepted", "ok", "a valid green code", **facts)
