@@ -8,26 +8,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
+import signal
 import time
 import uuid
+from pathlib import Path
 from types import SimpleNamespace
 
 from sanic import Request, Sanic
 from sanic.config import Config
 from sanic.exceptions import PayloadTooLarge
-from sanic.response import json
-from sanic_ext import Extend
+from sanic.response import file, json
+from sanic_ext import Extend, openapi as oas
 
 from adapters.scheduler import runner as scheduler
 from adapters.scheduler.runner import Job
-from bff import channel_blueprints
+from bff import channel_blueprints, console, shutdown
 from bff.admin import install as install_admin
-from bff.common import errors, jsonio, logs, openapi, paths
+from bff.common import errors, jsonio, logs, metrics, openapi, paths, read_routing, traffic
 from bff.container import Hub, HubContext, build_hub, close_hub
 from bff.gov import install as install_gov
 from bff.gov.housing_fund import bp as gov_housing_fund
-from bff.public import health, oidc, regions
+from bff.public import health, health_codes, oidc, regions
+from bff.public import figures as public_figures
 from bff.public import topics as public_topics
 from bff.public import verify as public_verify
 from bff.settings import Settings
@@ -45,9 +49,8 @@ def create_app(settings: Settings, *, hub: Hub | None = None, name: str = "govhu
     app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
     app.config.ACCESS_LOG = False
     app.config.FALLBACK_ERROR_FORMAT = "json"
-    app.config.OAS_URL_PREFIX = "/docs"
-    app.config.OAS_UI_DEFAULT = "redoc"
-    app.config.OAS_UI_SWAGGER = True
+    app.config.TEMPLATING_PATH_TO_TEMPLATES = console.TEMPLATES  # the console's pages (sanic-ext + Jinja2)
+    _configure_docs(app)  # /docs: ReDoc, every asset served by the hub
     Extend(app, openapi_config={})
     _compile_signals_once_for_auto_routes(app)
     app.ext.openapi.describe(
@@ -71,10 +74,48 @@ def create_app(settings: Settings, *, hub: Hub | None = None, name: str = "govhu
     app.blueprint(public_topics.bp)
     _follow_topic_changes(app)
     app.blueprint(public_verify.bp)  # seals and licenses
+    app.blueprint(health_codes.bp)  # health codes' three signed lists
+    app.blueprint(console.bp)  # the console's pages for product teams and operators (docs/console.md)
+    oas.exclude(bp=console.bp)  # pages for people; the API is /admin/v1
     app.blueprint(gov_housing_fund)
     app.blueprint(regions.bp)
+    app.blueprint(public_figures.bp)  # the platform's headline figures, from the rollups
+    metrics.install(app, settings)  # /metrics for Prometheus, and the request counters it reports
+    traffic.install(app)  # the dashboard's counts at request time (bff/common/traffic.py)
+    read_routing.install(app, settings)  # public reads from the replica, if one is set (docs/read-replica.md)
     app.add_route(_openapi_json, "/openapi.json", name="openapi_json", ctx_public=True)
     return app
+
+
+STATIC = Path(__file__).resolve().parent / "static"
+REDOC = STATIC / "vendor" / "redoc"  # vendored from npm: bff/static/vendor/redoc/README.md
+YEAR = 365 * 24 * 3600
+# name -> (media type, cache-control): the bundle's URL carries its digest (a new bundle, a new URL)
+DOCS_ASSETS = {
+    "redoc.standalone.js": ("text/javascript; charset=utf-8", f"public, max-age={YEAR}, immutable"),
+    "redoc.standalone.js.LICENSE.txt": ("text/plain; charset=utf-8", "public, no-cache"),
+}
+
+
+def _configure_docs(app: HubApp) -> None:
+    """``/docs`` (and ``/docs/redoc``): sanic-ext's ReDoc page, filled from our template
+    (bff/static/docs.html: /openapi.json, system fonts, a same-origin-only policy), loading the
+    vendored bundle from ``/docs/assets/``: government intranets reach no CDN. No Swagger UI: its
+    page and its OAuth2 redirect come from a CDN."""
+    digest = hashlib.sha256((REDOC / "redoc.standalone.js").read_bytes()).hexdigest()[:16]
+    app.config.OAS_URL_PREFIX = "/docs"
+    app.config.OAS_UI_DEFAULT = "redoc"
+    app.config.OAS_UI_SWAGGER = False
+    app.config.OAS_PATH_TO_REDOC_HTML = str(STATIC / "docs.html")
+    app.config.OAS_UI_REDOC_CDN_URL = f"/docs/assets/redoc.standalone.js?v={digest}"
+    app.config.OAS_UI_REDOC_HTML_TITLE = "govhub API 文档"
+    for asset, (media, caching) in DOCS_ASSETS.items():
+        async def serve(request: Request, asset: str = asset, media: str = media, caching: str = caching):
+            return await file(REDOC / asset, mime_type=media, request_headers=request.headers,
+                              headers={"cache-control": caching})
+
+        app.add_route(oas.exclude()(serve), f"/docs/assets/{asset}", name=f"docs_{asset.replace('.', '_')}",
+                      ctx_public=True)
 
 
 def _compile_signals_once_for_auto_routes(app: HubApp) -> None:
@@ -113,20 +154,40 @@ def jobs(settings: Settings) -> list[Job]:
         # data sharing
         Job("adapters.scheduler.jobs:stamp_message_log", seconds=settings.sharing_stamp_interval_seconds),
         Job("adapters.scheduler.jobs:grant_housekeeping", seconds=3600),
+        # health codes
+        Job("adapters.scheduler.jobs:health_housekeeping", seconds=3600),
+        # the platform's figures: the previous and current hour and their days, every 5 minutes
+        Job("adapters.scheduler.jobs:roll_up_figures", seconds=300),
+        # month partitions on PostgreSQL: the months ahead made before rows arrive (docs/partitions.md)
+        Job("adapters.scheduler.jobs:ensure_partitions", seconds=3600),
     ]
 
 
 def scheduler_process(settings: Settings) -> None:
     """The scheduler's own process (one per host, started by Sanic's manager)."""
+    shutdown.die_with_spawning_parent()  # the main process killed outright: this one stops too
+    shutdown.report_threads_on()
 
     async def main() -> None:
+        # Sanic's manager stops its processes with SIGINT, an operator may send SIGTERM: either
+        # ends the jobs' runs (within the grace) BEFORE the database closes (bff/shutdown.py)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, _stopping, stop, settings)
         hub = await build_hub(settings)
         try:
-            await scheduler.serve_forever(jobs(settings), hub, hub.redis.aio)
+            await scheduler.serve_forever(jobs(settings), hub, hub.redis.aio, stop=stop,
+                                          grace=shutdown.request_grace(settings.shutdown_seconds))
         finally:
             await close_hub(hub)
 
     asyncio.run(main())
+
+
+def _stopping(stop: asyncio.Event, settings: Settings) -> None:
+    shutdown.last_resort(shutdown.child_deadline(settings.shutdown_seconds), "scheduler")
+    stop.set()
 
 
 def _install_lifecycle(app: HubApp, settings: Settings, hub: Hub | None) -> None:
@@ -139,6 +200,8 @@ def _install_lifecycle(app: HubApp, settings: Settings, hub: Hub | None) -> None
         async def start_scheduler(app: Sanic) -> None:
             app.manager.manage("scheduler", scheduler_process, {"settings": settings})
 
+    _bound_shutdown(app, settings)
+
     @app.before_server_start
     async def start(app: HubApp) -> None:
         app.ctx.attach(await build_hub(settings))
@@ -148,14 +211,38 @@ def _install_lifecycle(app: HubApp, settings: Settings, hub: Hub | None) -> None
         await close_hub(app.ctx.hub)
 
 
+def _bound_shutdown(app: HubApp, settings: Settings) -> None:
+    """A stop ends within GOVHUB_SHUTDOWN_SECONDS (bff/shutdown.py): requests in flight get the
+    grace to finish; a worker, or the main process, still alive past its deadline ends itself."""
+    app.config.GRACEFUL_SHUTDOWN_TIMEOUT = shutdown.request_grace(settings.shutdown_seconds)
+
+    if settings.workers > 1:  # one worker is the main process itself: its loop owns the signals
+        @app.main_process_ready
+        async def arm_main(app: Sanic) -> None:
+            shutdown.stop_from_manager_loop(app.manager, settings.shutdown_seconds)
+
+    @app.before_server_start
+    async def follow_main(app: HubApp) -> None:
+        # a worker whose main process was killed outright (kill -9) stops as if sent SIGTERM
+        shutdown.die_with_spawning_parent()
+        shutdown.report_threads_on()
+
+    @app.before_server_stop
+    async def arm_worker(app: HubApp) -> None:
+        shutdown.last_resort(shutdown.child_deadline(settings.shutdown_seconds), "worker")
+
+
 def _follow_topic_changes(app: HubApp) -> None:
     """Each serving process follows the topics change feed for as long as it serves: its
-    in-memory topic lists are trusted only while the subscription holds (domain/topics/cache.py)."""
+    in-memory topic lists are trusted only while the subscription holds (domain/topics/cache.py).
+    The search words dictionary is held and followed the same way (domain/shared/followed.py)."""
     following: list[asyncio.Task] = []
 
     @app.after_server_start
     async def follow_topics(app: HubApp) -> None:
         following.append(asyncio.create_task(app.ctx.topics.follow_changes(), name="topics-feed"))
+        following.append(asyncio.create_task(app.ctx.catalog.words.follow_changes(),
+                                             name="search-words-feed"))
 
     @app.before_server_stop
     async def unfollow_topics(app: HubApp) -> None:
