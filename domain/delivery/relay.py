@@ -10,7 +10,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,6 +50,16 @@ class _Tried:
     decision: rules.Decision
 
 
+@dataclass
+class _Unsettled:
+    """A batch whose outcomes are not all recorded yet: the sends done, and the tries to record them."""
+
+    TRIES = 30  # scheduler ticks (seconds apart): a database back within minutes is waited for
+
+    tried: list[_Tried] = field(default_factory=list)
+    tries: int = 0
+
+
 class Relay:
     def __init__(self, *, clock: Clock, senders: dict[str, Sender],
                  payload_of: Callable[[Delivery], dict[str, Any]], relay_name: str, lease_seconds: float,
@@ -66,6 +76,9 @@ class Relay:
         self._jitter = jitter
         # outcomes are recorded in groups of this size (at most this many resent after a crash)
         self._record_every = record_every or max(1, concurrency)
+        # batches whose outcomes could not be recorded (the database went away mid-batch), by lease
+        # token: settled first thing in the next batch, instead of waiting out their lease
+        self._unsettled: dict[str, _Unsettled] = {}
 
     async def relay_due(self, limit: int = 100) -> RelayReport:
         """Claim up to ``limit`` due deliveries, send them (``concurrency`` at a time), record every
@@ -74,8 +87,12 @@ class Relay:
         Outcomes are recorded in small groups as they come in (one transaction per group rather
         than per delivery: commits are what bounds the relay). A relay killed before recording a
         group leaves those rows leased; they are sent again after the lease, and deduped."""
-        token, claimed = await self._claim(limit)
+        await self.settle_lost_batches()
+        token = f"{self._relay}:{uuid.uuid4().hex[:12]}"
+        lost = self._unsettled[token] = _Unsettled()  # until the claim's outcome is known
+        claimed = await self._claim(token, limit)
         if not claimed:
+            del self._unsettled[token]
             return RelayReport()
         gate = asyncio.Semaphore(self._concurrency)
         done: list[_Tried] = []
@@ -84,7 +101,14 @@ class Relay:
         async def flush() -> None:
             group = done[:]
             done.clear()
-            fates.update(await self._record(group, token))
+            if lost.tried:  # the database is already known to be gone: keep the rest for later
+                lost.tried.extend(group)
+                return
+            try:
+                fates.update(await self._record(group, token))
+            except Exception:
+                log.warning("%s outcomes not recorded (kept for the next batch)", len(group), exc_info=True)
+                lost.tried.extend(group)
 
         async def one(row: Delivery) -> None:
             async with gate:
@@ -94,6 +118,8 @@ class Relay:
 
         await asyncio.gather(*(one(row) for row in claimed))
         await flush()
+        if not lost.tried:
+            del self._unsettled[token]
         return RelayReport(claimed=len(claimed), delivered=fates[rules.DELIVERED],
                            retrying=fates[rules.PENDING], parked=fates[rules.PARKED])
 
@@ -104,7 +130,10 @@ class Relay:
         while True:
             report = await self.relay_due(batch)
             total += report
-            if report.claimed < batch or time.monotonic() >= deadline:
+            # a short batch means nothing more was due, unless it delivered something: then the
+            # next of that key in order may be due now (rules.held_back), and goes in this tick
+            done = report.claimed == 0 or (report.claimed < batch and not report.delivered)
+            if done or time.monotonic() >= deadline:
                 return total
 
     def lease_for(self, limit: int) -> timedelta:
@@ -112,24 +141,40 @@ class Relay:
         rounds = -(-limit // self._concurrency)
         return max(self._lease, timedelta(seconds=rounds * self._send_timeout + 30))
 
-    async def _claim(self, limit: int) -> tuple[str, list[Delivery]]:
+    async def settle_lost_batches(self) -> None:
+        """Record what earlier batches sent but could not record (the database was gone), then free
+        their rows still leased and unsent, so they are due again now rather than after the lease.
+        A batch still not settled is tried again next time, up to ``_Unsettled.TRIES`` times; after
+        that its lease runs out as if this relay had died (its sends are repeated, and deduped)."""
+        for token, lost in list(self._unsettled.items()):
+            try:
+                if lost.tried:
+                    await self._record(lost.tried, token)
+                    lost.tried = []
+                await (Delivery.filter(claimed_by=token, status=rules.PENDING)
+                       .update(claimed_by=None, claimed_until=None))
+            except Exception as exc:
+                lost.tries += 1
+                if lost.tries < _Unsettled.TRIES:
+                    log.warning("batch %s still not settled (%s: %s)", token, type(exc).__name__, exc)
+                    continue
+                log.error("batch %s given up after %s tries: its lease will run out", token, lost.tries)
+            del self._unsettled[token]
+
+    async def _claim(self, token: str, limit: int) -> list[Delivery]:
         now = self._clock.now()
-        token = f"{self._relay}:{uuid.uuid4().hex[:12]}"
         free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
         async with in_transaction() as conn:
-            due = (Delivery.filter(free, status=rules.PENDING, next_attempt_at__lte=now)
-                   .order_by("next_attempt_at", "id").limit(limit).using_db(conn))
-            if conn.capabilities.dialect == "postgres":
-                due = due.select_for_update(skip_locked=True)  # (dropped by values_list: whole rows)
-            rows = await due
-            if not rows:
-                return token, []
+            ids = await _due_in_order(conn, now, limit)
+            if not ids:
+                return []
             # the lease condition again: on SQLite (no row locks) another relay may have read the same rows
-            claimed = await (Delivery.filter(free, id__in=[row.id for row in rows], status=rules.PENDING)
+            claimed = await (Delivery.filter(free, id__in=ids, status=rules.PENDING)
                              .using_db(conn).update(claimed_by=token, claimed_until=now + self.lease_for(limit)))
-        if claimed != len(rows):
-            rows = await Delivery.filter(claimed_by=token).order_by("next_attempt_at", "id")
-        return token, rows
+        rows = await Delivery.filter(claimed_by=token).order_by("next_attempt_at", "id")
+        if claimed != len(ids):
+            log.info("claimed %s of %s due deliveries (another relay took the rest)", claimed, len(ids))
+        return rows
 
     async def _try(self, row: Delivery) -> _Tried:
         number = row.attempts + 1
@@ -204,6 +249,34 @@ class Relay:
         except Exception as exc:  # a sender's bug must not stop the relay: retried, and logged in full
             log.exception("delivery %s: sender for %s raised", row.id, row.kind)
             return SendResult.retry(f"{type(exc).__name__}: {exc}")
+
+
+# The due deliveries a relay may claim: free of any lease, and not held back by their key's order
+# (rules.held_back, the same rule in SQL): nothing of their key before them still pending, and
+# nothing of their key being sent. The order check is in the query, before LIMIT, so that rows held
+# back never fill a batch. On PostgreSQL the rows are locked (SKIP LOCKED: relays do not queue).
+_DUE = """
+SELECT d.id FROM deliveries d
+WHERE d.status = '{pending}' AND d.next_attempt_at <= {now}
+  AND (d.claimed_until IS NULL OR d.claimed_until < {now})
+  AND (d.ordering_key IS NULL OR NOT EXISTS (
+    SELECT 1 FROM deliveries e
+    WHERE e.ordering_key = d.ordering_key AND e.status = '{pending}' AND e.id <> d.id
+      AND (e.claimed_until >= {now}
+           OR COALESCE(e.ordering_position, 0) < COALESCE(d.ordering_position, 0)
+           OR (COALESCE(e.ordering_position, 0) = COALESCE(d.ordering_position, 0) AND e.id < d.id))))
+ORDER BY d.next_attempt_at, d.id
+LIMIT {limit}"""
+
+
+async def _due_in_order(conn: BaseDBAsyncClient, now: datetime, limit: int) -> list[int]:
+    postgres = conn.capabilities.dialect == "postgres"
+    sql = _DUE.format(pending=rules.PENDING, now="$1" if postgres else "?1", limit="$2" if postgres else "?2")
+    if postgres:
+        sql += " FOR UPDATE OF d SKIP LOCKED"
+    at = Delivery._meta.fields_map["next_attempt_at"].to_db_value(now, Delivery)  # stored as Tortoise stores it
+    _, rows = await conn.execute_query(sql, [at, limit])
+    return [row["id"] for row in rows]
 
 
 def _clip(text: str | None, length: int) -> str | None:

@@ -169,7 +169,7 @@ async def test_two_relays_at_once_send_each_delivery_once(resources, stub, node,
 async def test_a_dead_relays_lease_runs_out_and_another_relay_takes_over(resources, stub, node, clock):
     dead, alive = relay(resources, clock, "relay-dead", lease_seconds=30), relay(resources, clock, "relay-alive")
     ids = await enqueue(dead, 3)
-    _token, claimed = await dead.relay._claim(10)  # claimed, then the process "died" before sending
+    claimed = await dead.relay._claim("relay-dead:1", 10)  # claimed, then the process "died" before sending
     assert len(claimed) == 3
     assert (await alive.relay_due(10)).claimed == 0  # the lease still holds
     lease = dead.lease_for(10).total_seconds()  # 30 s asked; stretched to outlast a batch of timeouts
@@ -179,6 +179,50 @@ async def test_a_dead_relays_lease_runs_out_and_another_relay_takes_over(resourc
     clock.advance(2)
     assert (await alive.relay_due(10)).delivered == 3
     assert stub.processed() == {str(i): 1 for i in ids}
+
+
+def failing_once(method, error: Exception):
+    """``method``, whose first call does its work and then fails as a database gone away would."""
+    calls = []
+
+    async def wrapped(*args, **kwargs):
+        result = await method(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == 1:
+            raise error
+        return result
+    return wrapped
+
+
+async def test_outcomes_the_database_lost_are_recorded_next_batch_without_waiting_for_the_lease(
+        resources, stub, node, clock, monkeypatch):
+    service = relay(resources, clock)
+    ids = await enqueue(service, 3)
+    # the recording transaction is lost (rolled back) with the database: as if it never ran
+    async def lost(group, token):
+        raise ConnectionResetError("connection lost")
+    real_record = service.relay._record
+    monkeypatch.setattr(service.relay, "_record", lost)
+    report = await service.relay_due(10)
+    assert (report.claimed, report.delivered) == (3, 0)
+    assert {r.status for r in await Delivery.filter(id__in=ids)} == {"pending"}  # still leased to the batch
+    monkeypatch.setattr(service.relay, "_record", real_record)
+    assert (await service.relay_due(10)).claimed == 0  # the clock has not moved: no lease ran out
+    assert {r.status for r in await Delivery.filter(id__in=ids)} == {"delivered"}
+    assert stub.arrivals() == {str(i): 1 for i in ids}  # recorded, not sent again
+    assert await DeliveryAttempt.filter(delivery_id__in=ids).count() == 3
+
+
+async def test_rows_claimed_but_never_read_back_are_freed_by_the_next_batch(resources, stub, node, clock,
+                                                                            monkeypatch):
+    service = relay(resources, clock)
+    ids = await enqueue(service, 3)
+    monkeypatch.setattr(service.relay, "_claim", failing_once(service.relay._claim, ConnectionResetError()))
+    with pytest.raises(ConnectionResetError):
+        await service.relay_due(10)
+    assert {r.claimed_by is not None for r in await Delivery.filter(id__in=ids)} == {True}
+    assert (await service.relay_due(10)).delivered == 3  # the same moment: freed, not waited out
+    assert stub.arrivals() == {str(i): 1 for i in ids}
 
 
 async def test_the_daily_summary_counts_and_names_the_oldest_parked(resources, stub, node, clock):
