@@ -262,6 +262,7 @@ async def _licenses(world: World) -> None:
     guardian = world.citizen(world.tokens[("guardian", "wx")])
     owner = world.citizen(world.tokens[("L2", "wx")])
     listed = await world.client.get("/wx/v1/licenses", headers=guardian)
+    assert listed.status_code == 200, listed.text
     [ward] = [item for item in listed.json()["items"] if item["held_by"] == "minor"]
     world.objects["ward_license"] = ward["id"]
     shown = await world.client.post(f"/wx/v1/licenses/{world.objects['license']}/presentations",
