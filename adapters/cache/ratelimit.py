@@ -16,6 +16,9 @@ local now = tonumber(ARGV[3])
 local state = redis.call('HMGET', key, 'tokens', 'at')
 local tokens = tonumber(state[1]) or capacity
 local at = tonumber(state[2]) or now
+-- Workers send their own clocks: one a little behind the last taker's must neither take tokens
+-- away (a negative refill left 0.99 of a token: refused) nor move the bucket's time back.
+if now < at then now = at end
 tokens = math.min(capacity, tokens + (now - at) * refill_per_s)
 local allowed = 0
 local wait = 0
@@ -41,7 +44,9 @@ class TokenBucketLimiter:
         """Take one token from ``key``'s bucket (``capacity`` tokens refilled every ``per_seconds``).
 
         Returns (allowed, seconds to wait before the next token)."""
-        allowed, wait = await self._script(
-            keys=[self._prefix + key], args=[capacity, capacity / per_seconds, time.time()]
-        )
+        return await self.take_at(key, capacity=capacity, per_seconds=per_seconds, now=time.time())
+
+    async def take_at(self, key: str, *, capacity: int, per_seconds: float, now: float) -> tuple[bool, float]:
+        """``take`` with this worker's clock reading ``now`` (epoch seconds)."""
+        allowed, wait = await self._script(keys=[self._prefix + key], args=[capacity, capacity / per_seconds, now])
         return bool(int(allowed)), float(wait)
