@@ -7,7 +7,7 @@ import base45
 from hypothesis import given
 from hypothesis import strategies as st
 
-from verifier.hcert import B45_ALPHABET, b45decode
+from verifier.base45 import B45_ALPHABET, b45decode
 
 ALPHABET = B45_ALPHABET.decode()
 
