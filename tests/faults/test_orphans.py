@@ -19,6 +19,7 @@ import pytest
 
 from tests.support.live_hub import REPO_ROOT, fresh_database
 from tests.support.mock_server import free_port, wait_until_up
+from tests.support.process_group import command_of, live_members
 
 pytestmark = [
     pytest.mark.skipif(not os.environ.get("GOVHUB_REDIS_URL"), reason="two workers need a real Redis"),
@@ -26,22 +27,6 @@ pytestmark = [
 ]
 
 GONE_WITHIN = 10.0  # seconds from the kill -9 to the last worker gone (a stop is 8 s at most here)
-
-
-def group(leader: int) -> list[int]:
-    """The live (not zombie) processes of the process group ``leader`` leads."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] != "Z" and int(fields[2]) == leader:
-            found.append(int(entry))
-    return found
 
 
 def test_kill_9_of_the_main_process_leaves_no_worker_serving(mock_url):
@@ -56,8 +41,8 @@ def test_kill_9_of_the_main_process_leaves_no_worker_serving(mock_url):
         url_ = f"http://127.0.0.1:{port}"
         try:
             wait_until_up(process, url_, log, path="/healthz", timeout=90)
-            before = group(process.pid)
-            spawned = [pid for pid in before if b"spawn_main" in _cmd(pid)]
+            before = live_members(process.pid)
+            spawned = [pid for pid in before if b"spawn_main" in command_of(pid)]
             assert len(spawned) == 4, before  # two workers, the scheduler and Sanic's state manager
             killed = time.monotonic()
             process.send_signal(signal.SIGKILL)  # the main process alone, as the OOM killer does
@@ -65,14 +50,14 @@ def test_kill_9_of_the_main_process_leaves_no_worker_serving(mock_url):
             deadline = killed + GONE_WITHIN + 5
             serving = left = None
             while time.monotonic() < deadline:
-                left = group(process.pid)
+                left = live_members(process.pid)
                 try:
                     httpx.get(f"{url_}/healthz", timeout=1)
                     serving = time.monotonic() - killed
                 except httpx.HTTPError:
                     pass
                 # the workers and the scheduler: every spawned child but one (Sanic's state manager)
-                if len([pid for pid in left if b"spawn_main" in _cmd(pid)]) <= 1:
+                if len([pid for pid in left if b"spawn_main" in command_of(pid)]) <= 1:
                     break
                 time.sleep(0.1)
             gone_after = time.monotonic() - killed
@@ -80,15 +65,7 @@ def test_kill_9_of_the_main_process_leaves_no_worker_serving(mock_url):
             print(f"[orphans] kill -9 of the main process: its workers and the scheduler gone {gone_after:.2f} s after "
                   f"(last answer on the port {serving if serving is None else round(serving, 2)} s after); left: {left}")
             assert serving is None, f"a worker still answered {serving:.2f} s after the kill"
-            assert gone_after <= GONE_WITHIN, (gone_after, [(pid, _cmd(pid)[-90:]) for pid in left], log.read()[-4000:])
+            assert gone_after <= GONE_WITHIN, (gone_after, [(pid, command_of(pid)[-90:]) for pid in left], log.read()[-4000:])
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-
-
-def _cmd(pid: int) -> bytes:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-            return cmdline.read()
-    except OSError:
-        return b""

@@ -28,6 +28,7 @@ from tests.support.clock import suite_clock
 from tests.support.department_stub import running_stub
 from tests.support.live_hub import REPO_ROOT, fresh_database, govhub_cli
 from tests.support.mock_server import free_port, wait_until_up
+from tests.support.process_group import command_of, live_members
 
 pytestmark = pytest.mark.skipif(not os.environ.get("GOVHUB_REDIS_URL"),
                                 reason="two workers need a real Redis (the second phase of .ci/run)")
@@ -113,20 +114,7 @@ class RunningHub:
 
     def left(self) -> list[str]:
         """The processes of the hub's group still alive (zombies are gone: nothing runs in them)."""
-        found = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-                with open(f"/proc/{entry}/cmdline") as cmdline:
-                    command = cmdline.read().replace("\0", " ")[-80:]
-            except OSError:
-                continue
-            if fields[0] != "Z" and int(fields[2]) == self.process.pid:
-                found.append(f"{entry} {command}")
-        return found
+        return [f"{pid} {_printable(command_of(pid))[-80:]}" for pid in live_members(self.process.pid)]
 
     def wait_gone(self, timeout: float) -> float | None:
         """The moment (time.monotonic()) no process of the group was left, or None after ``timeout``."""
@@ -219,3 +207,7 @@ def wait_for(condition, timeout: float, what: str) -> None:
 def _ok(response: httpx.Response, status: int = 200) -> dict:
     assert response.status_code == status, response.text
     return response.json()
+
+
+def _printable(command: bytes) -> str:
+    return command.replace(b"\0", b" ").decode(errors="replace")
