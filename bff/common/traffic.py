@@ -47,17 +47,18 @@ def install(app: Sanic) -> None:
 
 def _count(request: Request, status: int) -> None:
     figures = request.app.ctx.figures
-    started = getattr(request.ctx, "metrics_started", None) or getattr(request.ctx, "started", None)
+    started = getattr(request.ctx, "metrics_started", None)  # metrics' first request middleware sets it
     seconds = time.perf_counter() - started if started is not None else 0.0
+    now = figures.clock.now()  # one reading for the request's hour and its visitor's day
     segment = request.path.lstrip("/").split("/", 1)[0]
     group = GROUP_OF_SEGMENT.get(segment, "other") if request.route else "other"
-    figures.request_answered(group=group, seconds=seconds, status=status)
+    figures.request_answered(group=group, seconds=seconds, status=status, at=now)
     channel = CHANNEL_OF_SEGMENT.get(segment)
     if channel is None or request.route is None or status >= 500:
         return
     page = request.method == "GET" and status < 400 and \
         route_template(request.route.path).removeprefix(channel.prefix) in PAGES
-    figures.channel_visited(channel=channel.name, visitor=visitor_of(request), page_view=page)
+    figures.channel_visited(channel=channel.name, visitor=visitor_of(request), page_view=page, at=now)
 
 
 def visitor_of(request: Request) -> str:

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
 
+from bff.common.errors import STATUS_OF_KIND
 from bff.common.limits import client_ip
 from bff.console import session
 from bff.console.render import page
@@ -36,7 +37,7 @@ async def login(request: Request) -> HTTPResponse:
             username=form.get("username", ""), password=form.get("password", ""), ip=client_ip(request),
             request_id=str(request.id))
     except DomainError as refused:  # the same answers as the JSON login: no name confirmed to exist
-        status = 429 if refused.code == "admin_account_locked" else 401 if refused.kind == "unauthorized" else 403
+        status = STATUS_OF_KIND.get(refused.kind, 403)  # locked 429, wrong password 401, disabled 403
         words = refused.title if refused.detail == refused.title else f"{refused.title}：{refused.detail}"
         return await _login_page(request, status=status, error=words, username=form.get("username", ""))
     response = redirect(_next(request), status=303)

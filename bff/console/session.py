@@ -89,7 +89,7 @@ def console_page(*roles: str):
             request.ctx.admin, request.ctx.csrf = admin, csrf_token(request, token)
             if request.method == "POST" and not hmac.compare_digest(request.ctx.csrf, sent_csrf(request)):
                 raise CsrfRefused()
-            if roles and not set(roles) & set(admin.roles):
+            if roles and not admin.has_role(*roles):
                 return await forbidden(request, roles)
             return await handler(request, *args, **kwargs)
 

@@ -97,9 +97,6 @@ class SearchWordService:
     async def list(self) -> list[SearchWordView]:
         return [_view(word) for word in await SearchWord.all().order_by("term")]
 
-    async def get(self, word_id: int) -> SearchWordView:
-        return _view(await _word(word_id))
-
     async def add(self, *, actor: Actor, term: str, expansions: list[str], two_way: bool = True,
                   note: str = "", request_id: str | None = None) -> SearchWordView:
         entry = _valid(term, expansions, two_way, note)

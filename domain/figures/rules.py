@@ -46,7 +46,6 @@ HEADLINE = (VISITS, PAGE_VIEWS, SUBMITTED, COMPLETED, INSTANT_APPROVALS, LICENSE
             EXCHANGE_CALLS, IDENTITY_CHECKS)
 
 HOUR, DAY = "hour", "day"
-GRAINS = (HOUR, DAY)
 
 
 @dataclass(frozen=True)
@@ -116,7 +115,6 @@ class Window:
     period: str
     grain: str
     start: datetime
-    end: datetime
     days: tuple[datetime, ...]
     slots: tuple[datetime, ...]
 
@@ -129,8 +127,8 @@ def window(period: str, now: datetime) -> Window:
     if period == "today":
         hours = int((hour_of(now) - days[0]).total_seconds() // 3600)
         slots = tuple(days[0] + timedelta(hours=n) for n in range(hours + 1))
-        return Window(period, HOUR, days[0], now, days, slots)
-    return Window(period, DAY, days[0], now, days, days)
+        return Window(period, HOUR, days[0], days, slots)
+    return Window(period, DAY, days[0], days, days)
 
 
 def slot_label(slot: datetime, grain: str) -> str:

@@ -62,14 +62,15 @@ class FiguresService:
 
     # --- at request time: never awaits ------------------------------------------------------
 
-    def request_answered(self, *, group: str, seconds: float, status: int) -> None:
-        self.traffic.count_request(hour=rules.hour_of(self.clock.now()), group=group,
+    def request_answered(self, *, group: str, seconds: float, status: int, at: datetime | None = None) -> None:
+        """``at``: when it was answered (the clock's now unless given: one reading per request)."""
+        self.traffic.count_request(hour=rules.hour_of(at or self.clock.now()), group=group,
                                    bucket=rules.bucket_of(seconds), error=status >= 500)
 
-    def channel_visited(self, *, channel: str, visitor: str, page_view: bool) -> None:
+    def channel_visited(self, *, channel: str, visitor: str, page_view: bool, at: datetime | None = None) -> None:
         """A request on a citizen channel by ``visitor`` (a citizen's subject, a device, an address):
         a visitor of the day, and a page view when it asked for a page (home, search, a matter)."""
-        now = self.clock.now()
+        now = at or self.clock.now()
         key = self._visitor_key(visitor)
         self.traffic.count_visitor(day=rules.day_of(now), channel=channel, visitor=key)
         if page_view:
