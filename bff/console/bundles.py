@@ -9,6 +9,7 @@ from sanic import Request
 from sanic.response import HTTPResponse, redirect
 
 from bff.common import bundle_presenters
+from bff.console.forms import FieldInvalid, whole_number
 from bff.console.pages import bp
 from bff.console.render import page
 from bff.console.session import console_page
@@ -38,6 +39,10 @@ async def bundle(request: Request, code: str) -> HTTPResponse:
 async def save_bundle(request: Request, code: str) -> HTTPResponse:
     text = request.form.get("definition") or ""
     try:
+        version = whole_number(request.form.get("version")) or None
+    except FieldInvalid as bad:
+        return await _declaration(request, code, status=400, text=text, problems=[_problem(bad)])
+    try:
         definition = json.loads(text)
         if not isinstance(definition, dict):
             raise ValueError("not an object")
@@ -47,7 +52,7 @@ async def save_bundle(request: Request, code: str) -> HTTPResponse:
     try:
         await request.app.ctx.bundles.declarations.save(
             actor=request.ctx.admin, code=code, definition=definition, request_id=str(request.id),
-            version=int(request.form.get("version") or 0) or None)
+            version=version)
     except DomainError as refused:
         return await _declaration(request, code, status=400, text=text, problems=_problems(refused))
     return redirect(f"/console/bundles/{code}", status=303)
@@ -57,9 +62,12 @@ async def save_bundle(request: Request, code: str) -> HTTPResponse:
 @console_page(*EDITORS)
 async def publish_bundle(request: Request, code: str) -> HTTPResponse:
     try:
+        version = whole_number(request.form.get("version")) or 0
+    except FieldInvalid as bad:
+        return await _declaration(request, code, status=400, problems=[_problem(bad)])
+    try:
         await request.app.ctx.bundles.declarations.publish(
-            actor=request.ctx.admin, code=code, version=int(request.form.get("version") or 0),
-            request_id=str(request.id))
+            actor=request.ctx.admin, code=code, version=version, request_id=str(request.id))
     except DomainError as refused:
         return await _declaration(request, code, status=400, problems=_problems(refused))
     return redirect(f"/console/bundles/{code}", status=303)
@@ -100,3 +108,7 @@ def _run(view) -> dict:
 
 def _problems(refused: DomainError) -> list[dict]:
     return refused.extra.get("errors") or [{"field": "", "message": refused.detail}]
+
+
+def _problem(bad: FieldInvalid) -> dict:
+    return {"field": bad.field, "message": bad.message}

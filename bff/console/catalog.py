@@ -11,6 +11,7 @@ from sanic import Request
 from sanic.response import HTTPResponse, redirect
 
 from bff.common import catalog_presenters
+from bff.console.forms import FieldInvalid, whole_number
 from bff.console.pages import bp
 from bff.console.render import page
 from bff.console.session import console_page
@@ -85,8 +86,11 @@ async def add_search_word(request: Request) -> HTTPResponse:
 @console_page(*EDITORS)
 async def remove_search_word(request: Request, word_id: int) -> HTTPResponse:
     try:
-        await request.app.ctx.catalog.words.remove(actor=request.ctx.admin, word_id=word_id,
-                                                   version=int(request.form.get("version") or 0) or None,
+        version = whole_number(request.form.get("version")) or None
+    except FieldInvalid as bad:
+        return await _words_page(request, status=400, problems={"form": bad.message})
+    try:
+        await request.app.ctx.catalog.words.remove(actor=request.ctx.admin, word_id=word_id, version=version,
                                                    request_id=str(request.id))
     except DomainError as refused:
         return await _words_page(request, status=409, problems={"form": refused.detail})

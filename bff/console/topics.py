@@ -12,6 +12,7 @@ from sanic import Request
 from sanic.response import HTTPResponse, redirect
 
 from bff.admin import presenters
+from bff.console.forms import FieldInvalid, whole_number
 from bff.console.pages import bp
 from bff.console.render import page
 from bff.console.session import console_page
@@ -78,10 +79,14 @@ async def update_topic(request: Request, code: str) -> HTTPResponse:
     values, problems = _read_form(request)
     values.pop("code", None)
     found = await request.app.ctx.topics.get(code)
+    try:
+        version = whole_number(request.form.get("version"))
+    except FieldInvalid as bad:  # a hidden field: shown as the whole form's problem
+        problems["form"] = {"field": bad.field, "message": bad.message}
     if not problems:
         try:
             await request.app.ctx.topics.update(actor=request.ctx.admin, code=code, request_id=str(request.id),
-                                                version=_int(request.form.get("version")), **values)
+                                                version=version, **values)
             return redirect(f"/console/topics/{code}", status=303)
         except DomainError as refused:
             problems = _problems(refused)
@@ -102,8 +107,10 @@ async def take_topic_offline(request: Request, code: str) -> HTTPResponse:
 
 async def _switch(request: Request, code: str, act) -> HTTPResponse:
     try:
-        await act(actor=request.ctx.admin, code=code, version=_int(request.form.get("version")),
+        await act(actor=request.ctx.admin, code=code, version=whole_number(request.form.get("version")),
                   request_id=str(request.id))
+    except FieldInvalid as bad:
+        return redirect(f"/console/topics/{code}?error={quote(bad.message)}", status=303)
     except DomainError as refused:
         message = "；".join(p["message"] for p in _problems(refused).values()) or refused.detail
         return redirect(f"/console/topics/{code}?error={quote(message)}", status=303)
@@ -199,13 +206,6 @@ def _local(moment: datetime | None) -> str:
 
 def _when(moment: datetime | None) -> str:
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
-
-
-def _int(text: str | None) -> int | None:
-    try:
-        return int(text) if text else None
-    except ValueError:
-        return None
 
 
 def _json(value) -> str:

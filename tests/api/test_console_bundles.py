@@ -72,3 +72,17 @@ async def test_roles(client, world):
     assert (await ops.get("/console/bundle-runs")).status_code == 200
     assert (await editor.get("/console/bundles")).status_code == 403
     assert (await Browser(client).get("/console/bundles")).status_code == 303
+
+
+async def test_a_junk_version_is_a_form_error_not_a_500(client, world):
+    catalog = Browser(client)
+    await catalog.login("catalog")
+    token = await catalog.csrf("/console/bundles")
+    draft = {k: v for k, v in definitions()[1].items() if k != "code"}
+    saved = await catalog.post("/console/bundles/company_opening", {
+        "csrf_token": token, "definition": json.dumps(draft, ensure_ascii=False), "version": "v1"})
+    assert saved.status_code == 400 and "版本号应为整数" in saved.text
+    published = await catalog.post("/console/bundles/company_opening/publication",
+                                   {"csrf_token": token, "version": "1 OR 1=1"})
+    assert published.status_code == 400 and "版本号应为整数" in published.text
+    assert not await AuditEntry.filter(target_type="bundle", actor_username="catalog").exists()  # nothing written

@@ -56,3 +56,16 @@ async def test_a_matter_per_channel_and_its_channels_switched(client, admins, re
     assert [(e.action, e.actor_username) for e in trail][:1] == [("matter.update", "catalog")]
     forged = await catalog.post(f"/console/matters/{code}/channels", {"channels": "wechat"})
     assert forged.status_code == 403 and (await resources.catalog.any_matter(code=code)).channels == ["app", "pc"]
+
+
+async def test_a_junk_version_on_removing_a_search_word_is_a_form_error_not_a_500(client, admins, resources):
+    catalog = Browser(client)
+    await catalog.login("catalog")
+    token = await catalog.csrf("/console/search-words")
+    added = await catalog.post("/console/search-words", {"csrf_token": token, "term": "社保", "expansions": "社会保险"})
+    assert added.status_code == 303
+    word_id = (await catalog.get("/console/search-words")).text.split('/console/search-words/')[1].split('/')[0]
+    for junk in ("abc", "1.5", "-1", "١", "9" * 40):
+        refused = await catalog.post(f"/console/search-words/{word_id}/delete", {"csrf_token": token, "version": junk})
+        assert refused.status_code == 400 and "版本号应为整数" in refused.text, junk
+    assert [w.term for w in await resources.catalog.words.list()] == ["社保"]  # nothing removed

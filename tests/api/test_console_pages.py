@@ -123,6 +123,21 @@ async def test_create_with_field_errors_then_publish_and_the_home_page_shows_it(
     assert "支付宝小程序" in frame.text and "未在该渠道展示" in frame.text  # alipay was not chosen
 
 
+async def test_a_junk_version_on_a_topic_is_a_form_error_not_a_500_nor_an_unchecked_write(client, admins, resources):
+    browser = Browser(client)
+    await browser.login("editor")
+    token = await browser.csrf()
+    made = await browser.post("/console/topics", {**TOPIC, "csrf_token": token})
+    assert made.status_code == 303
+    edited = await browser.post("/console/topics/xinsheng-er", {**TOPIC, "title": "改过的标题", "version": "x1",
+                                                                 "csrf_token": token})
+    assert edited.status_code == 400 and "版本号应为整数" in edited.text
+    published = await browser.post("/console/topics/xinsheng-er/publish", {"csrf_token": token, "version": "junk"})
+    assert published.status_code == 303 and "error=" in published.headers["location"]
+    trail = (await AuditLog.list(AuditFilters(target_type="topic", target_id="xinsheng-er"))).entries
+    assert [e.action for e in trail] == ["topic.create"]  # neither the edit nor the publication happened
+
+
 async def test_every_kind_of_caller(client, admins, resources, mock_url):
     anonymous = Browser(client)
     for path in ("/console", "/console/topics", "/console/topics/new"):
