@@ -14,21 +14,19 @@ through the interpreter itself, so it fails or succeeds exactly as the library s
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from json_logic.cert_logic import builtins as cl
 from json_logic.cert_logic import certLogic
 
+from verifier import offline
+
 Compiled = Callable[[Any], Any]
 
 _LIST_OR_STR = (list, str)
-# the shape hcert and the hub write; anything else goes to the library's own parser
-_PLAIN_UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
-_UTC = UTC
 
 
 def compile_logic(logic: Any) -> Compiled:
@@ -217,14 +215,13 @@ def parse_time(value: Any) -> datetime:
 
 @lru_cache(maxsize=4096)
 def _plain_utc(value: str) -> datetime | None:
-    """A ``...Z`` time, or None to leave it to the library (another shape, or out of range).
-    Remembered: the validation clock is the same text for every code checked in a second."""
-    if _PLAIN_UTC.fullmatch(value):
-        try:
-            return datetime.fromisoformat(value[:-1]).replace(tzinfo=_UTC)
-        except ValueError:
-            pass  # out of range: the library says how
-    return None
+    """A ``...Z`` time — the shape hcert and the hub write, read by ``verifier/offline.py``'s
+    ``parse_time`` — or None to leave it to the library (another shape, or out of range: the library
+    says how). Remembered: the validation clock is the same text for every code checked in a second."""
+    try:
+        return offline.parse_time(value)
+    except ValueError:
+        return None
 
 
 def _plus_time(args: list[Compiled]) -> Compiled:

@@ -43,7 +43,6 @@ TRUST, RULES, REVOCATIONS = "trust", "rules", "revocations"
 LIST_TYPES = {TRUST: "govhub-health-trust-list", RULES: "govhub-health-rules",
               REVOCATIONS: "govhub-health-revocations"}
 DOWNLOADED, IMPORTED = "downloaded", "imported"
-ACCEPTANCE, MAPPING = health_rules.ACCEPTANCE, health_rules.MAPPING
 HASH_TYPE = "SHA256-128"
 SIGNER_ALGORITHMS = (hcert.ES256, hcert.PS256, hcert.SM2_SM3)
 REGION = re.compile(r"\d{6}")
@@ -144,7 +143,7 @@ def _signer(entry: Any) -> tuple[bytes, x509.Certificate]:
     return kid, certificate
 
 
-def _rule(entry: Any) -> tuple[tuple[str, int], None]:
+def _rule(entry: Any) -> tuple[tuple[str, int], health_rules.Prepared]:
     if not (isinstance(entry, dict) and isinstance(entry.get("identifier"), str) and _int(entry.get("version"))
             and isinstance(entry.get("region"), str) and isinstance(entry.get("type"), str) and "logic" in entry):
         raise ValueError("a malformed rule entry (identifier, version, region, type, logic)")
@@ -152,11 +151,8 @@ def _rule(entry: Any) -> tuple[tuple[str, int], None]:
         parse_time(entry["valid_from"]), parse_time(entry["valid_until"])
     except (KeyError, TypeError, ValueError):
         raise ValueError(f"rule {entry['identifier']} v{entry['version']}: validity is not ISO 8601 UTC") from None
-    try:
-        prepared = health_rules.prepare(entry)  # compiled once here rather than interpreted on every check
-    except Exception:  # noqa: BLE001 - a description it cannot read: the rule runs as it did, interpreted
-        prepared = None
-    return (entry["identifier"], entry["version"]), prepared
+    # compiled once here rather than interpreted on every check
+    return (entry["identifier"], entry["version"]), health_rules.prepare(entry)
 
 
 def _batch(entry: Any) -> tuple[str, frozenset[str]]:

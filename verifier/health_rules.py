@@ -3,15 +3,14 @@ entries"): which version of each rule is in force at a moment, and what the rule
 colour-mapping rules in identifier order (the first giving a colour sets the effective colour),
 every acceptance rule true. A rule that raises, or gives a non-boolean (acceptance) or anything but
 a colour or null (mapping), fails: never passes. CertLogic through panzi-json-logic, whose
-interpreter a held rule replaces by its compiled form (``prepare``, verifier/certlogic.py: the same
-outcome, held equal by tests/unit/test_certlogic.py; ~4× faster, bench/health_bench.py)."""
+interpreter every held rule replaces by its compiled form, made when the rule is loaded (``prepare``,
+verifier/certlogic.py: the same outcome, held equal by tests/unit/test_certlogic.py; ~4× faster,
+bench/health_bench.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
-
-from json_logic.cert_logic import certLogic
 
 from verifier import hcert
 from verifier.certlogic import Compiled, compile_logic
@@ -29,6 +28,8 @@ class Prepared(NamedTuple):
 
 
 def prepare(rule: dict[str, Any]) -> Prepared:
+    """A rule entry (identifier, type, logic checked) made ready; never raises: a description it
+    cannot read is no description (``describe``)."""
     return Prepared(compile_logic(rule["logic"]), describe(rule), _engine_problem(rule))
 
 
@@ -60,17 +61,17 @@ def steady_span(held: Iterable[tuple[tuple[str, int], dict[str, Any]]], at: date
 
 
 def apply(rules: list[dict[str, Any]], content: dict[str, Any], *, issuer: str | None, region: str,
-          at: str, prepared: Mapping[tuple[str, int], Prepared] | None = None,
+          at: str, prepared: Mapping[tuple[str, int], Prepared],
           ) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
-    """(effective colour, every rule's outcome, the failed ones) for the pass ``content``; a rule
-    found in ``prepared`` (by identifier and version) runs compiled."""
+    """(effective colour, every rule's outcome, the failed ones) for the pass ``content``; each rule
+    runs as ``prepared`` holds it (by identifier and version)."""
     data = {"payload": content, "external": {"validationClock": at, "checkpointRegion": region,
                                               "issuerRegion": issuer}}
     outcomes, failed, colour = [], [], None
     for rule in rules:
         if rule["type"] == MAPPING and colour is not None:
             continue  # the first mapping giving a colour decides
-        outcome = evaluate(rule, data, prepared.get((rule["identifier"], rule["version"])) if prepared else None)
+        outcome = evaluate(rule, data, prepared[(rule["identifier"], rule["version"])])
         outcomes.append(outcome)
         if "error" in outcome:
             failed.append(outcome)
@@ -82,7 +83,12 @@ def apply(rules: list[dict[str, Any]], content: dict[str, Any], *, issuer: str |
 
 
 def describe(rule: dict[str, Any]) -> str:
-    words = {each.get("lang"): each.get("desc") for each in rule.get("description") or [] if isinstance(each, dict)}
+    """The rule's Chinese and English descriptions, else its identifier. A description that is not a
+    list counts as none, and an entry whose ``lang`` is not text is skipped: never an exception."""
+    description = rule.get("description")
+    entries = description if isinstance(description, list) else []
+    words = {each["lang"]: each.get("desc") for each in entries
+             if isinstance(each, dict) and isinstance(each.get("lang"), str)}
     return " / ".join(str(words[lang]) for lang in ("zh", "en") if words.get(lang)) or rule["identifier"]
 
 
@@ -92,11 +98,9 @@ def _engine_problem(rule: dict[str, Any]) -> str | None:
     return None
 
 
-def evaluate(rule: dict[str, Any], data: dict[str, Any], prepared: Prepared | None = None) -> dict[str, Any]:
+def evaluate(rule: dict[str, Any], data: dict[str, Any], prepared: Prepared) -> dict[str, Any]:
     """One rule's outcome: ``passed`` (acceptance) or ``colour`` (mapping), or ``error`` (it failed);
-    run compiled when ``prepared`` (for this rule) is given, else interpreted."""
-    if prepared is None:
-        prepared = Prepared(lambda facts: certLogic(rule["logic"], facts), describe(rule), _engine_problem(rule))
+    run as ``prepared`` (``prepare(rule)``, made when the rule was loaded)."""
     outcome = {"identifier": rule["identifier"], "version": rule["version"], "type": rule["type"],
                "description": prepared.description}
     if prepared.engine_problem:

@@ -44,7 +44,7 @@ def _feed(name: str, summary: str, description: str):
                                            <= modified_since):
             return empty(status=304, headers=headers)
         page = await health.list_page(name, FeedAsk(since=query.since, limit=query.limit,
-                                                    modified_since=modified_since))
+                                                    modified_since=modified_since), head)
         return json(page, ensure_ascii=False, headers=headers)
 
     return handler

@@ -19,7 +19,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from domain.health import feeds, hcert, rules
-from domain.health.errors import CodeNotFound, DeclarationRequired, RevocationInvalid, RulesMissing
+from domain.health.errors import DeclarationRequired, RevocationInvalid, RulesMissing
 from domain.health.issuers import Issuers
 from domain.health.models import HealthCode, RevocationBatch
 from domain.health.records import Records
@@ -162,12 +162,6 @@ class Codes:
             batch_id=uuid.uuid4().hex, region=region, hashes=sorted(r.credential_hash for r in rows),
             expires=max(r.valid_until for r in rows), deleted=False, created_at=now,
             seq=await feeds.next_seq(feeds.REVOCATIONS, now), changed_at=now)
-
-    async def find(self, credential_id: str) -> HealthCode:
-        row = await HealthCode.get_or_none(credential_id=credential_id)
-        if row is None:
-            raise CodeNotFound("健康码不存在")
-        return row
 
 
 def _view(row: HealthCode) -> CodeView:

@@ -73,11 +73,6 @@ class RuleVersionExists(Conflict):
     title = "该规则版本已发布"
 
 
-class CodeNotFound(NotFound):
-    code = "health_code_not_found"
-    title = "健康码不存在"
-
-
 class RevocationInvalid(InvalidInput):
     code = "health_revocation_invalid"
     title = "撤销请求有误"

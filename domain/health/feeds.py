@@ -65,9 +65,11 @@ class Feeds:
         head = await FeedHead.get_or_none(name=name)
         return Head(seq=head.seq, changed_at=head.changed_at) if head else Head(seq=0, changed_at=None)
 
-    async def page(self, name: str, ask: FeedAsk) -> dict[str, Any]:
-        """The signed page: entries changed after ``since`` (or after ``modified_since``), by seq."""
-        head = await self.head(name)
+    async def page(self, name: str, ask: FeedAsk, head: Head | None = None) -> dict[str, Any]:
+        """The signed page: entries changed after ``since`` (or after ``modified_since``), by seq.
+        ``head``: the list's head when the caller has just read it (for the ETag), not read again."""
+        if head is None:
+            head = await self.head(name)
         query = MODELS[name].all()
         if ask.since is not None:
             query = query.filter(seq__gt=ask.since)

@@ -204,8 +204,7 @@ def _self_signed(private, issuer: Issuer, start: datetime, end: datetime) -> byt
 
 def _state(key: IssuerKey) -> rules.KeyState:
     return rules.KeyState(kid=key.kid, region=key.region, credential_types=tuple(key.credential_types),
-                          valid_from=key.valid_from, valid_until=key.valid_until, status=key.status,
-                          revoked_at=key.revoked_at)
+                          valid_from=key.valid_from, valid_until=key.valid_until, status=key.status)
 
 
 def _view(key: IssuerKey) -> KeyView:

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from domain.health import rules
@@ -142,11 +143,11 @@ class Records:
 
     async def for_rules(self, id_number: str) -> list[rules.Record]:
         since = self._clock.now() - timedelta(days=max(rules.TEST_DAYS, rules.TRIP_DAYS))
-        rows = await HealthRecord.filter(subject_hash=self.subject_hash(id_number), occurred_at__gte=since)
-        vaccinations = await HealthRecord.filter(subject_hash=self.subject_hash(id_number), kind="vaccination",
-                                                 occurred_at__lt=since)  # doses count however long ago
+        # one query: the recent records, and vaccinations however long ago (doses count for ever)
+        rows = await HealthRecord.filter(Q(occurred_at__gte=since) | Q(kind="vaccination"),
+                                         subject_hash=self.subject_hash(id_number))
         return [rules.Record(kind=r.kind, region=r.region, occurred_at=r.occurred_at, content=self._open(r))
-                for r in [*rows, *vaccinations]]
+                for r in rows]
 
     def _seal(self, content: dict[str, Any]) -> str:
         return self._vault.seal(json.dumps(content, ensure_ascii=False, sort_keys=True), context=CONTENT)

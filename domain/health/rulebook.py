@@ -51,8 +51,7 @@ class Rulebook:
         now = self._clock.now()
         problems = rules.rule_problems(identifier=draft.identifier, region=region, rule_type=draft.type,
                                        certificate_type=draft.certificate_type, valid_from=draft.valid_from,
-                                       valid_until=draft.valid_until, published_at=now, lead=self.lead,
-                                       description=draft.description)
+                                       valid_until=draft.valid_until, description=draft.description)
         problems += [{"field": "logic", "message": p} for p in rules.logic_problems(draft.logic)]
         if problems:
             raise RuleInvalid("规则有误，未发布", errors=problems)

@@ -8,13 +8,14 @@ import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from json_logic.cert_logic import certLogic
 
-HEALTH_CODE = "health_code"
-COLOURS = ("green", "yellow", "red")
+from domain.health.hcert import COLOURS, HEALTH_CODE
+from domain.seals.rules import utc_text
+
 SEVERITY = {colour: rank for rank, colour in enumerate(COLOURS)}
 RULE_TYPES = ("acceptance", "colour-mapping", "colour")
 CHECKPOINT_TYPES = ("acceptance", "colour-mapping")  # distributed: these wait for the lead time
@@ -28,10 +29,6 @@ CERTLOGIC_OPERATORS = frozenset({"var", "if", "===", "and", "<", ">", "<=", ">="
 MAX_LOGIC_DEPTH = 32
 REGION = re.compile(r"[1-9]\d{5}")
 IDENTIFIER = re.compile(r"[A-Z]{2}-\d{6}-\d{4}")
-
-
-def utc_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def province_of(region_code: str) -> str:
@@ -68,8 +65,8 @@ def logic_problems(logic: Any, depth: int = 0) -> list[str]:
 
 
 def rule_problems(*, identifier: str, region: str, rule_type: str, certificate_type: str,
-                  valid_from: datetime, valid_until: datetime, published_at: datetime,
-                  lead: timedelta, description: Sequence[dict[str, str]]) -> list[dict[str, str]]:
+                  valid_from: datetime, valid_until: datetime,
+                  description: Sequence[dict[str, str]]) -> list[dict[str, str]]:
     """Field-level problems of a rule version; the lead time is checked apart (``starts_too_soon``)."""
     problems: list[dict[str, str]] = []
     if not IDENTIFIER.fullmatch(identifier) or identifier[3:9] != region:
@@ -200,7 +197,6 @@ class KeyState:
     valid_from: datetime
     valid_until: datetime
     status: str
-    revoked_at: datetime | None
 
 
 def may_sign(key: KeyState, *, region: str, credential_type: str, at: datetime) -> bool:

@@ -158,8 +158,8 @@ class HealthService:
     async def head(self, name: str) -> Head:
         return await self.feeds.head(name)
 
-    async def list_page(self, name: str, ask: FeedAsk) -> dict[str, Any]:
-        return await self.feeds.page(name, ask)
+    async def list_page(self, name: str, ask: FeedAsk, head: Head | None = None) -> dict[str, Any]:
+        return await self.feeds.page(name, ask, head)
 
     async def check(self, *, credential: str, checkpoint_region: str, at: datetime | None = None) -> dict[str, Any]:
         """What an offline verifier holding the newest lists would say (checkpoints without one)."""

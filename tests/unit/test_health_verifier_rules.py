@@ -144,3 +144,14 @@ def test_what_a_rule_reads(world):
     verifier = _verifier(world, rule("AR-110000-0001", sees))
     assert verifier.verify(_code(world), checkpoint_region=BJ, at=LATER).result == "accepted"
     assert verifier.verify(_code(world), checkpoint_region=BJ, at=NOW + timedelta(hours=2)).code == "rule_failed"
+
+
+@pytest.mark.parametrize("description", [5, True, "规则", {"lang": "zh"}, [{"lang": ["zh"], "desc": "x"}], [5]])
+def test_a_rule_with_a_description_it_cannot_read_is_described_by_its_identifier(world, description):
+    passing = _verifier(world, rule("AR-110000-0001", True, description=description))
+    decision = passing.verify(_code(world), checkpoint_region=BJ, at=LATER)
+    assert (decision.result, decision.rules) == ("accepted", [{"identifier": "AR-110000-0001", "version": 1,
+                                                               "type": "acceptance", "passed": True,
+                                                               "description": "AR-110000-0001"}])
+    refusing = _verifier(world, rule("AR-110000-0001", False, description=description))
+    assert refusing.verify(_code(world), checkpoint_region=BJ, at=LATER).code == "rule_failed"
