@@ -11,7 +11,6 @@ message log (and in the data subject's tracker) and answers with ``X-Road-Reques
 from __future__ import annotations
 
 import json
-import math
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,10 +28,9 @@ from domain.sharing.errors import (
     MessageLogUnavailable,
     ProviderAnswerInvalid,
     ProviderUnavailable,
-    QuotaExceeded,
     ServiceNotFound,
 )
-from domain.sharing.grants import Grants, GrantView, fields_of, operations_of
+from domain.sharing.grants import Grants, GrantView, fields_of, operations_of, take_quota
 from domain.sharing.message_log import MessageLog, Record, digest
 from domain.sharing.ports import ProviderAnswer, ProviderCall, ProviderGateway, QuotaBucket
 from domain.sharing.tracker import DataUses
@@ -108,7 +106,7 @@ class Exchange:
         params = rules.match_operation(operations_of(grant, service.operations), request.method, rest)
         if params is None:
             raise GrantRequired(f"授权不包含 {request.method.upper()} {rest}")
-        await self._take_quota(grant)
+        await take_quota(self.quota, grant, f"授权 {grant.id} 每分钟最多调用 {grant.quota_per_minute} 次")
         trace.subject = rules.subject_of(service.subject, params=params, query=parse_qs(request.query),
                                          body=_json_or_none(request.body))
         trace.subject_kind = service.subject.kind if service.subject else None
@@ -125,13 +123,6 @@ class Exchange:
         if service is None or service.subsystem != service_id.subsystem or service.provider == rules.HUB_PROVIDER:
             raise ServiceNotFound(f"数据服务 {service_id} 不存在或已下线")
         return service
-
-    async def _take_quota(self, grant: GrantView) -> None:
-        allowed, wait = await self.quota.take(f"sharing:grant:{grant.id}", capacity=grant.quota_per_minute or 1,
-                                              per_seconds=60.0)
-        if not allowed:
-            raise QuotaExceeded(f"授权 {grant.id} 每分钟最多调用 {grant.quota_per_minute} 次",
-                                retry_after=max(1, math.ceil(wait)))
 
     async def _forward(self, request: ExchangeRequest, headers: dict[str, str], service: ServiceView, rest: str,
                        trace: _Trace) -> ProviderAnswer:

@@ -5,6 +5,7 @@ can be suspended, resumed and revoked at once. Every step is in the audit trail.
 """
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,8 +18,9 @@ from domain.audit.service import AuditLog, SystemActor
 from domain.shared.clock import Clock
 from domain.sharing import rules
 from domain.sharing.catalog import ServiceCatalog, node_actor
-from domain.sharing.errors import GrantInvalid, GrantNotFound, GrantPartyOnly
+from domain.sharing.errors import GrantInvalid, GrantNotFound, GrantPartyOnly, QuotaExceeded
 from domain.sharing.models import DataGrant
+from domain.sharing.ports import QuotaBucket
 
 LAPSE_DAYS = 14  # a request nobody decided on lapses after this
 MAX_VALID_DAYS = 3 * 365
@@ -272,3 +274,12 @@ def fields_of(grant: GrantView) -> frozenset[str]:
 def operations_of(grant: GrantView, service_operations: Sequence[rules.Operation]) -> tuple[rules.Operation, ...]:
     return tuple(service_operations) if grant.operations is None else tuple(
         op for op in grant.operations if op in set(service_operations))
+
+
+async def take_quota(quota: QuotaBucket, grant: GrantView, refusal: str) -> None:
+    """One token of the grant's quota per minute, from a bucket every hub process shares (the
+    exchange and the hub's own services alike); none left: ``QuotaExceeded(refusal)``, with when to retry."""
+    allowed, wait = await quota.take(f"sharing:grant:{grant.id}", capacity=grant.quota_per_minute or 1,
+                                     per_seconds=60.0)
+    if not allowed:
+        raise QuotaExceeded(refusal, retry_after=max(1, math.ceil(wait)))

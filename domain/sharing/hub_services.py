@@ -2,13 +2,12 @@
 
 A node calls one of them about a citizen; the call crosses only under a usable grant for that
 service (decided by the hub's operators), takes a token of the grant's quota, goes to the message
-log (refusals too) and, when it read the citizen's data, to the citizen's tracker. What the service
+log (refusals too) and, when it was answered, to the citizen's tracker. What the service
 answers is the owning capability's: it is handed the grant (its granted fields bound what leaves)
 and says what it used. Every path to the asset goes through ``HubServices.call``.
 """
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,8 +17,8 @@ from domain.shared.clock import Clock
 from domain.shared.errors import DomainError
 from domain.sharing import rules
 from domain.sharing.catalog import ServiceView
-from domain.sharing.errors import GrantRequired, MessageLogUnavailable, QuotaExceeded
-from domain.sharing.grants import Grants, GrantView
+from domain.sharing.errors import GrantRequired, MessageLogUnavailable
+from domain.sharing.grants import Grants, GrantView, take_quota
 from domain.sharing.message_log import MessageLog, Record, digest
 from domain.sharing.ports import QuotaBucket
 from domain.sharing.tracker import DataUses
@@ -43,13 +42,12 @@ class HubCall:
 @dataclass(frozen=True)
 class Served:
     """What the owning capability answered: the bytes that leave, the fields it used and returned,
-    the outcome the citizen reads, and whether the citizen's data was read."""
+    the outcome the citizen reads."""
 
     answer: bytes
     fields: tuple[str, ...]  # of the citizen's data, used to answer (the tracker names them)
     returned: tuple[str, ...]  # of the answer (the log names them)
     outcome: str
-    read_personal_data: bool = True
     face_checked: bool = False  # identity verification: a fresh face scan was part of the check
 
 
@@ -70,10 +68,7 @@ class HubServices:
                                              service_code=asked.service.code)
             if grant is None:
                 raise GrantRequired(f"节点 {asked.node} 没有「{asked.service.title}」服务的有效授权")
-            allowed, wait = await self.quota.take(f"sharing:grant:{grant.id}", capacity=grant.quota_per_minute or 1,
-                                                  per_seconds=60.0)
-            if not allowed:
-                raise QuotaExceeded(f"每分钟最多 {grant.quota_per_minute} 次", retry_after=max(1, math.ceil(wait)))
+            await take_quota(self.quota, grant, f"每分钟最多 {grant.quota_per_minute} 次")
             served = await serve(grant)
         except DomainError as refusal:
             fault = refusal.code
@@ -86,7 +81,7 @@ class HubServices:
                       served: Served | None) -> None:
         now, answer = self.clock.now(), served.answer if served else b""
         uses = []
-        if served is not None and served.read_personal_data:
+        if served is not None:
             uses.append(await self.uses.row(
                 subject=asked.subject, at=now, kind=asked.kind, node=asked.node, service=asked.service.service_id,
                 service_title=asked.service.title, fields=served.fields, purpose=grant.purpose, issue=asked.issue,

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from domain.seals.rules import canonical_json
@@ -173,6 +174,15 @@ class MessageLog:
                 bad.append(f"stamp {stamp.id}: {why}")
         unstamped = await ExchangeMessage.filter(stamp_id=None).count()
         return LogCheck(broken is None, count, len(stamps), broken, tuple(bad), unstamped)
+
+    async def calls_by_consumer(self, since: datetime, until: datetime) -> dict[str, dict[str, int]]:
+        """How many records [since, until) holds (by ``request_in_at``, indexed), by kind and consumer."""
+        found = await (ExchangeMessage.filter(request_in_at__gte=since, request_in_at__lt=until)
+                       .annotate(n=Count("id")).group_by("kind", "consumer").values_list("kind", "consumer", "n"))
+        counts: dict[str, dict[str, int]] = {}
+        for kind, consumer, n in found:
+            counts.setdefault(kind, {})[consumer] = n
+        return counts
 
     async def stamps(self) -> list[StampView]:
         """Every timestamp, oldest first (to verify one with standard tools: docs/sharing.md)."""

@@ -80,7 +80,7 @@ class ExchangeMessage(models.Model):
     method = fields.CharField(max_length=8)
     path = fields.TextField()
     fields_returned = fields.JSONField()
-    request_in_at = fields.DatetimeField()
+    request_in_at = fields.DatetimeField(db_index=True)  # the figures count calls by time (message_log)
     request_out_at = fields.DatetimeField(null=True)
     response_in_at = fields.DatetimeField(null=True)
     response_out_at = fields.DatetimeField()

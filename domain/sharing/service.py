@@ -5,22 +5,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from tortoise.functions import Count
-
 from domain.shared.clock import Clock
 from domain.shared.vault import Vault
-from domain.sharing.catalog import BUILT_IN, HEALTH_RECORDS_SERVICE, ServiceCatalog, ServiceView
+from domain.sharing.catalog import HEALTH_RECORDS_SERVICE, ServiceCatalog, ServiceView
 from domain.sharing.exchange import Exchange, ExchangeAnswer, ExchangeRequest
 from domain.sharing.grants import Approval, GrantRequest, Grants, GrantView, Party
 from domain.sharing.hub_services import HubCall, HubServices, Served
 from domain.sharing.message_log import LogCheck, MessageLog
-from domain.sharing.models import ExchangeMessage
 from domain.sharing.ports import LicenseUse, ProviderGateway, QuotaBucket, TimeStamper, TokenVerifier
 from domain.sharing.tracker import HEALTH_RECORDS, DataUsePage, DataUses, DataUseView, UseFilters
 from domain.sharing.verifications import IdentityVerifications, VerificationAnswer, VerificationAsked
 
 __all__ = [
-    "BUILT_IN",
     "HEALTH_RECORDS",
     "HEALTH_RECORDS_SERVICE",
     "Approval",
@@ -79,12 +75,7 @@ class SharingService:
     async def calls_by_consumer(self, *, since: datetime, until: datetime) -> dict[str, dict[str, int]]:
         """Calls the message log recorded in [since, until), by kind (``exchange``,
         ``identity_verification``) and consumer node: the platform's figures (domain/figures)."""
-        found = await (ExchangeMessage.filter(request_in_at__gte=since, request_in_at__lt=until)
-                       .annotate(n=Count("id")).group_by("kind", "consumer").values_list("kind", "consumer", "n"))
-        counts: dict[str, dict[str, int]] = {}
-        for kind, consumer, n in found:
-            counts.setdefault(kind, {})[consumer] = n
-        return counts
+        return await self.log.calls_by_consumer(since, until)
 
     async def stamp_pending(self) -> int:
         return await self.log.stamp_pending()
