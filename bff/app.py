@@ -165,8 +165,7 @@ def jobs(settings: Settings) -> list[Job]:
 
 def scheduler_process(settings: Settings) -> None:
     """The scheduler's own process (one per host, started by Sanic's manager)."""
-    shutdown.die_with_spawning_parent()  # the main process killed outright: this one stops too
-    shutdown.report_threads_on()
+    shutdown.as_child_of_the_hub()  # the main process killed outright: this one stops too
 
     async def main() -> None:
         # Sanic's manager stops its processes with SIGINT, an operator may send SIGTERM: either
@@ -204,7 +203,7 @@ def _install_lifecycle(app: HubApp, settings: Settings, hub: Hub | None) -> None
 
     @app.before_server_start
     async def start(app: HubApp) -> None:
-        app.ctx.attach(await build_hub(settings))
+        app.ctx.attach(await build_hub(settings, serving=True))
 
     @app.after_server_stop
     async def stop(app: HubApp) -> None:
@@ -224,8 +223,7 @@ def _bound_shutdown(app: HubApp, settings: Settings) -> None:
     @app.before_server_start
     async def follow_main(app: HubApp) -> None:
         # a worker whose main process was killed outright (kill -9) stops as if sent SIGTERM
-        shutdown.die_with_spawning_parent()
-        shutdown.report_threads_on()
+        shutdown.as_child_of_the_hub()
 
     @app.before_server_stop
     async def arm_worker(app: HubApp) -> None:

@@ -195,9 +195,12 @@ class HubContext(SimpleNamespace):
             setattr(self, field.name, getattr(hub, field.name))
 
 
-async def build_hub(settings: Settings) -> Hub:
+async def build_hub(settings: Settings, *, serving: bool = False) -> Hub:
+    """``serving``: for a process that answers requests, the only kind that may read from the
+    replica (bff/common/read_routing.py); the scheduler and the CLI never do, so they neither
+    connect to it nor probe it."""
     closing = AsyncExitStack()
-    await database.connect(settings.database_url, replica_url=settings.database_replica_url,
+    await database.connect(settings.database_url, replica_url=settings.database_replica_url if serving else "",
                            replica_max_lag=settings.database_replica_max_lag_ms / 1000)
     closing.push_async_callback(database.disconnect)
     redis = redis_adapter.connect(settings.redis_url)

@@ -61,10 +61,6 @@ class ReplicaRouting:
         self.counts: Counter[str] = Counter()  # replica_reads, retried_on_primary, replica_lost, ...
         self._probe: asyncio.Task | None = None
 
-    @property
-    def configured(self) -> bool:
-        return self.health is not None
-
     def start(self, *, max_lag: float) -> None:
         """Just after ``Tortoise.init`` with the replica among its connections."""
         self.client = connections.get(REPLICA)

@@ -123,6 +123,13 @@ def die_with_parent(parent: int | None = None, signum: int = signal.SIGTERM) -> 
     return True
 
 
+def as_child_of_the_hub() -> None:
+    """What every child process of the hub (a worker, the scheduler) does as it starts: it stops
+    when the main process dies outright, and it can be asked where its threads stand."""
+    die_with_spawning_parent()
+    report_threads_on()
+
+
 def die_with_spawning_parent(signum: int = signal.SIGTERM) -> bool:
     """``die_with_parent`` in a process that multiprocessing started (Sanic's workers and the
     scheduler process); in any other process (the main process) nothing is done."""

@@ -101,7 +101,7 @@ def first_tick(seconds: int, now: float) -> datetime:
     return datetime.fromtimestamp(tick_of(seconds, now) * seconds + seconds / 2, UTC)
 
 
-def start(jobs: list[Job], hub, redis, running: set[asyncio.Task] | None = None) -> AsyncIOScheduler:
+def start(jobs: list[Job], hub, redis, running: set[asyncio.Task]) -> AsyncIOScheduler:
     """``running``: filled with the job runs in progress (what a stop waits for)."""
     scheduler = AsyncIOScheduler(timezone="UTC")
     for job in jobs:
@@ -112,15 +112,13 @@ def start(jobs: list[Job], hub, redis, running: set[asyncio.Task] | None = None)
     return scheduler
 
 
-async def _tracked(job: Job, hub, redis, running: set[asyncio.Task] | None) -> bool:
+async def _tracked(job: Job, hub, redis, running: set[asyncio.Task]) -> bool:
     task = asyncio.current_task()
-    if running is not None and task is not None:
-        running.add(task)
+    running.add(task)
     try:
         return await run_once(job, hub, redis)
     finally:
-        if running is not None and task is not None:
-            running.discard(task)
+        running.discard(task)
 
 
 async def serve_forever(jobs: list[Job], hub, redis, *, stop: asyncio.Event | None = None,

@@ -53,10 +53,11 @@ def parse_query(request: Request, model: type[M]) -> M:
                            f"but documents {getattr(documented, '__name__', 'none')}: doc(query={model.__name__})")
     # a parameter sent empty (?region=) is a value to check, not one to drop as Sanic would; one sent
     # twice is refused: no query parameter is a list, and taking either copy would be a guess
+    invalid = getattr(model, "invalid", InvalidInput)
     given = request.get_args(keep_blank_values=True)
     repeated = sorted(key for key, values in given.items() if len(values) > 1)
     if repeated:
-        raise getattr(model, "invalid", InvalidInput)(
+        raise invalid(
             "参数不能重复：" + "、".join(repeated),
             errors=[{"field": key, "message": "只能给出一次"} for key in repeated])
     data = {key: values[0] for key, values in given.items()}
@@ -68,8 +69,7 @@ def parse_query(request: Request, model: type[M]) -> M:
             {"field": ".".join(str(p) for p in e["loc"]), "message": _MESSAGES.get(e["type"], e["msg"])}
             for e in exc.errors(include_url=False)
         ]
-        error = getattr(model, "invalid", InvalidInput)
-        raise error("请检查以下参数：" + "、".join(e["field"] for e in errors), errors=errors) from None
+        raise invalid("请检查以下参数：" + "、".join(e["field"] for e in errors), errors=errors) from None
 
 
 def idempotency_key(request: Request) -> str | None:

@@ -31,7 +31,7 @@ class _Sender(ABC):
         outgoing = await self.notifications.outgoing(int(delivery.payload.get("notification_id", 0)))
         if outgoing is None:
             return SendResult.rejected("the notification no longer exists")
-        if await self.notifications.superseded(outgoing.notification_id):
+        if await self.notifications.superseded(outgoing):
             # resent by an operator after a later message went out: it would arrive out of order
             return SendResult.rejected("superseded: a later message about this application was sent")
         try:

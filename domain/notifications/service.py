@@ -193,12 +193,11 @@ class NotificationService:
             return None
         return Outgoing(row.id, row.person_id, _message(row))
 
-    async def superseded(self, notification_id: int) -> bool:
+    async def superseded(self, outgoing: Outgoing) -> bool:
         """Has a later message about the same application been sent? Then this one, sent now,
         would tell the citizen old news after new (docs/delivery.md, "Order")."""
-        row = await Notification.get_or_none(id=notification_id)
-        return row is not None and await Notification.filter(
-            application_number=row.application_number, id__gt=row.id, sent_at__isnull=False).exists()
+        return await Notification.filter(application_number=outgoing.message.number, id__gt=outgoing.notification_id,
+                                         sent_at__isnull=False).exists()
 
     async def mark_sent(self, notification_id: int) -> None:
         await Notification.filter(id=notification_id, sent_at=None).update(sent_at=self.clock.now())

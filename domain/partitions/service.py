@@ -113,8 +113,9 @@ class PartitionService:
         self._require()
         months = rules.months_to_cover(now or self.clock.now(), ahead)
         made: list[str] = []
+        partitions = await self.list()
         for spec in PARTITIONED:
-            existing = {p.name for p in await self.list() if p.table == spec.table}
+            existing = {p.name for p in partitions if p.table == spec.table}
             default = rules.default_partition_name(spec.table)
             if default not in existing:
                 await self._db().execute_script(f'CREATE TABLE IF NOT EXISTS "{default}" PARTITION OF '
