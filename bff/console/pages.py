@@ -10,16 +10,18 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
 
 from bff.common.errors import STATUS_OF_KIND
-from bff.common.limits import client_ip
+from bff.common.limits import client_ip, rate_limited
 from bff.console import session
 from bff.console.render import page
 from bff.console.session import COOKIE, LOGIN_COOKIE, CsrfRefused, console_page
-from domain.shared.errors import DomainError
+from domain.shared.errors import DomainError, RateLimited
 
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"
 bp = Blueprint("console", url_prefix="/console")
 bp.static("/static", STATIC, name="static")
+# The JSON login's limit and bucket (bff/admin/session.py): one budget per address for both doors
+LOGIN_LIMIT, LOGIN_CAPACITY, LOGIN_PER_SECONDS = "admin-login", 10, 60
 
 
 @bp.get("/login")
@@ -29,6 +31,18 @@ async def login_form(request: Request) -> HTTPResponse:
 
 @bp.post("/login")
 async def login(request: Request) -> HTTPResponse:
+    try:
+        return await _limited_login(request)
+    except RateLimited as refused:  # the limiter's: a locked account is answered inside
+        response = await _login_page(request, status=429, error=f"登录尝试过于频繁，{refused.detail}",
+                                     username=(request.form or {}).get("username", ""))
+        if refused.retry_after:
+            response.headers["Retry-After"] = str(refused.retry_after)
+        return response
+
+
+@rate_limited(LOGIN_LIMIT, capacity=LOGIN_CAPACITY, per_seconds=LOGIN_PER_SECONDS)
+async def _limited_login(request: Request) -> HTTPResponse:
     if not session.login_csrf_ok(request):
         return await _login_page(request, status=403, error="页面已过期，请重新提交")
     form = request.form or {}

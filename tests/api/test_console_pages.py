@@ -88,6 +88,17 @@ async def test_wrong_passwords_lock_the_account_as_the_json_login_does(client, a
     assert unknown.status_code == 401 and "用户名或密码错误" in unknown.text
 
 
+async def test_the_eleventh_login_in_a_minute_from_one_address_is_refused_as_the_json_login_is(client, admins):
+    browser = Browser(client)
+    statuses = [(await browser.login(f"nobody{n}", "wrong-password")).status_code for n in range(10)]
+    assert statuses == [401] * 10  # ten names: no account's lockout, only the address's budget
+    refused = await browser.login("editor")  # even the right password
+    assert refused.status_code == 429 and "登录尝试过于频繁" in refused.text and 'role="alert"' in refused.text
+    assert int(refused.headers["retry-after"]) >= 1 and "govhub_console" not in cookies_of(refused)
+    json_login = await client.post("/admin/v1/session", json={"username": "editor", "password": PASSWORD})
+    assert json_login.status_code == 429  # one budget for both doors to the admin accounts
+
+
 async def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(client, admins, resources):
     browser = Browser(client)
     await browser.login("editor")
