@@ -8,7 +8,7 @@ from bff.admin import presenters
 from bff.admin.auth import admin_doc, current_admin, install_admin_guard
 from bff.admin.schemas import AdminSessionOut, LoginIn, MeOut
 from bff.common.docs import doc
-from bff.common.limits import client_ip, rate_limited
+from bff.common.limits import admin_login_limited, client_ip
 from bff.common.parsing import parse_body
 
 bp = Blueprint("admin_session")
@@ -21,7 +21,7 @@ install_admin_guard(bp)
              403: ["admin_account_disabled"], 429: ["rate_limited", "admin_account_locked"]},
      description="Five wrong passwords in a row lock the account for 15 minutes (429 with Retry-After). "
                  "The token is opaque; it ends after 2 hours without a request and 12 hours after login.")
-@rate_limited("admin-login", capacity=10, per_seconds=60)
+@admin_login_limited
 async def login(request: Request) -> HTTPResponse:
     body = parse_body(request, LoginIn)
     issued = await request.app.ctx.admin_sessions.login(username=body.username, password=body.password,

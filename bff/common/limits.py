@@ -31,3 +31,8 @@ def rate_limited(name: str, *, capacity: int, per_seconds: float, by: str = "ip"
         return limited
 
     return decorate
+
+
+# The two doors to the admin accounts, the JSON login and the console's form, share one budget per
+# address (the accounts' own lockout after five wrong passwords is the domain's, docs/admin.md).
+admin_login_limited = rate_limited("admin-login", capacity=10, per_seconds=60)

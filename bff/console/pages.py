@@ -10,7 +10,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
 
 from bff.common.errors import STATUS_OF_KIND
-from bff.common.limits import client_ip, rate_limited
+from bff.common.limits import admin_login_limited, client_ip
 from bff.console import session
 from bff.console.render import page
 from bff.console.session import COOKIE, LOGIN_COOKIE, CsrfRefused, console_page
@@ -20,8 +20,6 @@ STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"
 bp = Blueprint("console", url_prefix="/console")
 bp.static("/static", STATIC, name="static")
-# The JSON login's limit and bucket (bff/admin/session.py): one budget per address for both doors
-LOGIN_LIMIT, LOGIN_CAPACITY, LOGIN_PER_SECONDS = "admin-login", 10, 60
 
 
 @bp.get("/login")
@@ -41,7 +39,7 @@ async def login(request: Request) -> HTTPResponse:
         return response
 
 
-@rate_limited(LOGIN_LIMIT, capacity=LOGIN_CAPACITY, per_seconds=LOGIN_PER_SECONDS)
+@admin_login_limited  # the JSON login's budget (bff/common/limits.py)
 async def _limited_login(request: Request) -> HTTPResponse:
     if not session.login_csrf_ok(request):
         return await _login_page(request, status=403, error="页面已过期，请重新提交")
