@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from domain.admin.errors import RoleRequired
+from domain.audit import rules
 from domain.audit.errors import AuditQueryInvalid
 from domain.audit.models import AuditEntry
 from domain.shared import cursors
@@ -76,8 +78,17 @@ class AuditPage:
     next_cursor: str | None  # pass back as ``cursor`` for the next (older) page
 
 
+class Reader(Protocol):
+    """Someone reading the trail: an ``AdminPrincipal`` (its roles decide, domain/audit/rules.py)."""
+
+    @property
+    def roles(self) -> frozenset[str]: ...
+
+
 class AuditLog:
-    """Stateless: both methods are static so any service can call them without wiring."""
+    """Stateless: the methods are static so any service can call them without wiring. A person reads
+    the trail through ``read`` (the guard, whichever door they come through); ``list`` is the
+    platform's own unguarded read (the CLI, tests) and no HTTP route calls it."""
 
     @staticmethod
     async def record(*, actor: Actor, action: str, target_type: str, target_id: str | int, before: Any,
@@ -90,6 +101,18 @@ class AuditLog:
             action=action[:64], target_type=target_type[:32], target_id=str(target_id)[:128],
             before=json_safe(before), after=json_safe(after),
             request_id=request_id[:64] if request_id else None)
+
+    @staticmethod
+    async def read(*, reader: Reader, filters: AuditFilters | None = None, limit: int = 50,
+                   cursor: str | None = None) -> AuditPage:
+        """``list`` for a person: operators read every entry; other roles only the target types their
+        role changes, named in ``filters.target_type`` (rules.READS). Anything else is refused with
+        ``role_required`` naming the roles that may read it, before any row is read."""
+        filters = filters or AuditFilters()
+        if not rules.may_read(reader.roles, filters.target_type):
+            needed = rules.readers_of(filters.target_type)
+            raise RoleRequired("查看这部分审计日志需要以下角色之一：" + "、".join(needed), roles=needed)
+        return await AuditLog.list(filters, limit=limit, cursor=cursor)
 
     @staticmethod
     async def list(filters: AuditFilters | None = None, *, limit: int = 50,
