@@ -12,11 +12,14 @@ from sanic import Request
 from sanic.response import HTTPResponse, redirect
 
 from bff.admin import presenters
+from bff.common.channels import CHANNEL_NAMED
 from bff.console.forms import FieldInvalid, whole_number
 from bff.console.pages import bp
 from bff.console.render import page
 from bff.console.session import console_page
+from domain.admin.errors import RoleRequired
 from domain.audit.service import AuditFilters, AuditLog
+from domain.home.service import NATIONWIDE, HomeView
 from domain.shared.clock import SHANGHAI
 from domain.shared.errors import DomainError
 from domain.topics import rules
@@ -33,7 +36,7 @@ async def topics(request: Request) -> HTTPResponse:
     status = request.args.get("status") if request.args.get("status") in rules.STATUSES else None
     items = await request.app.ctx.topics.list(status=status)
     return await page(request, "topics/list.html", title="服务专题", topics=items, chosen=status,
-                      statuses=rules.STATUSES, channel_names=CHANNEL_NAMES)
+                      statuses=rules.STATUSES, channel_names=CHANNEL_NAMES, day=_day)
 
 
 @bp.get("/topics/new")
@@ -60,8 +63,12 @@ async def create_topic(request: Request) -> HTTPResponse:
 @console_page(*SWITCHERS)
 async def topic(request: Request, code: str) -> HTTPResponse:
     found = await request.app.ctx.topics.get(code)
-    history = await AuditLog.list(AuditFilters(target_type="topic", target_id=code), limit=50)
-    return await page(request, "topics/detail.html", title=found.title, topic=found, history=history.entries,
+    try:  # the audit trail's own rule, the one /admin/v1/audit applies (domain/audit/rules.py)
+        history = (await AuditLog.read(reader=request.ctx.admin, filters=AuditFilters(target_type="topic",
+                                                                                     target_id=code))).entries
+    except RoleRequired:
+        history = None
+    return await page(request, "topics/detail.html", title=found.title, topic=found, history=history,
                       channel_names=CHANNEL_NAMES, channels=rules.CHANNELS, region=PREVIEW_REGION,
                       when=_when, error=request.args.get("error"))
 
@@ -120,19 +127,29 @@ async def _switch(request: Request, code: str, act) -> HTTPResponse:
 @bp.get("/topics/<code:topic_code>/preview")
 @console_page(*SWITCHERS)
 async def preview(request: Request, code: str) -> HTTPResponse:
-    """The phone frame: what the channel's BFF serves for this topic (bff/common/topics.py's shape,
-    the one /admin/v1/topics/{code}/preview answers), and whether that audience sees it now."""
+    """The phone frame: the channel's home page for that region exactly as its BFF serves it to a
+    citizen there (``channel.shapes.home`` over the home service, the body of ``GET /wx/v1/home``
+    and its siblings, logged out), with this topic marked on it; when the audience does not see the
+    topic now, why not (the topic service's preview) and the card it would get on that page. The web
+    (``pc``) has no home route of its own: it shows the topic as ``/public/v1/topics`` serves it."""
     channel = request.args.get("channel") if request.args.get("channel") in rules.CHANNELS else "wechat"
     region = request.args.get("region") or PREVIEW_REGION
     try:
-        result = await request.app.ctx.topics.preview(code, channel=channel, region_code=region)
+        result = await request.app.ctx.topics.preview(code, channel=channel,
+                                                      region_code=None if region == NATIONWIDE else region)
     except DomainError as refused:
         return await page(request, "topics/preview.html", status=400, title="预览", error=refused.detail,
                           channel=channel)
-    shown = presenters.preview(result)
+    shown, served = presenters.preview(result), CHANNEL_NAMED.get(channel)
+    home, card = None, None
+    if served is not None:
+        home = served.shapes.home(await request.app.ctx.home.home(channel=channel, region_code=region))
+        if not shown["visible"]:
+            card = served.shapes.home(HomeView(region_code=region, topics=[result.topic], hot=[],
+                                               open_items=None))["topics"][0]
     return await page(request, "topics/preview.html", title="预览", shown=shown, channel=channel,
-                      channel_names=CHANNEL_NAMES, region=region, compact=channel in ("wechat", "alipay"),
-                      body=_json(shown["topic"]))
+                      channel_names=CHANNEL_NAMES, region=region, compact=served is not None and served.shapes.compact,
+                      home=home, card=card, code=code, body=_json(home if home is not None else shown["topic"]))
 
 
 # --- the form ----------------------------------------------------------------------------------
@@ -202,6 +219,10 @@ def _moment(text: str | None) -> datetime | None:
 
 def _local(moment: datetime | None) -> str:
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M") if moment else ""
+
+
+def _day(moment: datetime | None) -> str:
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d") if moment else ""
 
 
 def _when(moment: datetime | None) -> str:

@@ -4,10 +4,14 @@ with field-level errors, published and seen on /wx/v1/home, with the audit trail
 write; every kind of caller."""
 from __future__ import annotations
 
+import html
+import json
 import re
 
 import pytest
 
+from bff.common.paths import SHAPES
+from domain.audit.models import AuditEntry
 from domain.audit.service import AuditFilters, AuditLog
 from tests.support.admins import PASSWORD, cheap_admin_services, make_admin
 from tests.support.citizens import bearer, login_wechat
@@ -168,3 +172,101 @@ async def test_every_kind_of_caller(client, admins, resources, mock_url):
     stolen.cookies = {"govhub_console": "not-a-session"}
     assert (await stolen.get("/console/topics")).status_code == 303
     assert (await anonymous.get("/console/static/vendor/htmx/htmx.min.js")).status_code == 200
+
+
+def _frame_body(frame) -> dict:
+    """The channel's body the phone frame shows under 渠道接口返回的内容."""
+    return json.loads(html.unescape(re.search(r"<pre>(.*?)</pre>", frame.text, re.S).group(1)))
+
+
+async def test_the_preview_frame_is_the_channels_home_page_as_its_bff_serves_it(client, admins, resources):
+    browser = Browser(client)
+    await browser.login("editor")
+    token = await browser.csrf()
+    entries = "\n".join(f"link https://example.gov.cn/{n} 入口{n}" for n in range(6))  # more than a mini-program shows
+    made = await browser.post("/console/topics", {**TOPIC, "entries": entries, "csrf_token": token})
+    assert made.status_code == 303
+    hidden = await browser.get("/console/topics/xinsheng-er/preview", params={"channel": "wechat"})
+    assert "专题尚未发布或已下线" in hidden.text and "对该受众可见时，首页上显示为" in hidden.text
+    assert _frame_body(hidden) == (await client.get("/wx/v1/home", params={"region": "330106000000"})).json()
+    assert (await browser.post("/console/topics/xinsheng-er/publish", {"csrf_token": token, "version": "1"})).status_code == 303
+    for channel, prefix in (("wechat", "/wx/v1"), ("alipay", "/alipay/v1"), ("app", "/app/v1")):
+        frame = await browser.get("/console/topics/xinsheng-er/preview", params={"channel": channel})
+        served = (await client.get(f"{prefix}/home", params={"region": "330106000000"})).json()
+        assert frame.status_code == 200 and _frame_body(frame) == served, channel  # the very body, as served
+    wechat = _frame_body(await browser.get("/console/topics/xinsheng-er/preview", params={"channel": "wechat"}))
+    [shown] = wechat["topics"]
+    assert (len(shown["entries"]), shown["more"]) == (4, True)  # the mini-program's compact page
+    app = _frame_body(await browser.get("/console/topics/xinsheng-er/preview", params={"channel": "app"}))
+    assert len(app["topics"][0]["entries"]) == 6 and app["topics"][0]["subtitle"] == TOPIC["subtitle"]
+    alipay = await browser.get("/console/topics/xinsheng-er/preview", params={"channel": "alipay"})
+    assert "未在该渠道展示" in alipay.text and _frame_body(alipay)["topics"] == []  # not targeted: not on its page
+    assert 'data-topic="xinsheng-er"' in alipay.text  # but the card it would get is shown
+    elsewhere = await browser.get("/console/topics/xinsheng-er/preview", params={"channel": "wechat", "region": "11"})
+    assert elsewhere.status_code == 400 and 'role="alert"' in elsewhere.text
+
+
+def console_posts(app) -> list[str]:
+    """Every state-changing console path the router knows, its parameters filled with examples."""
+    paths = set()
+    for route in app.router.routes:
+        path = "/" + route.path
+        if "POST" in route.methods and path.startswith("/console/") and path != "/console/login":
+            paths.add(re.sub(r"<(\w+):(\w+)>", lambda m: str(SHAPES[m.group(2)].example), path))
+    return sorted(paths)
+
+
+async def test_every_console_post_is_refused_without_the_csrf_token(app, client, admins):
+    """Whatever the route and whatever roles the admin holds, a POST without the session's token
+    (or with another's) is a 403 and changes nothing — routes added later included."""
+    await make_admin(admins, "all.roles", "topic_editor", "catalog_admin", "operator")
+    browser, other = Browser(client), Browser(client)
+    await browser.login("all.roles")
+    await other.login("editor")
+    someone_elses = await other.csrf()
+    posts = console_posts(app)
+    assert {"/console/topics", "/console/search-words", "/console/deliveries/resend", "/console/logout",
+            "/console/bundles/newborn/publication", "/console/matters/330100-NAT-0001/channels"} <= set(posts)
+    before = await AuditEntry.exclude(action__startswith="session.").count()
+    for path in posts:
+        for sent in ({}, {"csrf_token": someone_elses}, {"csrf_token": ""}):
+            refused = await browser.post(path, {**TOPIC, "version": "1", "id": "1", **sent})
+            assert refused.status_code == 403 and "CSRF" in refused.text, (path, sent, refused.status_code)
+    assert await AuditEntry.exclude(action__startswith="session.").count() == before
+    assert (await browser.get("/console")).status_code == 200  # the session is still there: logout refused too
+
+
+async def test_edit_targeting_and_schedule_then_take_offline(client, admins, resources):
+    """An edit with regions and a schedule in Beijing time (the list shows Beijing dates: 00:30 on
+    the 1st is the 30th in UTC), then switched off by an operator; each step in the history."""
+    editor, ops = Browser(client), Browser(client)
+    await editor.login("editor")
+    await ops.login("ops")
+    token = await editor.csrf()
+    assert (await editor.post("/console/topics", {**TOPIC, "csrf_token": token})).status_code == 303
+    form = await editor.get("/console/topics/xinsheng-er/edit")
+    assert form.status_code == 200 and 'name="version" value="1"' in form.text
+    bad_region = await editor.post("/console/topics/xinsheng-er", {
+        **TOPIC, "regions": "3301", "version": "1", "csrf_token": token})
+    assert bad_region.status_code == 400 and "地区代码应为12位数字" in bad_region.text and "3301" in bad_region.text
+    edited = await editor.post("/console/topics/xinsheng-er", {
+        **TOPIC, "regions": "330100000000\n110000000000", "starts_at": "2026-12-01T00:30",
+        "ends_at": "2027-01-31T23:00", "version": "1", "csrf_token": token})
+    assert edited.status_code == 303, edited.text
+    topic = await resources.topics.get("xinsheng-er")
+    assert topic.regions == ("330100000000", "110000000000") and topic.version == 2
+    assert topic.starts_at.isoformat().startswith("2026-11-30T16:30")  # stored UTC
+    listed = await editor.get("/console/topics")
+    assert "2026-12-01 — 2027-01-31" in listed.text and "330100000000" in listed.text
+    stale = await editor.post("/console/topics/xinsheng-er", {**TOPIC, "title": "旧版本上的修改", "version": "1",
+                                                               "csrf_token": token})
+    assert stale.status_code == 400 and (await resources.topics.get("xinsheng-er")).title == TOPIC["title"]
+    ops_token = await ops.csrf()
+    assert (await ops.post("/console/topics/xinsheng-er/publish", {"csrf_token": ops_token, "version": "2"})).status_code == 303
+    assert (await ops.post("/console/topics/xinsheng-er/offline", {"csrf_token": ops_token, "version": "3"})).status_code == 303
+    assert (await resources.topics.get("xinsheng-er")).status == "offline"
+    trail = (await AuditLog.list(AuditFilters(target_type="topic", target_id="xinsheng-er"))).entries
+    assert [(e.action, e.actor_username) for e in trail] == [
+        ("topic.offline", "ops"), ("topic.publish", "ops"), ("topic.update", "editor"), ("topic.create", "editor")]
+    history = await ops.get("/console/topics/xinsheng-er")
+    assert all(action in history.text for action in ("topic.offline", "topic.update", "topic.create"))
