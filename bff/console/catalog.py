@@ -11,6 +11,7 @@ from sanic import Request
 from sanic.response import HTTPResponse, redirect
 
 from bff.common import catalog_presenters
+from bff.common.channels import CHANNEL_NAMED
 from bff.console.forms import FieldInvalid, whole_number
 from bff.console.pages import bp
 from bff.console.render import page
@@ -21,7 +22,6 @@ from domain.shared.errors import DomainError
 EDITORS = ("catalog_admin",)
 READERS = ("catalog_admin", "operator", "topic_editor")
 CHANNELS = {"wechat": "微信小程序", "alipay": "支付宝小程序", "app": "App", "pc": "网页"}
-COMPACT = ("wechat", "alipay")  # mini-programs get the compact shape (docs/../channels)
 
 
 @bp.get("/matters")
@@ -45,8 +45,7 @@ async def matters(request: Request) -> HTTPResponse:
 @console_page(*READERS)
 async def matter(request: Request, code: str) -> HTTPResponse:
     found = await request.app.ctx.catalog.any_matter(code=code)
-    shown = {channel: (catalog_presenters.detail_compact if channel in COMPACT else catalog_presenters.detail_full)(found)
-             for channel in found.channels}
+    shown = {channel: _detail_of(channel)(found) for channel in found.channels}
     return await page(request, "catalog/matter.html", title=found.name, matter=found, shown=shown,
                       channels=CHANNELS, pretty=_pretty, done=request.args.get("done"), error=request.args.get("error"))
 
@@ -110,6 +109,13 @@ def _expansions(text: str | None) -> list[str]:
 def _problems(refused: DomainError) -> dict:
     found = {p["field"].split("[")[0]: p["message"] for p in refused.extra.get("errors") or []}
     return found or {"form": refused.detail}
+
+
+def _detail_of(channel: str):
+    """The channel's own presenter of a matter's page (bff/common/channels.py); the web (``pc``) has
+    no channel BFF of its own and reads the full shape, as the app does."""
+    served = CHANNEL_NAMED.get(channel)
+    return served.shapes.matter_detail if served else catalog_presenters.detail_full
 
 
 def _pretty(value) -> str:

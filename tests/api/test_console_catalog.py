@@ -3,6 +3,10 @@ catalog admin changing that search at once (社保 finds 社会保险 matters), 
 shows it, its channels switched and audited as /admin/v1 audits a matter's save; roles and CSRF."""
 from __future__ import annotations
 
+import html
+import json
+import re
+
 from domain.audit.service import AuditFilters, AuditLog
 from domain.catalog.service import SearchFilters
 from tests.api.test_console_pages import Browser, admins  # noqa: F401  (the fixture)
@@ -69,3 +73,17 @@ async def test_a_junk_version_on_removing_a_search_word_is_a_form_error_not_a_50
         refused = await catalog.post(f"/console/search-words/{word_id}/delete", {"csrf_token": token, "version": junk})
         assert refused.status_code == 400 and "版本号应为整数" in refused.text, junk
     assert [w.term for w in await resources.catalog.words.list()] == ["社保"]  # nothing removed
+
+
+async def test_a_matter_is_shown_with_the_very_body_each_channel_serves(client, admins, resources):
+    await resources.catalog.upsert([record(9300, "住房公积金提取", "330106000000")])
+    code = (await resources.catalog.search(q="住房公积金", filters=SearchFilters())).items[0].code
+    catalog = Browser(client)
+    await catalog.login("catalog")
+    page = (await catalog.get(f"/console/matters/{code}")).text
+    shown = {name: json.loads(html.unescape(body))
+             for name, body in re.findall(r"<h2>([^<]+)看到的内容</h2><pre>(.*?)</pre>", page, re.S)}
+    for name, prefix in (("微信小程序", "/wx/v1"), ("支付宝小程序", "/alipay/v1"), ("App", "/app/v1")):
+        served = await client.get(f"{prefix}/matters/{code}")
+        assert served.status_code == 200 and shown[name] == served.json(), name
+    assert shown["微信小程序"] != shown["App"]  # compact for the mini-programs, full for the app
