@@ -9,6 +9,8 @@ import shutil
 
 import pytest
 
+from tests.browser import sessions
+
 NO_CHROMIUM = ("no Chromium on this machine: `apt-get install -y chromium` (Debian's package) to run the "
                "browser tests; Playwright never downloads one here")
 
@@ -34,6 +36,21 @@ async def browser(chromium_path):
             yield launched
         finally:
             await launched.close()
+
+
+@pytest.fixture
+def signed_in(browser, console_url):
+    """``await signed_in(username, password, **context_options)``: a page of a new browser context
+    holding ``username``'s console session (tests/browser/sessions.py: one form login per account).
+    The network beyond the hub is cut off: a console page that asks for anything from elsewhere
+    (a CDN's script, a web font) fails the test that opened it."""
+    left: list[str] = []
+
+    async def open_page(username: str, password: str, **options):
+        return await sessions.open_signed_in(browser, console_url, username, password, left=left, **options)
+
+    yield open_page
+    assert not left, f"the console asked for something off the hub: {left}"
 
 
 @pytest.fixture

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.browser import sessions
+from tests.browser.sessions import log_in
 from tests.support.clock import suite_clock
 
 EDITOR, EDITOR_PASSWORD = "editor", "govhub-dev-topics"  # the seed's demo accounts (docs/admin.md)
@@ -28,27 +30,24 @@ async def shot(page, name: str, *, full_page: bool = True) -> None:
         await page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=full_page)
 
 
-async def log_in(page, url: str, username: str, password: str) -> None:
-    await page.goto(f"{url}/console/login")
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", password)
-    await page.click("button[type=submit]")
-
-
-async def spare_editor(url: str) -> str:
-    """A topic editor of its own (the lockout test locks it), made by the demo operator over the JSON API."""
+async def spare_editor(signed_in, url: str) -> str:
+    """A topic editor of its own (the lockout test locks it), made over the JSON API by the demo
+    operator's console session (its cookie is the admin session's token: no login of its own)."""
+    await signed_in(OPS, OPS_PASSWORD)
     name = f"lock.{uuid.uuid4().hex[:6]}"
     async with httpx.AsyncClient(base_url=url.replace("localhost", "127.0.0.1")) as http:
-        token = (await http.post("/admin/v1/session", json={"username": OPS, "password": OPS_PASSWORD})).json()["token"]
+        token = sessions.token_of(url, OPS)
         made = await http.post("/admin/v1/accounts", headers={"Authorization": f"Bearer {token}"}, json={
             "username": name, "display_name": "锁定测试", "password": "spare-password-123", "roles": ["topic_editor"]})
         assert made.status_code == 201, made.text
     return name
 
 
-async def test_log_in_and_five_wrong_passwords_lock_the_account(browser, console_url):
-    name = await spare_editor(console_url)
-    page = await browser.new_page()
+async def test_log_in_and_five_wrong_passwords_lock_the_account(browser, console_url, signed_in):
+    name = await spare_editor(signed_in, console_url)
+    context, left = await browser.new_context(), []
+    await sessions.only_the_hub(context, console_url, left)  # an intranet: nothing from elsewhere
+    page = await context.new_page()
     await page.goto(f"{console_url}/console/topics")
     assert page.url.startswith(f"{console_url}/console/login")
     await shot(page, "login")
@@ -61,13 +60,13 @@ async def test_log_in_and_five_wrong_passwords_lock_the_account(browser, console
     await page.wait_for_url(f"{console_url}/console")
     cookie = next(c for c in await page.context.cookies() if c["name"] == "govhub_console")
     assert (cookie["httpOnly"], cookie["secure"], cookie["sameSite"]) == (True, True, "Strict")
+    sessions.remember(console_url, EDITOR, await page.context.storage_state())  # the editor's tests go on in it
     await shot(page, "start")
+    assert not left, left
 
 
-async def test_create_schedule_preview_publish_and_the_home_page_serves_it(browser, console_url):
-    page = await browser.new_page(viewport={"width": 1280, "height": 900})
-    await log_in(page, console_url, EDITOR, EDITOR_PASSWORD)
-    await page.wait_for_url(f"{console_url}/console")
+async def test_create_schedule_preview_publish_and_the_home_page_serves_it(signed_in, console_url):
+    page = await signed_in(EDITOR, EDITOR_PASSWORD, viewport={"width": 1280, "height": 900})
     await page.goto(f"{console_url}/console/topics/new")
     code = f"chuxing-{uuid.uuid4().hex[:6]}"
     await page.fill("input[name=code]", code)
@@ -99,10 +98,9 @@ async def test_create_schedule_preview_publish_and_the_home_page_serves_it(brows
     await shot(page, "topics")
 
 
-async def test_a_form_posted_without_its_csrf_token_is_refused(browser, console_url):
-    page = await browser.new_page()
-    await log_in(page, console_url, EDITOR, EDITOR_PASSWORD)
-    await page.wait_for_url(f"{console_url}/console")
+async def test_a_form_posted_without_its_csrf_token_is_refused(signed_in, console_url):
+    page = await signed_in(EDITOR, EDITOR_PASSWORD)
+    await page.goto(f"{console_url}/console")
     status = await page.evaluate("""async () => {
         const body = new URLSearchParams({code: 'forged-topic', title: '伪造', channels: 'wechat'});
         const answer = await fetch('/console/topics', {method: 'POST', body, credentials: 'same-origin'});
@@ -129,7 +127,7 @@ def _beijing(moment) -> str:
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
 
 
-async def test_a_parked_delivery_is_found_and_resent(browser, console_url, live_hub):
+async def test_a_parked_delivery_is_found_and_resent(signed_in, console_url, live_hub):
     from tests.support.live_hub import delivery_status, park_soon
 
     number = f"B{uuid.uuid4().hex[:8]}"
@@ -138,11 +136,15 @@ async def test_a_parked_delivery_is_found_and_resent(browser, console_url, live_
         if await delivery_status(live_hub.database_url, f"zj-platform:{number}") == "parked":
             break
         await asyncio.sleep(0.1)
-    page = await browser.new_page(viewport={"width": 1280, "height": 900})
-    await log_in(page, console_url, OPS, OPS_PASSWORD)
-    await page.wait_for_url(f"{console_url}/console")
+    page = await signed_in(OPS, OPS_PASSWORD, viewport={"width": 1280, "height": 900})
     await page.goto(f"{console_url}/console/deliveries?status=parked&target=zj-platform")
     row = page.locator("#deliveries tr", has_text=number)
+    await row.locator("a").first.click()  # the delivery with its attempts
+    await page.wait_for_selector("text=每次尝试")
+    shown = await page.text_content("main")
+    assert number in shown and "已搁置" in shown and "test.nowhere" in shown, shown
+    await shot(page, "delivery")
+    await page.go_back()
     await row.locator("input[type=checkbox]").check()
     await page.fill("input[name=reason]", "省平台已恢复")
     await shot(page, "deliveries")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from miniprogram_mock.bundle_journey import run_newborn_journey
-from tests.browser.test_console_browser import OPS, OPS_PASSWORD, log_in, shot
+from tests.browser.test_console_browser import OPS, OPS_PASSWORD, shot
 from tests.support.department_stub import running_stub
 from tests.support.live_hub import serving_nodes
 
@@ -18,10 +18,8 @@ def bundle_run(live_hub, mock_url) -> str:
         return run_newborn_journey(live_hub.url, mock_url, mother="carol", father="alice", out=lambda line: None)["number"]
 
 
-async def test_an_operator_follows_a_bundle_run_to_its_steps(browser, console_url, bundle_run):
-    page = await browser.new_page(viewport={"width": 1280, "height": 900})
-    await log_in(page, console_url, OPS, OPS_PASSWORD)
-    await page.wait_for_url(f"{console_url}/console")
+async def test_an_operator_follows_a_bundle_run_to_its_steps(signed_in, console_url, bundle_run):
+    page = await signed_in(OPS, OPS_PASSWORD, viewport={"width": 1280, "height": 900})
     await page.goto(f"{console_url}/console/bundles")
     assert "新生儿出生一件事" in await page.text_content("main")
     await shot(page, "bundles")
@@ -31,6 +29,8 @@ async def test_an_operator_follows_a_bundle_run_to_its_steps(browser, console_ur
     assert "保存草稿" not in await page.content()  # operators read declarations; catalog admins write them
     await shot(page, "bundle-detail")
     await page.goto(f"{console_url}/console/bundle-runs")
+    assert bundle_run in await page.text_content("main")
+    await shot(page, "bundle-runs")
     await page.click(f"text={bundle_run}")
     await page.wait_for_url(f"{console_url}/console/bundle-runs/{bundle_run}")
     shown = await page.text_content("main")

@@ -6,16 +6,14 @@ import uuid
 
 import httpx
 
-from tests.browser.test_console_browser import log_in, shot
+from tests.browser.test_console_browser import shot
 
 CATALOG, CATALOG_PASSWORD = "catalog", "govhub-dev-matters"  # the seed's demo account (docs/admin.md)
 
 
-async def test_a_search_word_added_and_search_changing(browser, console_url):
+async def test_a_search_word_added_and_search_changing(signed_in, console_url):
     term = "租房提" + uuid.uuid4().hex[:1].translate(str.maketrans("0123456789abcdef", "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳"))
-    page = await browser.new_page(viewport={"width": 1280, "height": 900})
-    await log_in(page, console_url, CATALOG, CATALOG_PASSWORD)
-    await page.wait_for_url(f"{console_url}/console")
+    page = await signed_in(CATALOG, CATALOG_PASSWORD, viewport={"width": 1280, "height": 900})
     await page.goto(f"{console_url}/console/matters?q={term}")
     assert "没有找到事项" in await page.text_content("#results")
     await page.goto(f"{console_url}/console/search-words")

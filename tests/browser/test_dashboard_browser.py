@@ -12,7 +12,7 @@ import sys
 
 import httpx
 
-from tests.browser.test_console_browser import OPS, OPS_PASSWORD, REGION, log_in, shot
+from tests.browser.test_console_browser import OPS, OPS_PASSWORD, REGION, shot
 from tests.support.live_hub import REPO_ROOT
 
 ROLL_UP = """
@@ -39,14 +39,13 @@ def roll_up_figures(env: dict) -> str:
     return done.stdout
 
 
-async def test_the_dashboard_draws_its_charts_with_data(browser, console_url, live_hub):
+async def test_the_dashboard_draws_its_charts_with_data(signed_in, console_url, live_hub):
     async with httpx.AsyncClient(base_url=live_hub.url) as http:  # page views (kept where the hub's Redis is)
         for _ in range(3):
             assert (await http.get("/wx/v1/home", params={"region": REGION})).status_code == 200
     assert "'rows':" in roll_up_figures(live_hub.env)
-    page = await browser.new_page(viewport={"width": 1280, "height": 900})
-    await log_in(page, console_url, OPS, OPS_PASSWORD)
-    await page.wait_for_url(f"{console_url}/console")
+    page = await signed_in(OPS, OPS_PASSWORD, viewport={"width": 1280, "height": 900})
+    await page.goto(f"{console_url}/console")
     await page.click("text=数据看板")
     await page.wait_for_url(f"{console_url}/console/dashboard")
     assert await page.locator("#charts svg").count() == 8
