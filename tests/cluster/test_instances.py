@@ -166,6 +166,50 @@ async def test_a_topic_switched_on_one_instance_shows_on_the_others_home_within_
             print(f"{action}: B's home followed within {elapsed * 1000:.0f} ms")
 
 
+async def _finds(http: httpx.AsyncClient, q: str, name: str) -> bool:
+    answer = await http.get("/wx/v1/matters", params={"q": q})
+    assert answer.status_code == 200, answer.text
+    return any(name in item["name"] for item in answer.json()["items"])
+
+
+async def _until_search(http: httpx.AsyncClient, q: str, name: str, found: bool, limit: float) -> float:
+    started = time.monotonic()
+    while await _finds(http, q, name) != found and time.monotonic() - started <= limit:
+        await asyncio.sleep(0.02)
+    return time.monotonic() - started
+
+
+async def test_a_search_word_added_on_one_instance_changes_search_on_the_other_at_once(instances, hubs):
+    """The search words (docs/catalog.md) held in every worker's memory: a word a catalog admin adds
+    on A changes what B's citizens find within a second, on each of B's workers and through the
+    balancer; deleting it on A undoes it there as fast (Redis pub/sub, catalog:search-words:changed)."""
+    balancer, a, b = hubs
+    instances.govhub("admin", "create", "--username", "cluster-catalog", "--roles", "catalog_admin",
+                     "--password-stdin", stdin=EDITOR_PASSWORD + "\n")
+    term, rent = "租房提甲", "住房公积金提取（租房）"  # a made-up everyday word; the seed's matter it should find
+    async with caller(a) as on_a, caller(b) as on_b:
+        login = await on_a.post("/admin/v1/session", json={"username": "cluster-catalog", "password": EDITOR_PASSWORD})
+        catalog = {"Authorization": f"Bearer {login.json()['token']}"}
+        assert await _finds(on_b, "租房", rent)  # the matter is there under its own words
+        for _ in range(8):  # every worker of B has read the dictionary (and searched with it)
+            assert not await _finds(on_b, term, rent)
+        added = await on_a.post("/admin/v1/search-words", headers=catalog,
+                                json={"term": term, "expansions": ["租房"], "two_way": False})
+        assert added.status_code == 201, added.text
+        elapsed = await _until_search(on_b, term, rent, True, limit=1.0)
+        assert elapsed <= 1.0, f"B still did not find {rent} for {term} after {elapsed:.3f} s"
+        for _ in range(8):
+            assert await _finds(on_b, term, rent)
+        async with caller(balancer) as through:
+            assert await _finds(through, term, rent)
+        word = added.json()
+        removed = await on_a.delete(f"/admin/v1/search-words/{word['id']}", headers={**catalog, "If-Match": f'"{word["version"]}"'})
+        assert removed.status_code in (200, 204), removed.text
+        gone = await _until_search(on_b, term, rent, False, limit=1.0)
+        assert gone <= 1.0 and all([not await _finds(on_b, term, rent) for _ in range(8)])
+        print(f"search words: B followed an addition within {elapsed * 1000:.0f} ms, a deletion within {gone * 1000:.0f} ms")
+
+
 async def test_the_same_idempotency_key_on_both_instances_makes_one_application(hubs, mock_url):
     balancer, a, b = hubs
     session = await log_in(a, mock_url)
