@@ -90,6 +90,13 @@ async def test_create_schedule_preview_publish_and_the_home_page_serves_it(signe
     await page.wait_for_selector(".status.published")
     await page.wait_for_selector(".phone[data-channel=wechat]")
     assert "现在能看到" in await page.text_content(".phone")
+    # the channel's home page, the topic marked on it and scrolled into the phone's view
+    await page.wait_for_function("""() => {
+        const phone = document.querySelector('.phone'), topic = phone && phone.querySelector('.home .previewed');
+        if (!topic) return false;
+        const a = phone.getBoundingClientRect(), b = topic.getBoundingClientRect();
+        return b.top >= a.top && b.bottom <= a.bottom && topic.textContent.includes('出行服务专区');
+    }""", timeout=5_000)
     assert "topic.publish" in await page.text_content("#history")
     await shot(page, "topic-detail")
     await _shown_on_home(console_url, "出行服务专区")
