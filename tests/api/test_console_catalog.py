@@ -36,6 +36,9 @@ async def test_a_search_word_changes_search_at_once(client, admins, resources):
     removed = await catalog.post(f"/console/search-words/{word_id}/delete", {"csrf_token": token, "version": "1"})
     assert removed.status_code == 303
     assert "没有找到事项" in (await catalog.get("/console/matters", params={"q": "社保"})).text
+    trail = (await AuditLog.list(AuditFilters(target_type="search_word", target_id=word_id))).entries
+    assert [(e.action, e.actor_username) for e in trail] == [("search_word.delete", "catalog"),
+                                                             ("search_word.create", "catalog")]  # as /admin/v1 writes
 
 
 async def test_a_matter_per_channel_and_its_channels_switched(client, admins, resources):
