@@ -191,3 +191,21 @@ async def test_the_dashboard_reads_the_rollups_only(resources, clock, moments):
     for period in rules.PERIODS:
         board = await figures.dashboard(period=period)
         assert board.total(rules.SUBMITTED) >= 4 and board.window.period == period
+
+
+async def test_the_scheduler_keeps_the_rollups_every_five_minutes(resources, settings):
+    """The job the scheduler runs (bff/app.py's list, resolved as the scheduler resolves it) rolls the
+    figures up from the capabilities: without it the dashboard would stand still."""
+    from adapters.scheduler.runner import resolve
+    from bff.app import jobs
+
+    [job] = [job for job in jobs(settings) if job.ref.endswith(":roll_up_figures")]
+    assert job.seconds == 300
+    now = resources.clock.now()
+    await seed.application(now)
+    done = await resolve(job.ref)(resources)
+    assert done["rows"] > 0, done
+    day_start = rules.day_bounds(rules.day_of(now))[0]
+    day = {figure: value for (figure, _, grain, start), value in (await stored()).items()
+           if grain == DAY and start == day_start}
+    assert day[rules.SUBMITTED] == 1
