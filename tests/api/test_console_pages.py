@@ -270,3 +270,17 @@ async def test_edit_targeting_and_schedule_then_take_offline(client, admins, res
         ("topic.offline", "ops"), ("topic.publish", "ops"), ("topic.update", "editor"), ("topic.create", "editor")]
     history = await ops.get("/console/topics/xinsheng-er")
     assert all(action in history.text for action in ("topic.offline", "topic.update", "topic.create"))
+
+
+@pytest.mark.parametrize(("wanted", "lands"), [
+    ("/console/deliveries", "/console/deliveries"), ("https://evil.example/console", "/console"),
+    ("//evil.example/console", "/console"), ("/elsewhere", "/console"), ("/console\\@evil.example", "/console"),
+    ("/console/topics?x=https://evil.example", "/console/topics"),
+])
+async def test_after_login_only_a_console_page_is_next(client, admins, wanted, lands):
+    browser = Browser(client)
+    form = await browser.get("/console/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    answer = await browser.post("/console/login", {"username": "ops", "password": PASSWORD, "csrf_token": token,
+                                                   "next": wanted})
+    assert (answer.status_code, answer.headers["location"]) == (303, lands)
