@@ -202,6 +202,9 @@ async def test_the_preview_frame_is_the_channels_home_page_as_its_bff_serves_it(
     alipay = await browser.get("/console/topics/xinsheng-er/preview", params={"channel": "alipay"})
     assert "未在该渠道展示" in alipay.text and _frame_body(alipay)["topics"] == []  # not targeted: not on its page
     assert 'data-topic="xinsheng-er"' in alipay.text  # but the card it would get is shown
+    web = await browser.get("/console/topics/xinsheng-er/preview", params={"channel": "pc"})
+    public = (await client.get("/public/v1/topics", params={"channel": "app", "region": "330106000000"})).json()
+    assert "未在该渠道展示" in web.text and [_frame_body(web)] == public["items"]  # no home route: the topic's public shape
     elsewhere = await browser.get("/console/topics/xinsheng-er/preview", params={"channel": "wechat", "region": "11"})
     assert elsewhere.status_code == 400 and 'role="alert"' in elsewhere.text
 
