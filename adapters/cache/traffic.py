@@ -35,7 +35,7 @@ WEEK = 7 * 24 * 3600 + 3600
 MAX_PENDING = 20_000  # counts kept before a send is started at once
 
 
-@functools.lru_cache(maxsize=64)  # every request formats its hour and day: strftime was a tenth of counting
+@functools.lru_cache(maxsize=64)  # the same few hours and days recur: strftime was a tenth of counting
 def _hour(hour: datetime) -> str:
     return hour.astimezone(timezone.utc).strftime("%Y%m%d%H")
 
@@ -45,12 +45,24 @@ def _day(day: date) -> str:
     return day.strftime("%Y%m%d")
 
 
+def _request_fields(requests: Counter[tuple[datetime, str, str, bool]]) -> Counter[tuple[str, str]]:
+    """(hour, group, bucket, error) counts as the hour hashes' fields: requests, bucket, errors per group."""
+    fields: Counter[tuple[str, str]] = Counter()
+    for (hour, group, bucket, error), n in requests.items():
+        key = _REQUESTS + _hour(hour)
+        fields[(key, f"{group}|requests")] += n
+        fields[(key, f"{group}|{bucket}")] += n
+        if error:
+            fields[(key, f"{group}|errors")] += n
+    return fields
+
+
 class RedisTraffic:
     def __init__(self, client: aioredis.Redis, *, flush_seconds: float = 1.0, keep_seconds: int = WEEK) -> None:
         self._client, self._flush_seconds, self._keep = client, flush_seconds, keep_seconds
-        self._requests: Counter[tuple[str, str]] = Counter()
+        self._requests: Counter[tuple[datetime, str, str, bool]] = Counter()  # (hour, group, bucket, error)
         self._page_views: Counter[tuple[str, str]] = Counter()
-        self._visitors: dict[tuple[str, str], set[str]] = {}
+        self._visitors: dict[tuple[date, str], set[str]] = {}
         self._pending = 0
         self._sending: asyncio.Task | None = None
         self._hurry = asyncio.Event()
@@ -58,11 +70,7 @@ class RedisTraffic:
     # --- counting (never waits) ---------------------------------------------------------------
 
     def count_request(self, *, hour: datetime, group: str, bucket: str, error: bool) -> None:
-        key = _REQUESTS + _hour(hour)
-        self._requests[(key, f"{group}|requests")] += 1
-        self._requests[(key, f"{group}|{bucket}")] += 1
-        if error:
-            self._requests[(key, f"{group}|errors")] += 1
+        self._requests[(hour, group, bucket, error)] += 1  # into hash fields when sent, not per request
         self._counted()
 
     def count_page_view(self, *, hour: datetime, channel: str) -> None:
@@ -70,7 +78,7 @@ class RedisTraffic:
         self._counted()
 
     def count_visitor(self, *, day: date, channel: str, visitor: str) -> None:
-        self._visitors.setdefault((_day(day), channel), set()).add(visitor)
+        self._visitors.setdefault((day, channel), set()).add(visitor)
         self._counted()
 
     def _counted(self) -> None:
@@ -107,10 +115,11 @@ class RedisTraffic:
         touched: set[str] = set()
         try:
             async with self._client.pipeline(transaction=False) as pipe:
-                for (key, field), n in (requests + page_views).items():
+                for (key, field), n in (_request_fields(requests) + page_views).items():
                     pipe.hincrby(key, field, n)
                     touched.add(key)
-                for (day, channel), members in visitors.items():
+                for (when, channel), members in visitors.items():
+                    day = _day(when)
                     pipe.pfadd(f"{_VISITORS}{day}:{channel}", *members)
                     pipe.sadd(_VISITORS + day, channel)
                     touched.update((f"{_VISITORS}{day}:{channel}", _VISITORS + day))

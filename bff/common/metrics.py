@@ -75,9 +75,15 @@ class MetricsForbidden(Forbidden):
 
 def record(method: str, route: str, status: int, seconds: float) -> None:
     """One answered request (``route``: a template or ``unmatched``)."""
+    count, duration = _series(method, route, status)
+    count.inc()
+    duration.observe(seconds)
+
+
+@lru_cache(maxsize=8192)  # finite: methods x route templates x statuses; labels() locks and builds tuples
+def _series(method: str, route: str, status: int):
     method = method if method in METHODS else "other"
-    REQUESTS.labels(method, route, str(status)).inc()
-    DURATION.labels(method, route).observe(seconds)
+    return REQUESTS.labels(method, route, str(status)), DURATION.labels(method, route)
 
 
 @lru_cache(maxsize=4096)  # one entry per route: the router's paths are finite
@@ -149,11 +155,11 @@ def install(app: Sanic, settings: Settings) -> None:
 
     @app.on_request(priority=1000)  # first: the duration covers the other middleware
     async def start_timer(request: Request) -> None:
-        request.ctx.metrics_started = time.perf_counter()
+        request.ctx.started = time.perf_counter()
 
     @app.on_response(priority=1000)
     async def count(request: Request, response) -> None:
-        started = getattr(request.ctx, "metrics_started", None)
+        started = getattr(request.ctx, "started", None)
         seconds = time.perf_counter() - started if started is not None else 0.0
         route = route_template(request.route.path) if request.route else UNMATCHED
         record(request.method, route, response.status, seconds)

@@ -62,9 +62,10 @@ Day = Annotated[str, Field(description="a date, YYYY-MM-DD", examples=["2026-12-
 
 class Query(BaseModel):
     """Query-string parameters: read by ``parse_query`` and listed in the OpenAPI from the same model.
-    ``invalid`` is the error a bad parameter raises (a route may keep its own code)."""
+    ``invalid`` is the error a bad parameter raises (a route may keep its own code). Frozen: one
+    parsed query may be handed to every request that sends the same query string."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
     invalid: ClassVar[type[InvalidInput]] = InvalidInput
 
 

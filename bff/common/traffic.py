@@ -47,7 +47,7 @@ def install(app: Sanic) -> None:
 
 def _count(request: Request, status: int) -> None:
     figures = request.app.ctx.figures
-    started = getattr(request.ctx, "metrics_started", None)  # metrics' first request middleware sets it
+    started = getattr(request.ctx, "started", None)  # metrics' first request middleware sets it
     seconds = time.perf_counter() - started if started is not None else 0.0
     now = figures.clock.now()  # one reading for the request's hour and its visitor's day
     segment = request.path.lstrip("/").split("/", 1)[0]
