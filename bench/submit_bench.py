@@ -13,9 +13,10 @@ the relay has its own benchmark (relay_bench.py).
 Setup (not timed): a database ``govhub_submit_bench`` migrated and seeded, the mock WeChat server,
 citizens logged in through it and verified against the real-name stub (their identities, valid ID
 numbers generated here, are handed to the stub with GOVHUB_STUB_REGISTER_FILE). Load: wrk with a
-Lua script (one thread, the other core). Target: ≥ 0.25 × bare Sanic. Measured in the same rounds,
-to read the ratio against: the bare Sanic making one PostgreSQL insert per request (autocommit)
-— the cheapest durable write, with nothing the hub does around it.
+Lua script (one thread, the other core). Measured in the same rounds: a bare-Sanic hello-world and
+the same bare Sanic making one PostgreSQL insert per request (autocommit) — the cheapest durable
+write, with nothing the hub does around it. Target (issue #17): ≥ 0.3 × that bare insert (it
+replaced the first target, 0.25 × the hello-world, which no durable write reaches here).
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ from bench.servers import ROOT, bare_sanic, free_port, hub_env, serving, table, 
 
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/govhub_submit_bench"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/13"
-TARGET_RATIO = 0.25
+TARGET_RATIO = 0.3  # of the bare Sanic doing one PostgreSQL insert per request (issue #17)
 MATTERS = ["110000-NAT-0036", "310000-NAT-0036", "330100-NAT-0036"]
 FORM = {"reason": "身份证遗失，申请挂失", "phone": "13800000001"}
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -146,19 +147,20 @@ def main(argv: list[str] | None = None) -> int:
                 ("bare Sanic hello-world", bare_url + "/", bare.pid),
                 ("bare Sanic, one PostgreSQL insert", insert_url + "/wx/v1/applications", insert_server.pid, options),
                 ("hub POST /wx/v1/applications", hub_url + "/wx/v1/applications", hub_process.pid, options)], args)
-    ratios = sorted(s["requests_per_s"] / b["requests_per_s"] for b, s in zip(bare_result["runs"], submit["runs"]))
+    ratios = sorted(s["requests_per_s"] / i["requests_per_s"] for i, s in zip(insert["runs"], submit["runs"]))
     ratio = ratios[len(ratios) // 2]
     rows = [[r["name"], r["requests_per_s"], r["p50_ms"], r["p99_ms"], r["errors"], f"{r['server_cpu']:.0%}",
              f"{r['wrk_cpu']:.0%}"] for r in (bare_result, insert, submit)]
     print(table(["server", "req/s", "p50 ms", "p99 ms", "non-2xx", "server CPU", "wrk CPU"], rows))
-    print(f"ratio {ratio:.3f} (target >= {TARGET_RATIO}): {'met' if ratio >= TARGET_RATIO else 'MISSED'}")
+    print(f"ratio to the bare insert {ratio:.3f} (target >= {TARGET_RATIO}): {'met' if ratio >= TARGET_RATIO else 'MISSED'}")
     print(f"for reading it: one bare insert per request is {insert['requests_per_s'] / bare_result['requests_per_s']:.3f}"
-          f" of the hello-world; the hub's submit is {submit['requests_per_s'] / insert['requests_per_s']:.2f}"
-          " of the bare insert")
+          f" of the hello-world; the hub's submit is {submit['requests_per_s'] / bare_result['requests_per_s']:.3f}"
+          " of the hello-world")
     path = write_results("submit", {"citizens": args.citizens, "matters": MATTERS, "seconds": args.seconds,
                                     "connections": args.connections, "bare": bare_result, "bare_insert": insert,
                                     "submit": submit,
-                                    "ratio": ratio, "round_ratios": ratios, "target_ratio": TARGET_RATIO})
+                                    "ratio": ratio, "ratio_of": "bare_insert", "round_ratios": ratios,
+                                    "target_ratio": TARGET_RATIO})
     print(f"results: {path.relative_to(ROOT)}")
     return 0
 

@@ -10,9 +10,9 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import secrets
 import signal
 import time
-import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -21,6 +21,9 @@ from sanic.config import Config
 from sanic.exceptions import PayloadTooLarge
 from sanic.response import file, json
 from sanic_ext import Extend, openapi as oas
+from sanic_ext.extensions.http.extension import HTTPExtension
+from sanic_ext.extensions.openapi.extension import OpenAPIExtension
+from sanic_ext.extensions.templating.extension import TemplatingExtension
 
 from adapters.scheduler import runner as scheduler
 from adapters.scheduler.runner import Job
@@ -37,6 +40,10 @@ from bff.public import verify as public_verify
 from bff.settings import Settings
 
 log = logging.getLogger("govhub.access")
+# sanic-ext's extensions the hub uses: the OpenAPI document and /docs, automatic HEAD/OPTIONS and CORS,
+# the console's Jinja2 templates. Not its dependency injection (no route asks for it): its signal ran
+# on every request, ~6 % of a kept home page's time (docs/benchmarks.md, "Home throughput").
+EXTENSIONS = [OpenAPIExtension, HTTPExtension, TemplatingExtension]
 
 
 HubApp = Sanic[Config, HubContext]
@@ -51,7 +58,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None, name: str = "govhu
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.TEMPLATING_PATH_TO_TEMPLATES = console.TEMPLATES  # the console's pages (sanic-ext + Jinja2)
     _configure_docs(app)  # /docs: ReDoc, every asset served by the hub
-    Extend(app, openapi_config={})
+    Extend(app, openapi_config={}, built_in_extensions=False, extensions=EXTENSIONS)
     _compile_signals_once_for_auto_routes(app)
     app.ext.openapi.describe(
         "govhub — 国家政务服务平台 hub API",
@@ -233,7 +240,8 @@ def _bound_shutdown(app: HubApp, settings: Settings) -> None:
 def _follow_topic_changes(app: HubApp) -> None:
     """Each serving process follows the topics change feed for as long as it serves: its
     in-memory topic lists are trusted only while the subscription holds (domain/topics/cache.py).
-    The search words dictionary is held and followed the same way (domain/shared/followed.py)."""
+    The search words dictionary is held and followed the same way (domain/shared/followed.py), and
+    so are citizens' counts of open applications (domain/applications/open_counts.py)."""
     following: list[asyncio.Task] = []
 
     @app.after_server_start
@@ -241,6 +249,8 @@ def _follow_topic_changes(app: HubApp) -> None:
         following.append(asyncio.create_task(app.ctx.topics.follow_changes(), name="topics-feed"))
         following.append(asyncio.create_task(app.ctx.catalog.words.follow_changes(),
                                              name="search-words-feed"))
+        following.append(asyncio.create_task(app.ctx.applications.open_counts.follow_changes(),
+                                             name="open-applications-feed"))
 
     @app.before_server_stop
     async def unfollow_topics(app: HubApp) -> None:
@@ -254,7 +264,6 @@ def _follow_topic_changes(app: HubApp) -> None:
 def _install_request_context(app: HubApp) -> None:
     @app.on_request(priority=100)
     async def begin(request: Request) -> None:
-        request.ctx.started = time.perf_counter()
         logs.request_id_var.set(str(request.id))
         # Sanic's own server enforces REQUEST_MAX_SIZE while reading; under ASGI it does not.
         # A streaming route that reads and limits its own body (uploads) is exempt.
@@ -268,6 +277,8 @@ def _install_request_context(app: HubApp) -> None:
     @app.on_response(priority=100)
     async def end(request: Request, response) -> None:
         response.headers["X-Request-Id"] = str(request.id)
+        if not log.isEnabledFor(logging.INFO):  # the access line's fields cost more than the check
+            return
         started = getattr(request.ctx, "started", None)
         duration = round((time.perf_counter() - started) * 1000, 2) if started else None
         log.info("%s %s %s", request.method, request.path, response.status,
@@ -285,7 +296,7 @@ class HubRequest(Request[HubApp, SimpleNamespace]):
         if not self._id:
             given = self.headers.get("X-Request-Id", "")
             sane = 8 <= len(given) <= 64 and given.replace("-", "").isalnum()
-            self._id = given if sane else uuid.uuid4().hex
+            self._id = given if sane else secrets.token_hex(16)  # as random as uuid4().hex, without the UUID object
         return self._id
 
 

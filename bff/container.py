@@ -254,7 +254,8 @@ async def _build(settings: Settings, redis: redis_adapter.RedisClients, closing:
     applications = ApplicationService(
         clock=clock, vault=vault, catalog=catalog, nodes=nodes, identity=identity, delivery=delivery,
         store=LocalMaterialStore(settings.storage_dir), upload_max_bytes=settings.upload_max_bytes,
-        wallet=LicenseServiceWallet(licenses), approval=instant_approval, listeners=listeners)
+        wallet=LicenseServiceWallet(licenses), approval=instant_approval, listeners=listeners,
+        feed=RedisChangeFeed(redis.aio, "applications:open-changed"))
     housing_fund = _housing_fund(settings, redis, clock, vault, identity, nodes, applications,
                                  node_client_factory, statement_signer)
     bundles = BundleService(clock=clock, vault=vault, catalog=catalog, applications=applications,

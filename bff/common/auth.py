@@ -51,9 +51,11 @@ async def optional_auth(request: Request, *, channel: str) -> AccessClaims | Non
     if not request.headers.get("Authorization"):
         return None
     try:
-        return await request.app.ctx.tokens.verify(_bearer(request), audience=token_rules.audience_of(channel))
+        auth = await request.app.ctx.tokens.verify(_bearer(request), audience=token_rules.audience_of(channel))
     except TokenInvalid:
         return None
+    request.ctx.auth = auth  # verified: what reads the caller (the figures' visitor) need not read the token again
+    return auth
 
 
 def current_auth(request: Request) -> AccessClaims:

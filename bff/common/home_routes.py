@@ -25,6 +25,7 @@ from bff.common.schemas import Query
 log = logging.getLogger("govhub.home")
 NATIONWIDE = "000000000000"
 RENDERED_SECONDS = 1.0
+OPEN_ITEMS, OPEN_ITEMS_NULL = b'"open_items":', b'"open_items":null'  # as jsonio.dumps writes the member
 
 
 class HomeQuery(Query):
@@ -42,7 +43,7 @@ ABOUT = ByChannel(lambda channel: "Needs no login; with a valid bearer token it 
                                                     else "Sends an ETag; If-None-Match answers 304."))
 
 routes = ChannelRoutes()
-# (channel, region) -> (at, topics generation, body, etag): the page everyone logged out there gets
+# (channel, region) -> (at, topics generation, body, etag): the page everyone there gets
 rendered: dict[tuple[str, str], tuple[float, int, bytes, str]] = {}
 refreshing: dict[tuple[str, str], asyncio.Task] = {}  # (channel, region) -> the one render under way for it
 
@@ -53,7 +54,10 @@ refreshing: dict[tuple[str, str], asyncio.Task] = {}  # (channel, region) -> the
 async def home(request: Request, channel: Channel) -> HTTPResponse:
     query = parse_query(request, HomeQuery)
     auth = await optional_auth(request, channel=channel.name)
-    body, tag = await _render(request, channel, query.region, auth.subject if auth else None)
+    body, tag = await _render(request, channel, query.region)
+    if auth is not None:  # the region's page with the citizen's own count: the rest is everyone's
+        body = _with_open_items(body, await request.app.ctx.home.open_items(auth.subject))
+        tag = _tag(body)
     headers = {"Cache-Control": "private, max-age=30" if auth else "public, max-age=30"}
     if not channel.shapes.compact:
         headers["ETag"] = tag
@@ -62,12 +66,10 @@ async def home(request: Request, channel: Channel) -> HTTPResponse:
     return raw(body, content_type="application/json", headers=headers)
 
 
-async def _render(request: Request, channel: Channel, region: str, person_id: str | None) -> tuple[bytes, str]:
-    """The body and its ETag. Everyone logged out in a region gets the same page: it is kept
-    for a second, then served while one request renders its successor; it is never served
-    once the topics changed (their generation moved on: a switched topic shows within 1 s)."""
-    if person_id is not None:
-        return await _fresh(request, channel, region, person_id)
+async def _render(request: Request, channel: Channel, region: str) -> tuple[bytes, str]:
+    """The body everyone in a region gets, logged out, and its ETag. It is kept for a second, then
+    served while one request renders its successor; it is never served once the topics changed
+    (their generation moved on: a switched topic shows within 1 s)."""
     kept = rendered.get((channel.name, region))
     if kept is None or kept[1] != request.app.ctx.topics.generation:
         return await asyncio.shield(_refresh(request, channel, region))
@@ -82,21 +84,34 @@ def _refresh(request: Request, channel: Channel, region: str) -> asyncio.Task:
     key = (channel.name, region)
     task = refreshing.get(key)
     if task is None:
-        task = refreshing[key] = asyncio.create_task(_fresh(request, channel, region, None))
+        task = refreshing[key] = asyncio.create_task(_fresh(request, channel, region))
         task.add_done_callback(lambda done: _settled(key, done))
     return task
 
 
-async def _fresh(request: Request, channel: Channel, region: str, person_id: str | None) -> tuple[bytes, str]:
+async def _fresh(request: Request, channel: Channel, region: str) -> tuple[bytes, str]:
     generation = request.app.ctx.topics.generation  # before the reads: a change during them re-renders
-    view = await request.app.ctx.home.home(channel=channel.name, region_code=region, person_id=person_id)
+    view = await request.app.ctx.home.home(channel=channel.name, region_code=region)
     body = jsonio.dumps(channel.shapes.home(view), ensure_ascii=False).encode()
-    tag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-    if person_id is None:
-        if len(rendered) > 5000:
-            rendered.clear()
-        rendered[(channel.name, region)] = (time.monotonic(), generation, body, tag)
+    tag = _tag(body)
+    if len(rendered) > 5000:
+        rendered.clear()
+    rendered[(channel.name, region)] = (time.monotonic(), generation, body, tag)
     return body, tag
+
+
+def _with_open_items(body: bytes, count: int) -> bytes:
+    """The region's page with a citizen's count in place of its ``"open_items": null``: the page
+    is rendered once for everyone (rendering it per citizen, topic titles and JSON, was most of a
+    logged-in home's time: docs/benchmarks.md, "Logged-in home")."""
+    head, found, tail = body.rpartition(OPEN_ITEMS_NULL)
+    if not found:
+        raise ValueError("the home page has no open_items member")
+    return head + OPEN_ITEMS + str(count).encode() + tail
+
+
+def _tag(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
 
 
 def _settled(key: tuple[str, str], task: asyncio.Task) -> None:

@@ -35,6 +35,7 @@ from domain.applications.intake import Intake, claim_key, replay_of
 from domain.applications.materials import Materials
 from domain.applications.materials import payload as material_payload
 from domain.applications.models import Application, Material, Transition
+from domain.applications.open_counts import OpenCounts
 from domain.applications.ports import (
     InstantApproval,
     LicenseWallet,
@@ -63,6 +64,7 @@ from domain.nodes.errors import NodeNotFound
 from domain.shared import cursors
 from domain.shared.clock import Clock, beijing_day_start
 from domain.shared.errors import DomainError, IdempotencyKeyRequired
+from domain.shared.followed import Feed
 from domain.shared.vault import Vault
 
 log = logging.getLogger("govhub.applications")
@@ -82,9 +84,10 @@ class ApplicationService:
     def __init__(self, *, clock: Clock, vault: Vault, catalog, nodes, identity, delivery,
                  store: MaterialStore, wallet: LicenseWallet | None = None,
                  approval: InstantApproval | None = None, listeners: TransitionListeners | None = None,
-                 upload_max_bytes: int = DEFAULT_UPLOAD_MAX_BYTES) -> None:
+                 upload_max_bytes: int = DEFAULT_UPLOAD_MAX_BYTES, feed: Feed | None = None) -> None:
         """``catalog``, ``nodes``, ``identity``, ``delivery``: those modules' services; ``wallet``
-        (licenses), ``approval`` (秒批) and ``listeners`` (notifications, bundles): ports.py."""
+        (licenses), ``approval`` (秒批) and ``listeners`` (notifications, bundles): ports.py;
+        ``feed``: the change feed between processes for the open-items counts (open_counts.py)."""
         self.clock, self.vault = clock, vault
         self.catalog, self.nodes, self.identity, self.delivery = catalog, nodes, identity, delivery
         self.materials = Materials(clock=clock, store=store, wallet=wallet, upload_max_bytes=upload_max_bytes)
@@ -97,6 +100,8 @@ class ApplicationService:
                                        materials=self.materials, transitions=self.transitions,
                                        approval=self.approval)
         self.department_events = DepartmentEvents(transitions=self.transitions)
+        self.open_counts = OpenCounts(self._count_open, feed=feed)
+        self.listeners.join(self.open_counts)
 
     # --- submit -----------------------------------------------------------------------------
 
@@ -174,7 +179,11 @@ class ApplicationService:
         return await self._detail(await self._own(person_id, number))
 
     async def open_count(self, person_id: str) -> int:
-        """The home page's "my open items": submitted and not yet finished."""
+        """The home page's "my open items": submitted and not yet finished (kept per citizen until
+        one of their applications changes: open_counts.py)."""
+        return await self.open_counts.get(person_id)
+
+    async def _count_open(self, person_id: str) -> int:
         return await Application.filter(person_id=person_id, status__in=sorted(rules.OPEN)).count()
 
     async def counts(self, *, since: datetime, until: datetime) -> ApplicationCounts:

@@ -1,9 +1,10 @@
 """A channel's home page in one call: published topics for the channel and region, the region's hot
 list, and for a logged-in citizen the count of their open items.
 
-The anonymous part is the same for everyone in a region, so it is memoised in the process for a
-few seconds; topic changes still show within a second because the topic list itself comes from
-the topic service, whose cache is invalidated over pub/sub.
+The page is the same for everyone in a region (a citizen's own part, the open items, is asked for
+apart): the hot list is memoised in the process for a few seconds; topic changes still show within a
+second because the topic list itself comes from the topic service, whose cache is invalidated over
+pub/sub.
 """
 from __future__ import annotations
 
@@ -33,14 +34,16 @@ class HomeService:
         self._open_items = open_items
         self._hot: dict[str, tuple[float, list[dict]]] = {}
 
-    async def home(self, *, channel: str, region_code: str, person_id: str | None = None) -> HomeView:
+    async def home(self, *, channel: str, region_code: str) -> HomeView:
+        """The page everyone in the region sees on the channel (``open_items`` None: nobody's own)."""
         region = None if region_code == NATIONWIDE else region_code  # topics: None = nationwide only
         topics = await self.topics.published(channel=channel, region_code=region, now=self.clock.now())
-        open_items = None
-        if person_id is not None:
-            open_items = await self._open_items(person_id) if self._open_items else 0
         return HomeView(region_code=region_code, topics=await self._titled(topics),
-                        hot=await self._hot_list(region_code), open_items=open_items)
+                        hot=await self._hot_list(region_code), open_items=None)
+
+    async def open_items(self, person_id: str) -> int:
+        """A logged-in citizen's own part of the page: the count of their open applications."""
+        return await self._open_items(person_id) if self._open_items else 0
 
     async def _titled(self, topics: list[Any]) -> list[Any]:
         """Matter entries without a title of their own show the matter's (or catalog item's) name."""

@@ -181,6 +181,30 @@ async def test_home_counts_open_items(client, mock_url, nodes):
     assert home["open_items"] == 2
 
 
+async def test_home_counts_follow_every_change_while_counts_are_kept(client, mock_url, nodes, resources):
+    # as in a serving process whose change feed is subscribed: counts are kept between page views,
+    # and each submit and withdrawal (announced inside its transaction) is seen by the next view
+    counts = resources.applications.open_counts
+    counts.set_live(True)
+    try:
+        who = await _citizen(client, mock_url)
+
+        async def open_items() -> int:
+            return (await client.get("/wx/v1/home", headers=who["headers"])).json()["open_items"]
+
+        assert await open_items() == 0 and await open_items() == 0  # the second from what is kept
+        number = (await _submit(client, who))[0].json()["number"]
+        assert await open_items() == 1
+        await _submit(client, who, key="key-2")
+        assert await open_items() == 2
+        withdrawn = await client.post(f"{who['prefix']}/applications/{number}/withdrawal", headers=who["headers"],
+                                      json={"reason": "信息填错了"})
+        assert withdrawn.status_code == 200
+        assert await open_items() == 1
+    finally:
+        counts.set_live(False)
+
+
 # --- /gov/v1: the handling node's side ---------------------------------------------------------
 
 

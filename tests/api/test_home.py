@@ -1,11 +1,14 @@
 """The home page per channel: topics for the channel and region, hot list, my open items."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from bff.common import home_routes, jsonio
 from domain.audit.service import SystemActor
 from tests.support.catalog_data import sample_records
-from tests.support.citizens import bearer, login_wechat
+from tests.support.citizens import bearer, login_app, login_wechat
 
 ACTOR = SystemActor("test")
 XIHU = "330106000000"
@@ -56,6 +59,29 @@ async def test_app_home_is_richer_with_an_etag(client, published):
     again = await client.get("/app/v1/home", params={"region": XIHU},
                              headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304
+
+
+async def test_a_logged_in_app_home_is_the_regions_page_with_the_citizens_count(client, mock_url, published):
+    anonymous = await client.get("/app/v1/home", params={"region": XIHU})
+    session = await login_app(client, mock_url)
+    headers = {**bearer(session), "X-Device-Id": "device-1"}
+    mine = await client.get("/app/v1/home", params={"region": XIHU}, headers=headers)
+    assert mine.status_code == 200 and mine.headers["Cache-Control"].startswith("private")
+    assert mine.json() == {**anonymous.json(), "open_items": 0}
+    assert mine.headers["ETag"] != anonymous.headers["ETag"]  # its own page, its own tag
+    again = await client.get("/app/v1/home", params={"region": XIHU},
+                             headers={**headers, "If-None-Match": mine.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_the_count_goes_in_place_of_the_pages_null_and_nowhere_else():
+    # a title may carry the member's text; JSON escapes its quotes, so only the member matches
+    title = jsonio.dumps({"title": '"open_items":null'})
+    page = ('{"topics":[' + title + '],"open_items":null}').encode()
+    assert json.loads(home_routes._with_open_items(page, 3)) == {"topics": [{"title": '"open_items":null'}],
+                                                                  "open_items": 3}
+    with pytest.raises(ValueError):
+        home_routes._with_open_items(b'{"topics":[]}', 3)
 
 
 async def test_topic_switched_off_leaves_home(client, published):
