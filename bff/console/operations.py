@@ -10,6 +10,7 @@ from sanic import Request
 from sanic.response import HTTPResponse, redirect
 
 from bff.admin import presenters
+from bff.console.forms import FieldInvalid, whole_number
 from bff.console.pages import bp
 from bff.console.render import page
 from bff.console.session import console_page
@@ -48,9 +49,17 @@ async def delivery(request: Request, delivery_id: int) -> HTTPResponse:
 @console_page(*OPERATORS)
 async def resend(request: Request) -> HTTPResponse:
     """The deliveries ticked (each a resend of its own, audited as from the JSON route)."""
-    ids = [int(v) for v in (request.form.getlist("id") or []) if v.isdigit()]
+    ids, refused = [], []
+    for value in request.form.getlist("id") or []:
+        try:  # a tampered page's id is a refusal on the page, never a 500 (nor a query with it)
+            number = whole_number(value, field="id", message="投递编号应为整数")
+        except FieldInvalid as bad:
+            refused.append(f"{value[:24]}：{bad.message}")
+            continue
+        if number is not None:
+            ids.append(number)
     reason = (request.form.get("reason") or "").strip()[:200] or None
-    resent, refused = 0, []
+    resent = 0
     for delivery_id in ids:
         try:
             await request.app.ctx.delivery.resend(delivery_id=delivery_id, actor=request.ctx.admin,

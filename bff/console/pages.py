@@ -92,6 +92,17 @@ def _next(request: Request) -> str:
     return parts.path
 
 
+@bp.exception(DomainError)
+async def refused(request: Request, error: DomainError) -> HTTPResponse:
+    """What a domain service refused, as a page a person reads (the JSON routes answer problem+json
+    with the same code): a topic, matter or delivery that does not exist, a junk paging cursor."""
+    response = await page(request, "message.html", status=STATUS_OF_KIND.get(error.kind, 400), title=error.title,
+                          message=error.detail or error.title, code=error.code)
+    if isinstance(error, RateLimited) and error.retry_after:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
 @bp.exception(CsrfRefused)
 async def csrf_refused(request: Request, _error: CsrfRefused) -> HTTPResponse:
     return await page(request, "message.html", status=403, title="请求被拒绝",

@@ -287,3 +287,33 @@ async def test_after_login_only_a_console_page_is_next(client, admins, wanted, l
     answer = await browser.post("/console/login", {"username": "ops", "password": PASSWORD, "csrf_token": token,
                                                    "next": wanted})
     assert (answer.status_code, answer.headers["location"]) == (303, lands)
+
+
+async def test_junk_and_missing_things_are_pages_that_say_so_never_a_500(client, admins, resources):
+    """What a person (or a tampered page) sends: a missing topic, matter, delivery or run is a 404 page
+    naming the domain's code; a junk cursor a 400 page; ids that are not whole numbers are refused on
+    the page and resend nothing."""
+    await make_admin(admins, "all.roles", "topic_editor", "catalog_admin", "operator")
+    browser = Browser(client)
+    await browser.login("all.roles")
+    for path, params, status, code in (
+            ("/console/topics/nonexistent", {}, 404, "topic_not_found"),
+            ("/console/topics/nonexistent/edit", {}, 404, "topic_not_found"),
+            ("/console/matters/330100-NAT-9999", {}, 404, "matter_not_found"),
+            ("/console/deliveries/999999999999999999", {}, 404, "delivery_not_found"),
+            ("/console/bundles/nope", {}, 404, "bundle_not_found"),
+            ("/console/bundle-runs/B330106-20261127-8F3A2C01", {}, 404, "bundle_run_not_found"),
+            ("/console/deliveries", {"cursor": "junk"}, 400, "delivery_query_invalid")):
+        answer = await browser.get(path, params=params)
+        assert answer.status_code == status, (path, answer.text[:200])
+        assert answer.headers["content-type"].startswith("text/html") and f"<code>{code}</code>" in answer.text
+        assert 'href="/console/dashboard"' in answer.text  # the console's page, menu and all
+    for params in ({"status": "\x00", "age": "zz", "target": "\x00"}, {"q": "\x00"}, {"q": "社保", "region": "xyz"}):
+        path = "/console/deliveries" if "status" in params else "/console/matters"
+        assert (await browser.get(path, params=params)).status_code == 200, params
+    token = await browser.csrf()
+    resend = await browser.post("/console/deliveries/resend", {"csrf_token": token,
+                                                               "id": ["x", "9" * 30, "１２", "-1"]})
+    assert resend.status_code == 303 and "error=" in resend.headers["location"], resend.text[:300]
+    assert "done=%E5%B7%B2%E9%87%8D%E5%8F%91%200%20%E6%9D%A1" in resend.headers["location"]  # 已重发 0 条
+    assert not await AuditEntry.filter(action__startswith="delivery.").exists()
