@@ -99,11 +99,10 @@ def seed(database_url: str, redis_url: str, extra_env: dict[str, str] | None = N
         subprocess.run([sys.executable, "-m", "bff.cli", command], cwd=ROOT, env=env, check=True, capture_output=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("path", nargs="?", default=DEFAULT_PATH, help=f"the hub route (default {DEFAULT_PATH})")
+def parse_home_arguments(parser: argparse.ArgumentParser, argv: list[str] | None, *, redis_url: str):
+    """The options every home benchmark takes, parsed; wrk must be there."""
     parser.add_argument("--database-url", default=DEFAULT_DATABASE)
-    parser.add_argument("--redis-url", default=DEFAULT_REDIS)
+    parser.add_argument("--redis-url", default=redis_url)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--runs", type=int, default=5, help="rounds (each runs both servers)")
     parser.add_argument("--connections", type=int, default=64)
@@ -111,6 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("path", nargs="?", default=DEFAULT_PATH, help=f"the hub route (default {DEFAULT_PATH})")
+    args = parse_home_arguments(parser, argv, redis_url=DEFAULT_REDIS)
     if not args.no_seed:
         seed(args.database_url, args.redis_url)
     with bare_sanic() as (bare_url, bare_process), hub(args.database_url, args.redis_url) as (hub_url, hub_process):

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import tempfile
 from pathlib import Path
 
 import httpx
 import redis
 
-from bench.home_bench import DEFAULT_DATABASE, rounds, seed
+from bench.home_bench import parse_home_arguments, rounds, seed
 from bench.servers import ROOT, bare_sanic, table, write_results
 from bench.submit_bench import hub_with, mock_server
 
@@ -68,15 +67,7 @@ def check(hub_url: str, token: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--citizens", type=int, default=10_000)
-    parser.add_argument("--database-url", default=DEFAULT_DATABASE)
-    parser.add_argument("--redis-url", default=DEFAULT_REDIS)
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--runs", type=int, default=5, help="rounds (each runs both servers)")
-    parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--no-seed", action="store_true", help="the database is seeded already")
-    args = parser.parse_args(argv)
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is needed: apt-get install wrk")
+    args = parse_home_arguments(parser, argv, redis_url=DEFAULT_REDIS)
     redis.Redis.from_url(args.redis_url).flushdb()  # an earlier run's login buckets would refuse these logins
     with tempfile.TemporaryDirectory() as tmp, mock_server() as (mock_url, mock_port):
         env = {"GOVHUB_MOCK_PORT": str(mock_port), "GOVHUB_ACCESS_TOKEN_TTL": "3600"}
