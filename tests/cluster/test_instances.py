@@ -21,7 +21,7 @@ import redis
 from adapters.departments.node_sender import NODE_CACHE_SECONDS
 from adapters.scheduler.runner import RUNS_KEY
 from tests.cluster.conftest import real_services_missing
-from tests.support.citizens import ALICE, bearer
+from tests.support.citizens import ALICE, CAROL, bearer
 from tests.support.clock import scheduler_seconds, suite_clock
 from tests.support.department_stub import NODE, running_stub
 
@@ -236,6 +236,39 @@ async def test_the_same_idempotency_key_on_both_instances_makes_one_application(
     async with caller(balancer) as http:
         mine = (await http.get("/wx/v1/applications", params={"matter": MATTER}, headers=bearer(session))).json()
     assert [item["number"] for item in mine["items"]] == list(numbers)  # one application stored
+
+
+async def test_a_citizens_open_items_on_every_instance_follow_a_change_made_on_another(hubs, mock_url):
+    # each worker keeps a citizen's count between page views (domain/applications/open_counts.py):
+    # a submit on one instance and a withdrawal on the other must show on every worker at once
+    balancer, a, b = hubs
+    session = await log_in(a, mock_url, user="carol")
+    async with caller(a) as on_a:
+        verified = await on_a.post("/wx/v1/me/real-name", headers=bearer(session),
+                                   json={"name": CAROL["name"], "id_number": CAROL["id_number"]})
+        assert verified.status_code == 200, verified.text
+        session = verified.json()["session"] or session
+
+    async def open_items(hub: str) -> list[int]:  # several views: each worker of the instance
+        async with caller(hub) as http:
+            return [(await http.get("/wx/v1/home", params={"region": XIHU}, headers=bearer(session))).json()
+                    ["open_items"] for _ in range(6)]
+
+    before = await open_items(b) + await open_items(a)
+    await asyncio.sleep(2.5)  # past the settle window after any change: these counts are now kept
+    assert await open_items(b) + await open_items(a) == before
+    async with caller(a) as on_a:
+        submitted = await on_a.post("/wx/v1/applications", json={"matter_code": MATTER, "form": FORM, "materials": []},
+                                    headers={**bearer(session), "Idempotency-Key": f"open-{random.getrandbits(64):x}"})
+    assert submitted.status_code == 201, submitted.text
+    assert set(await open_items(b) + await open_items(balancer)) == {before[0] + 1}
+    await asyncio.sleep(2.5)
+    async with caller(b) as on_b:
+        number = submitted.json()["number"]
+        withdrawn = await on_b.post(f"/wx/v1/applications/{number}/withdrawal", headers=bearer(session),
+                                    json={"reason": "信息填错了"})
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert set(await open_items(a) + await open_items(balancer)) == {before[0]}
 
 
 def _runs(instances) -> list[tuple[str, int, str]]:
