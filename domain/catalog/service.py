@@ -31,6 +31,7 @@ MATTER_FIELDS = ("code", "catalog_code", "name", "kind", "region_code", "departm
 MATTER_UPDATE_FIELDS = [name for name in MATTER_FIELDS if name != "code"] + ["updated_at"]
 CATALOG_UPDATE_FIELDS = ["name", "kind", "for_individuals", "for_legal_persons", "life_events", "themes", "updated_at"]
 HOT_TTL = 60  # seconds a region's hot list is cached
+HOT_READ_FACTOR = 4  # rows read per hot matter shown: room for the ones a channel does not offer
 APPLICATION_WEIGHT = 10  # an application says more about a matter than a view
 
 
@@ -212,17 +213,22 @@ class CatalogService:
             raise MatterNotFound()
         return matter
 
-    async def hot(self, *, region_code: str, limit: int = 10) -> list[dict]:
-        """The region's most used matters (its chain and national ones), cached briefly."""
-        key = f"catalog:hot:{region_code}:{limit}"
+    async def hot(self, *, region_code: str, channel: str | None = None, limit: int = 10) -> list[dict]:
+        """The region's most used matters (its chain and national ones), cached briefly; with
+        ``channel``, only those the channel offers (as search lists them: a hot matter the channel
+        does not offer would open on a "not offered here" page)."""
+        key = f"catalog:hot:{region_code}:{channel or '*'}:{limit}"
         cached = await self.cache.get_json(key)
         if cached is not None:
             return cached
         chain = [sr.NATIONAL] if region_code == sr.NATIONAL else [*region_rules.ancestors(region_code), sr.NATIONAL]
+        # channels are a JSON list (no portable filter in SQL): read a few more, keep those offered
         rows = await (Matter.filter(region_code__in=chain, status="active").order_by("-popularity", "id")
-                      .limit(limit).values("code", "name", "region_code", "popularity", "online_depth"))
-        await self.cache.set_json(key, rows, ttl_seconds=HOT_TTL)
-        return rows
+                      .limit(limit * HOT_READ_FACTOR)
+                      .values("code", "name", "region_code", "popularity", "online_depth", "channels"))
+        offered = [row for row in rows if _offers(row.pop("channels"), channel)][:limit]
+        await self.cache.set_json(key, offered, ttl_seconds=HOT_TTL)
+        return offered
 
     # --- popularity -------------------------------------------------------------------------
 
@@ -311,3 +317,7 @@ def _write_cursor(hit: search_index.Hit) -> str:
 
 def _read_cursor(cursor: str | None) -> search_index.Cursor | None:
     return search_index.Cursor(*cursors.read(cursor, size=4)) if cursor else None
+
+
+def _offers(channels: list[str] | None, channel: str | None) -> bool:
+    return channel is None or channel in (channels or [])

@@ -32,14 +32,14 @@ class HomeService:
                  open_items: Callable[[str], Awaitable[int]] | None = None) -> None:
         self.topics, self.catalog, self.clock = topics, catalog, clock
         self._open_items = open_items
-        self._hot: dict[str, tuple[float, list[dict]]] = {}
+        self._hot: dict[tuple[str, str], tuple[float, list[dict]]] = {}  # (region, channel) -> (at, list)
 
     async def home(self, *, channel: str, region_code: str) -> HomeView:
         """The page everyone in the region sees on the channel (``open_items`` None: nobody's own)."""
         region = None if region_code == NATIONWIDE else region_code  # topics: None = nationwide only
         topics = await self.topics.published(channel=channel, region_code=region, now=self.clock.now())
         return HomeView(region_code=region_code, topics=await self._titled(topics),
-                        hot=await self._hot_list(region_code), open_items=None)
+                        hot=await self._hot_list(region_code, channel), open_items=None)
 
     async def open_items(self, person_id: str) -> int:
         """A logged-in citizen's own part of the page: the count of their open applications."""
@@ -54,13 +54,13 @@ class HomeService:
         return [replace(t, entries=tuple(replace(e, title=e.title or names.get(e.ref)) if e.kind == "matter" else e
                                          for e in t.entries)) for t in topics]
 
-    async def _hot_list(self, region_code: str) -> list[dict]:
+    async def _hot_list(self, region_code: str, channel: str) -> list[dict]:
         now = time.monotonic()
-        memo = self._hot.get(region_code)
+        memo = self._hot.get((region_code, channel))
         if memo and now - memo[0] < HOT_MEMO_SECONDS:
             return memo[1]
-        hot = await self.catalog.hot(region_code=region_code, limit=HOT_LIST_SIZE)
-        if len(self._hot) > 5000:  # ~3,000 counties; never let the memo grow without bound
+        hot = await self.catalog.hot(region_code=region_code, channel=channel, limit=HOT_LIST_SIZE)
+        if len(self._hot) > 20000:  # ~3,000 counties x channels; never let the memo grow without bound
             self._hot.clear()
-        self._hot[region_code] = (now, hot)
+        self._hot[(region_code, channel)] = (now, hot)
         return hot

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from domain.audit.service import SystemActor
 from domain.catalog.errors import InvalidSearch
 from domain.shared.errors import InvalidCursor
 from domain.catalog.models import Matter
@@ -152,6 +153,17 @@ async def test_hot_list_by_region(catalog):
     await catalog.flush_popularity()
     hot = await catalog.hot(region_code=XIHU, limit=5)
     assert hot[0]["code"] == top.code
+
+
+async def test_a_channels_hot_list_shows_only_what_the_channel_offers(catalog):
+    # a hot matter the channel does not offer would open on its "not offered here" page
+    top = (await catalog.search(q="异地就医备案", filters=SearchFilters(region_code=XIHU))).items[0]
+    await catalog.popularity.count(matter_id=top.id, views=100)
+    await catalog.flush_popularity()
+    await catalog.set_channels(actor=SystemActor("test"), code=top.code, channels=["app"])
+    assert top.code not in [m["code"] for m in await catalog.hot(region_code=XIHU, channel="wechat", limit=5)]
+    app_hot = await catalog.hot(region_code=XIHU, channel="app", limit=5)
+    assert app_hot[0]["code"] == top.code and "channels" not in app_hot[0]
 
 
 async def _spread_popularity(catalog) -> dict[int, int]:
