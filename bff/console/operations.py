@@ -87,8 +87,10 @@ async def summary(request: Request) -> HTTPResponse:
 def _chosen(request: Request) -> dict[str, str]:
     status = request.args.get("status") or ""
     age = request.args.get("age") or ""
+    target = (request.args.get("target") or "").strip()[:64]
+    # a node id is printable: anything else (a NUL, which PostgreSQL refuses in text) filters nothing
     return {"status": status if status in rules.STATUSES else "", "age": age if age in AGES else "",
-            "target": (request.args.get("target") or "").strip()[:64]}
+            "target": target if target.isprintable() else ""}
 
 
 def _filters(request: Request, chosen: dict[str, str]) -> DeliveryFilters:
