@@ -2,42 +2,50 @@
 fast as pure Python allows, since it was the largest part of a health check after the signature."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 B45_ALPHABET = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
-B45_VALUES = bytes.maketrans(B45_ALPHABET, bytes(range(45)))
+NOT_BASE45 = 0xFF
+# every byte's Base45 value, NOT_BASE45 for bytes outside the alphabet: one pass both maps and checks
+B45_VALUES = bytes(B45_ALPHABET.index(byte) if byte in B45_ALPHABET else NOT_BASE45 for byte in range(256))
 
 
 def b45decode(text: str) -> bytes:
     """RFC 9285 Base45, decoded as the ``base45`` package does (tests/unit/test_hcert_base45.py holds
     them equal on every input), with no Python loop over the text: the characters are mapped to their
-    values by ``bytes.translate``; then every triple's first, second and third values are laid, by
-    slice assignment, in the low byte of 3-byte lanes of one big integer each, so that
-    ``a + 45·b + 2025·c`` is computed for all triples by two multiplications and two additions of
-    big integers (a lane holds at most 91,124 < 2^24: no carry crosses lanes). A lane's high byte
-    is 0 exactly when its triple is at most 65,535; the two low bytes are the decoded ones. Base45
-    was the largest part of a health check after the signature (bench/health_bench.py: a per-triple
-    list comprehension cost ~1,000 instructions a triple, this ~30)."""
-    raw = text.encode("ascii")  # UnicodeEncodeError is a ValueError
-    if raw.translate(None, B45_ALPHABET):
+    values by ``bytes.translate``, and the values read as one big integer whose 3-byte lanes are the
+    triples ``(a, b, c)``. Masking out each lane's low byte after shifts of 16, 8 and 0 bits gives
+    three integers holding every triple's a, b or c alone, so that ``a + 45·b + 2025·c`` is computed
+    for all triples at once by two multiplications and two additions of big integers (a lane holds at
+    most 91,124 < 2^24: no carry crosses lanes). A lane's high byte is 0 exactly when its triple is at
+    most 65,535; the two low bytes are the decoded ones. (A per-triple list comprehension cost ~1,000
+    instructions a triple. For the 881 characters of a PS256 code, timed side by side: gathering the
+    a's, b's and c's into three integers by strided slice assignment, as this did before, with the
+    alphabet checked by a second translate, 11.9 µs; masking, one translate, 7.0 µs.)"""
+    values = text.encode("ascii").translate(B45_VALUES)  # UnicodeEncodeError is a ValueError
+    if NOT_BASE45 in values:
         raise ValueError("a character outside the Base45 alphabet")
-    values = raw.translate(B45_VALUES)
-    whole = len(values) - len(values) % 3
-    if len(values) % 3 == 1:
+    rest = len(values) % 3
+    if rest == 1:
         raise ValueError("a Base45 text is never 1 more than a multiple of 3 long")
-    lanes = bytearray(whole)
-    lanes[2::3] = values[0:whole:3]
-    first = int.from_bytes(lanes, "big")
-    lanes[2::3] = values[1:whole:3]
-    second = int.from_bytes(lanes, "big")
-    lanes[2::3] = values[2:whole:3]
-    third = int.from_bytes(lanes, "big")
-    words = bytearray((first + second * 45 + third * 2025).to_bytes(whole, "big"))
-    if words[0::3].strip(b"\0"):
+    whole = len(values) - rest
+    low, high = _lane_masks(whole // 3)
+    lanes = int.from_bytes(values[:whole], "big")
+    words = (lanes >> 16 & low) + (lanes >> 8 & low) * 45 + (lanes & low) * 2025
+    if words & high:
         raise ValueError("a Base45 triple above 65535")
-    del words[0::3]
-    decoded = bytes(words)
-    if whole < len(values):
+    decoded = bytearray(words.to_bytes(whole, "big"))
+    del decoded[0::3]  # every lane's high byte, now known to be 0
+    if rest:
         last = values[whole] + values[whole + 1] * 45
         if last > 0xFF:
             raise ValueError("a Base45 pair above 255")
-        decoded += bytes((last,))
-    return decoded
+        decoded.append(last)
+    return bytes(decoded)
+
+
+@lru_cache(maxsize=64)
+def _lane_masks(triples: int) -> tuple[int, int]:
+    """The low-byte and high-byte masks of ``triples`` 3-byte lanes (a code's length recurs, and
+    making them costs as much as a fifth of the decoding)."""
+    return int.from_bytes(b"\0\0\xff" * triples, "big"), int.from_bytes(b"\xff\0\0" * triples, "big")

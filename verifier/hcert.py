@@ -43,9 +43,10 @@ import hashlib
 import io
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 import cbor2
 from cryptography import x509
@@ -72,6 +73,8 @@ PSS_SALT_LENGTH = 32
 MIN_RSA_BITS = 2048
 HEALTH_CODE = "health_code"
 PASS_FIELDS = ("v", "t", "reg", "col", "nam", "id", "vf", "vu")
+PASS_FIELD_SET = frozenset(PASS_FIELDS)
+CLAIMS = ((EXP, "exp"), (IAT, "iat"), (HCERT, "hcert"))
 COLOURS = ("green", "yellow", "red")
 
 
@@ -84,8 +87,10 @@ class Refused(Exception):
         self.code = code
 
 
-@dataclass(frozen=True)
-class Decoded:
+# Decoded and Verified are built on every check: NamedTuples, immutable like the frozen dataclasses
+# they were, at well under half the cost (a frozen dataclass sets each field through object.__setattr__;
+# Decoded, timed side by side: 3.0 µs as one, 0.6–1.3 as a NamedTuple).
+class Decoded(NamedTuple):
     """A credential taken apart, nothing checked but its shape."""
 
     protected_bytes: bytes
@@ -99,8 +104,7 @@ class Decoded:
     claims: dict[Any, Any] | None  # the CWT, decoded (not yet checked)
 
 
-@dataclass(frozen=True)
-class Verified:
+class Verified(NamedTuple):
     kid: bytes
     alg: str
     issuer: str | None
@@ -110,7 +114,8 @@ class Verified:
 
     @property
     def kind(self) -> str | None:
-        return self.content.get("t") if isinstance(self.content.get("t"), str) else None
+        kind = self.content.get("t")
+        return kind if isinstance(kind, str) else None
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,14 @@ def _cbor(data: bytes, what: str, code: str) -> Any:
     return item
 
 
+@lru_cache(maxsize=256)
+def _protected_header(protected_bytes: bytes) -> Any:
+    """The protected header decoded, remembered by its bytes: a signer puts the same few bytes
+    (algorithm and kid) on every code it signs, so a checkpoint decodes each signer's once (a
+    tenth of the unwrapping's work, after Base45)."""
+    return _cbor(protected_bytes, "the protected header", "bad_header")
+
+
 def _unwrap(hc1: str) -> Decoded:
     if not isinstance(hc1, str):
         raise Refused("a credential is text", "bad_prefix")
@@ -187,17 +200,17 @@ def _unwrap(hc1: str) -> Decoded:
         if item.tag != COSE_SIGN1:
             raise Refused(f"CBOR tag {item.tag}, not COSE_Sign1 (18)", "not_cose_sign1")
         item = item.value
-    if not (isinstance(item, list | tuple) and len(item) == 4 and isinstance(item[0], bytes)
+    if not (isinstance(item, (list, tuple)) and len(item) == 4 and isinstance(item[0], bytes)
             and _is_map(item[1]) and isinstance(item[2], bytes) and isinstance(item[3], bytes)):
         raise Refused("not a COSE_Sign1 [protected, unprotected, payload, signature] with its payload",
                       "not_cose_sign1")
     protected_bytes, unprotected, payload, signature = item
-    unprotected = dict(unprotected)
+    unprotected = _as_dict(unprotected)
 
-    protected = _cbor(protected_bytes, "the protected header", "bad_header") if protected_bytes else {}
+    protected = _protected_header(protected_bytes) if protected_bytes else {}
     if not _is_map(protected):
         raise Refused("the protected header is not a map", "bad_header")
-    protected = dict(protected)
+    protected = dict(protected)  # a copy: the decoded header is shared by every code with these bytes
     if CRIT in protected or CRIT in unprotected:
         raise Refused("critical header parameters this verifier does not understand", "bad_header")
     if ALG not in protected:
@@ -216,14 +229,14 @@ def _cwt(payload: bytes) -> dict[Any, Any]:
     claims = _cbor(payload, "the payload", "bad_payload")
     if not _is_map(claims):
         raise Refused("the payload is not a CWT (a CBOR map)", "bad_payload")
-    return dict(claims)
+    return _as_dict(claims)
 
 
 def decode(hc1: str) -> Decoded:
     """Prefix, Base45, zlib, COSE_Sign1 and its headers, CWT: the credential's parts, nothing
     checked but their shape (``verify`` checks the signature before it reads the CWT)."""
     parts = _unwrap(hc1)
-    return replace(parts, claims=_cwt(parts.payload))
+    return parts._replace(claims=_cwt(parts.payload))
 
 
 def verify(hc1: str, *, trusted: Mapping[bytes, Any], at: datetime | None = None) -> Verified:
@@ -252,8 +265,8 @@ def verify(hc1: str, *, trusted: Mapping[bytes, Any], at: datetime | None = None
         raise Refused("the signature does not match the credential", "bad_signature")
 
     claims = _cwt(parts.payload)  # read only once it is known to be the signer's
-    missing = [name for label, name in ((EXP, "exp"), (IAT, "iat"), (HCERT, "hcert")) if label not in claims]
-    if missing:
+    if not (EXP in claims and IAT in claims and HCERT in claims):
+        missing = [name for label, name in CLAIMS if label not in claims]
         raise Refused(f"missing claims: {', '.join(missing)}", "missing_claims")
     exp, iat, issuer, hcert = claims[EXP], claims[IAT], claims.get(ISS), claims[HCERT]
     if not (_is_int(exp) and _is_int(iat)) or issuer is not None and not isinstance(issuer, str):
@@ -263,7 +276,7 @@ def verify(hc1: str, *, trusted: Mapping[bytes, Any], at: datetime | None = None
     content = hcert[1]
     if not _is_map(content):
         raise Refused("the hcert content is not a map", "bad_claims")
-    content = dict(content)
+    content = _as_dict(content)
     issued_at, expires_at = _moment(iat), _moment(exp)
     window = [(issued_at, expires_at)]
     if content.get("t") == HEALTH_CODE:
@@ -272,8 +285,9 @@ def verify(hc1: str, *, trusted: Mapping[bytes, Any], at: datetime | None = None
     if signer.certificate is not None and not signer.not_before <= issued_at <= signer.not_after:
         raise Refused("the signer's certificate was not valid when the credential was issued",
                       "key_not_valid")
+    skewed = at + CLOCK_SKEW
     for start, end in window:
-        if at + CLOCK_SKEW < start:
+        if skewed < start:
             raise Refused(f"not valid before {start.isoformat()}", "not_yet_valid")
         if at >= end:
             raise Refused(f"expired at {end.isoformat()}", "expired")
@@ -281,9 +295,25 @@ def verify(hc1: str, *, trusted: Mapping[bytes, Any], at: datetime | None = None
                     content=content)
 
 
+# Types found to be Mappings. cbor2 decodes the maps inside a tag (COSE_Sign1's unprotected header)
+# as its frozendict, for which abc does not remember the answer: isinstance(…, Mapping) took 1.7 µs
+# on every check.
+_MAP_TYPES = {dict}
+
+
 def _is_map(value: Any) -> bool:
-    """``isinstance(value, Mapping)``, the ABC check (slow) skipped for the dicts cbor2 gives."""
-    return type(value) is dict or isinstance(value, Mapping)
+    """``isinstance(value, Mapping)``, the ABC check (slow) made once per type."""
+    if type(value) in _MAP_TYPES:
+        return True
+    if isinstance(value, Mapping):
+        _MAP_TYPES.add(type(value))
+        return True
+    return False
+
+
+def _as_dict(value: Mapping[Any, Any]) -> dict[Any, Any]:
+    """A map as a dict: cbor2's own dicts as they are (nothing else holds them), any other Mapping copied."""
+    return value if type(value) is dict else dict(value)
 
 
 def _is_int(value: Any) -> bool:
@@ -298,8 +328,8 @@ def _moment(seconds: int) -> datetime:
 
 
 def _health_pass_window(content: dict[str, Any], issuer: str | None) -> tuple[datetime, datetime]:
-    missing = [name for name in PASS_FIELDS if name not in content]
-    if missing:
+    if not content.keys() >= PASS_FIELD_SET:
+        missing = [name for name in PASS_FIELDS if name not in content]
         raise Refused(f"the health pass lacks {', '.join(missing)}", "missing_claims")
     if content["col"] not in COLOURS:
         raise Refused(f"unknown colour {content['col']!r}", "bad_claims")

@@ -31,7 +31,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -87,16 +87,49 @@ def credential_hash(credential_id: str) -> str:
 
 
 def iso(moment: datetime) -> str:
-    """``YYYY-MM-DDTHH:MM:SSZ``; through ``isoformat`` (a tenth of ``strftime``'s cost, and once
-    per check) for the four-digit years it writes as ``strftime`` does."""
+    """``YYYY-MM-DDTHH:MM:SSZ``, as ``strftime`` writes it; for the four-digit years by %-formatting
+    the fields (once per check, timed side by side: 1.1 µs, against 2.0 through ``isoformat`` and
+    2.6 through ``strftime``)."""
     moment = moment.astimezone(UTC)
     if moment.year < 1000:
         return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return moment.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (moment.year, moment.month, moment.day, moment.hour,
+                                               moment.minute, moment.second)
 
 
 def _decision(result: str, code: str, english: str, **fields: Any) -> HealthDecision:
-    return HealthDecision(result=result, code=code, reason=f"{ZH.get(code, code)} / {english}", **fields)
+    return HealthDecision(result=result, code=code, reason=_reason(code, english), **fields)
+
+
+def _settle(decision: HealthDecision, result: str, code: str, english: str) -> HealthDecision:
+    """The verdict written into a decision whose facts were gathered first (a code that passed the
+    signature check: built once, by keyword, rather than merged from dicts of facts)."""
+    decision.result, decision.code, decision.reason = result, code, _reason(code, english)
+    return decision
+
+
+def _reason(code: str, english: str) -> str:
+    return f"{ZH.get(code, code)} / {english}"
+
+
+class _Binding(NamedTuple):
+    """A signer's entry with what every check reads of it made ready once per load (its times were
+    parse_time lookups on each check)."""
+
+    entry: dict[str, Any]
+    source: str  # downloaded | imported
+    kid_hex: str
+    valid_from: datetime
+    valid_until: datetime
+    revoked_from: datetime | None  # a revoked key: codes issued from then on are refused
+
+
+def _binding(kid: bytes, entry: dict[str, Any], source: str) -> _Binding:
+    revoked_at = entry.get("revoked_at")
+    revoked_from = None if entry["status"] != "revoked" else \
+        parse_time(revoked_at) if revoked_at is not None else datetime.min.replace(tzinfo=UTC)
+    return _Binding(entry, source, kid.hex(), parse_time(entry["valid_from"]),
+                    parse_time(entry["valid_until"]), revoked_from)
 
 
 def _int(value: Any) -> bool:
@@ -161,6 +194,29 @@ def _batch(entry: Any) -> tuple[str, frozenset[str]]:
             and isinstance(entry.get("deleted", False), bool)):
         raise ValueError("a malformed revocation batch (batch_id, region, hashes, deleted)")
     return entry["batch_id"], frozenset(h.lower() for h in entry["hashes"])
+
+
+def _key_problem(binding: _Binding, verified: hcert.Verified, at: datetime) -> tuple[str, str] | None:
+    """Why the signer may not vouch for this code (code, English), or None: its region, the credential
+    type, its algorithm, its validity when the code was issued, its revocation, its expiry."""
+    entry, kind = binding.entry, verified.kind
+    if kind != hcert.HEALTH_CODE:
+        return "not_health_code", "a valid HC1 credential, but not a health pass"
+    if entry["region"] != verified.issuer:
+        return "key_not_for_region", \
+            f"the signer belongs to region {entry['region']}, not to {verified.issuer}"
+    if kind not in entry["credential_types"]:
+        return "key_not_for_type", f"the signer may not sign {kind}"
+    if entry["alg"] != verified.alg:
+        return "alg_not_allowed", f"the signer signs with {entry['alg']}, not {verified.alg}"
+    iat = verified.issued_at
+    if not binding.valid_from <= iat < binding.valid_until:
+        return "key_not_valid", "the signing key was not valid when the code was issued"
+    if binding.revoked_from is not None and iat >= binding.revoked_from:
+        return "key_revoked", "the signing key was revoked before the code was issued"
+    if at >= binding.valid_until:
+        return "key_expired", f"the signing key expired at {entry['valid_until']}"
+    return None
 
 
 class HealthVerifier:
@@ -285,50 +341,38 @@ class HealthVerifier:
         at = at or datetime.now(UTC)
         if at.tzinfo is None:
             raise ValueError("'at' must be timezone-aware")
-        trusted = self._derive("trusted", self._trusted)
+        checked_at = iso(at)
         try:
-            verified = hcert.verify(hc1, trusted=trusted, at=at)
+            verified = hcert.verify(hc1, trusted=self._derive("trusted", self._trusted), at=at)
         except hcert.Refused as refused:
-            return _decision("invalid", refused.code, refused.reason, checked_at=iso(at))
-        entry, _certificate, source = self.signer(verified.kid)
-        signed = {"kid": verified.kid.hex(), "key_source": source, "checked_at": iso(at)}
-        problem = self._key_problem(entry, verified, at)
+            return _decision("invalid", refused.code, refused.reason, checked_at=checked_at)
+        binding = self._derive("bindings", self._bindings)[verified.kid]
+        problem = _key_problem(binding, verified, at)
         if problem:
-            return _decision("invalid", *problem, **signed)
+            return _decision("invalid", *problem, kid=binding.kid_hex, key_source=binding.source,
+                             checked_at=checked_at)
         content = verified.content
         digest = credential_hash(content["id"]) if isinstance(content["id"], str) else None
-        facts = dict(issued_colour=content["col"], colour=content["col"], issuer_region=verified.issuer,
-                     masked_name=content["nam"], valid_until=content["vu"], credential_hash=digest, **signed)
+        decision = HealthDecision(
+            result="invalid", code="", reason="", issued_colour=content["col"], colour=content["col"],
+            issuer_region=verified.issuer, masked_name=content["nam"], valid_until=content["vu"],
+            credential_hash=digest, kid=binding.kid_hex, key_source=binding.source, checked_at=checked_at)
         if digest is None:
-            return _decision("invalid", "bad_claims", "the credential id is not text", **facts)
+            return _settle(decision, "invalid", "bad_claims", "the credential id is not text")
         if self._revoked(verified.issuer, digest):
-            return _decision("invalid", "revoked", "the code has been revoked", **facts)
-        return self._apply_rules(content, verified.issuer, checkpoint_region, at, facts)
+            return _settle(decision, "invalid", "revoked", "the code has been revoked")
+        return self._apply_rules(decision, content, checkpoint_region, at)
 
     def _trusted(self) -> dict[bytes, hcert.Signer]:
         """Every signer held, its key made ready for hcert once per load rather than on every check."""
         held = {**self._imported_certificates, **self._parsed[TRUST]}
         return {kid: hcert.prepare(certificate) for kid, certificate in held.items()}
 
-    def _key_problem(self, entry: dict[str, Any], verified: hcert.Verified,
-                     at: datetime) -> tuple[str, str] | None:
-        if verified.kind != hcert.HEALTH_CODE:
-            return "not_health_code", "a valid HC1 credential, but not a health pass"
-        if entry["region"] != verified.issuer:
-            return "key_not_for_region", f"the signer belongs to region {entry['region']}, not to {verified.issuer}"
-        if verified.kind not in entry["credential_types"]:
-            return "key_not_for_type", f"the signer may not sign {verified.kind}"
-        if entry["alg"] != verified.alg:
-            return "alg_not_allowed", f"the signer signs with {entry['alg']}, not {verified.alg}"
-        iat = verified.issued_at
-        if not parse_time(entry["valid_from"]) <= iat < parse_time(entry["valid_until"]):
-            return "key_not_valid", "the signing key was not valid when the code was issued"
-        revoked_at = entry.get("revoked_at")
-        if entry["status"] == "revoked" and (revoked_at is None or iat >= parse_time(revoked_at)):
-            return "key_revoked", "the signing key was revoked before the code was issued"
-        if at >= parse_time(entry["valid_until"]):
-            return "key_expired", f"the signing key expired at {entry['valid_until']}"
-        return None
+    def _bindings(self) -> dict[bytes, _Binding]:
+        """Every signer held, by kid, as ``signer`` chooses it: downloaded before imported."""
+        imported = {kid: _binding(kid, entry, IMPORTED) for kid, entry in self.imported.items()}
+        downloaded = {kid: _binding(kid, entry, DOWNLOADED) for kid, entry in self.entries[TRUST].items()}
+        return {**imported, **downloaded}
 
     def _revoked(self, region: str | None, digest: str) -> bool:
         return digest in self._derive("revoked", self._revoked_by_region).get(region, ())
@@ -352,14 +396,18 @@ class HealthVerifier:
         Remembered with the span of time over which the answer cannot change (between the nearest
         validity bounds of the region's rules around ``at``), so a checkpoint's checks do not choose
         among the region's rules each time."""
+        return list(self._in_force(region, at, certificate_type))
+
+    def _in_force(self, region: str, at: datetime, certificate_type: str) -> tuple[dict[str, Any], ...]:
+        """``rules_in_force``, as the remembered tuple (not copied: a check only reads it)."""
         remembered = self._derive("in_force", dict)
         held = remembered.get((region, certificate_type))
         if held is not None and held[0] <= at < held[1]:
-            return list(held[2])
+            return held[2]
         rules = self._derive("rules", self._rules_by_region).get(region, ())
-        chosen = health_rules.in_force(rules, at, certificate_type)
+        chosen = tuple(health_rules.in_force(rules, at, certificate_type))
         remembered[(region, certificate_type)] = (*health_rules.steady_span(rules, at), chosen)
-        return list(chosen)
+        return chosen
 
     def _rules_by_region(self) -> dict[str, list[tuple[tuple[str, int], dict[str, Any]]]]:
         by_region: dict[str, list[tuple[tuple[str, int], dict[str, Any]]]] = {}
@@ -367,16 +415,16 @@ class HealthVerifier:
             by_region.setdefault(rule["region"], []).append((key, rule))
         return by_region
 
-    def _apply_rules(self, content: dict, issuer: str | None, region: str, at: datetime,
-                     facts: dict[str, Any]) -> HealthDecision:
-        colour, rules, failed = health_rules.apply(self.rules_in_force(region, at, content["t"]), content,
-                                                   issuer=issuer, region=region, at=facts["checked_at"],
-                                                   prepared=self._parsed[RULES])
-        facts = {**facts, "colour": colour, "rules": rules}
+    def _apply_rules(self, decision: HealthDecision, content: dict, region: str,
+                     at: datetime) -> HealthDecision:
+        colour, decision.rules, failed = health_rules.apply(
+            self._in_force(region, at, content["t"]), content, issuer=decision.issuer_region, region=region,
+            at=decision.checked_at, prepared=self._parsed[RULES])
+        decision.colour = colour
         if failed:
             names = ", ".join(f"{each['identifier']} v{each['version']}" for each in failed)
-            return _decision("refused", "rule_failed", f"the checkpoint's rules refuse the code ({names})",
-                             **facts)
+            return _settle(decision, "refused", "rule_failed",
+                           f"the checkpoint's rules refuse the code ({names})")
         if colour != "green":
-            return _decision("refused", "colour_not_green", f"the code counts as {colour} here", **facts)
-        return _decision("accepted", "ok", "a valid green code", **facts)
+            return _settle(decision, "refused", "colour_not_green", f"the code counts as {colour} here")
+        return _settle(decision, "accepted", "ok", "a valid green code")
