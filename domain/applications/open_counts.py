@@ -31,6 +31,7 @@ from typing import Any
 from domain.applications.ports import TransitionNotice
 from domain.shared.errors import UpstreamUnavailable
 from domain.shared.followed import Feed
+from domain.shared.per_turn import PerTurn
 
 log = logging.getLogger("govhub.applications")
 
@@ -38,9 +39,12 @@ MAX_KEPT = 200_000  # citizens whose count is kept (~100 bytes each); more: star
 
 
 class OpenCounts:
-    def __init__(self, load: Callable[[str], Awaitable[int]], *, feed: Feed | None, max_age: float = 60.0,
-                 settle: float = 2.0, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._load, self._feed = load, feed
+    def __init__(self, load: Callable[[list[str]], Awaitable[dict[str, int]]], *, feed: Feed | None,
+                 max_age: float = 60.0, settle: float = 2.0, monotonic: Callable[[], float] = time.monotonic) -> None:
+        """``load(persons)``: their counts (a person with none may be missing). The citizens whose
+        count is asked during one turn of the event loop are counted by one call (per_turn.py)."""
+        self._loads: PerTurn[str, int] = PerTurn(lambda persons: _in_order(load, persons))
+        self._feed = feed
         self._max_age, self._settle, self._monotonic = max_age, settle, monotonic
         self._kept: dict[str, tuple[float, int]] = {}  # person -> (when its read began, count)
         self._changed: dict[str, float] = {}  # person -> when a change of theirs was last announced
@@ -53,7 +57,7 @@ class OpenCounts:
         kept = self._kept.get(person_id)
         if kept is not None and began - kept[0] <= self._max_age:
             return kept[1]
-        count = await self._load(person_id)
+        count = await self._loads.ask(person_id)
         if self.live and began >= self._changed.get(person_id, -self._settle) + self._settle:
             if len(self._kept) >= MAX_KEPT:
                 self._kept.clear()
@@ -107,3 +111,8 @@ class OpenCounts:
 
         await self._feed.follow(on_message=on_message, on_subscribed=lambda: self.set_live(True),
                                 on_lost=lambda: self.set_live(False))
+
+
+async def _in_order(load: Callable[[list[str]], Awaitable[dict[str, int]]], persons: list[str]) -> list[int]:
+    counts = await load(persons)
+    return [counts.get(person, 0) for person in persons]

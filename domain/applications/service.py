@@ -183,8 +183,10 @@ class ApplicationService:
         one of their applications changes: open_counts.py)."""
         return await self.open_counts.get(person_id)
 
-    async def _count_open(self, person_id: str) -> int:
-        return await Application.filter(person_id=person_id, status__in=sorted(rules.OPEN)).count()
+    async def _count_open(self, person_ids: list[str]) -> dict[str, int]:
+        rows = await (Application.filter(person_id__in=person_ids, status__in=sorted(rules.OPEN))
+                      .annotate(n=Count("id")).group_by("person_id").values_list("person_id", "n"))
+        return dict(rows)
 
     async def counts(self, *, since: datetime, until: datetime) -> ApplicationCounts:
         """Applications submitted in [since, until) per channel, completed (办结) and approved by
