@@ -25,6 +25,20 @@ from tests.support.clock import OFFSET, suite_clock  # sets GOVHUB_CLOCK_OFFSET 
 pytest_plugins = ["tests.support.fixtures"]
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that talked to a live hub gets the errors the hub logged in its report: a
+    journey's 500 says nothing of its cause (two were seen once each and never explained)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        from tests.support.live_hub import errors_logged
+
+        logged = errors_logged()
+        if logged:
+            report.sections.append(("errors the live hub logged", logged))
+
+
 def _is_postgres(url: str) -> bool:
     return url.startswith(("postgres://", "postgresql://", "asyncpg://"))
 

@@ -58,16 +58,36 @@ def running_hub(*, database_url: str, redis_url: str, mock_url: str, extra_env: 
         process = subprocess.Popen([sys.executable, "-m", "bff.cli", "serve"], cwd=REPO_ROOT, env=env,
                                    stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
+        RUNNING_LOGS.append(log)
         try:
             # a loaded CI box starts Sanic's worker process slowly
             wait_until_up(process, url, log, path="/healthz", timeout=90)
             yield url
         finally:
+            RUNNING_LOGS.remove(log)
             process.terminate()
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+RUNNING_LOGS: list = []  # the output files of the live hubs running in this process
+
+
+def errors_logged(limit: int = 6000) -> str:
+    """What the running live hubs logged at ERROR or worse (tracebacks included), for a failed test's
+    report: a journey's 500 says nothing of its cause, the hub's log does (tests/conftest.py)."""
+    found = []
+    for log in RUNNING_LOGS:
+        log.flush()
+        log.seek(0)
+        text = log.read()
+        log.seek(0, os.SEEK_END)
+        start = min((i for i in (text.find('"level": "ERROR"'), text.find("Traceback")) if i >= 0), default=-1)
+        if start >= 0:
+            found.append(text[text.rfind("\n", 0, start) + 1:][-limit:])  # from the start of its line
+    return "\n".join(found)
 
 
 def tried_and_pending(database_url: str, target: str) -> int:
