@@ -132,14 +132,14 @@ def raw_verify(verifier, credential: str):
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec, padding
 
-    from verifier import hcert
+    from verifier import cose_keys, hcert
 
     parts = hcert.decode(credential)
     _entry, certificate, _source = verifier.signer(parts.kid)
     key = certificate.public_key()
     message = cbor2.dumps(["Signature1", parts.protected_bytes, b"", parts.payload])
     if parts.alg == -7:
-        der, ecdsa = hcert._raw_to_der(parts.signature), ec.ECDSA(hashes.SHA256())
+        der, ecdsa = cose_keys.raw_to_der(parts.signature), ec.ECDSA(hashes.SHA256())
         return lambda: key.verify(der, message, ecdsa)
     pss, sha256 = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256()
     return lambda: key.verify(parts.signature, message, pss, sha256)

@@ -50,13 +50,9 @@ from typing import Any, NamedTuple
 
 import cbor2
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from verifier.base45 import b45decode
+from verifier.cose_keys import ES256, PS256, SM2_SM3, UnusableKey, certificate_key, key_problem, signature_ok
 from verifier.offline import parse_time
 
 PREFIX = "HC1:"
@@ -64,13 +60,10 @@ MAX_TEXT = 16_384  # characters; a QR code holds at most 4,296 alphanumeric ones
 MAX_COSE = 65_536  # bytes inflated, at most
 CLOCK_SKEW = timedelta(minutes=5)  # a checkpoint's clock may run behind the issuer's
 
-ES256, PS256, SM2_SM3 = "ES256", "PS256", "SM2-SM3"
 ALGORITHMS = {-7: ES256, -37: PS256, -65601: SM2_SM3}
 ISS, EXP, IAT, HCERT = 1, 4, 6, -260
 ALG, CRIT, KID = 1, 2, 4
 COSE_SIGN1, CWT = 18, 61
-PSS_SALT_LENGTH = 32
-MIN_RSA_BITS = 2048
 HEALTH_CODE = "health_code"
 PASS_FIELDS = ("v", "t", "reg", "col", "nam", "id", "vf", "vu")
 PASS_FIELD_SET = frozenset(PASS_FIELDS)
@@ -140,10 +133,10 @@ def prepare(entry: Any) -> Signer:
     bounds = (certificate.not_valid_before_utc, certificate.not_valid_after_utc) if certificate is not None \
         else (None, None)
     try:
-        key = _certificate_key(certificate) if certificate is not None else entry
-    except Refused as refused:
-        return Signer(None, certificate, *bounds, {}, (refused.reason, refused.code))
-    return Signer(key, certificate, *bounds, {alg: _key_problem(alg, key) for alg in ALGORITHMS.values()})
+        key = certificate_key(certificate) if certificate is not None else entry
+    except UnusableKey as unusable:
+        return Signer(None, certificate, *bounds, {}, (str(unusable), "alg_not_allowed"))
+    return Signer(key, certificate, *bounds, {alg: key_problem(alg, key) for alg in ALGORITHMS.values()})
 
 
 def kid_of(certificate_der: bytes) -> bytes:
@@ -261,7 +254,7 @@ def verify(hc1: str, *, trusted: Mapping[bytes, Any], at: datetime | None = None
     if problem:
         raise Refused(problem, "alg_not_allowed")
     message = cbor2.dumps(["Signature1", parts.protected_bytes, b"", parts.payload])
-    if not _signature_ok(alg, key, message, parts.signature):
+    if not signature_ok(alg, key, message, parts.signature):
         raise Refused("the signature does not match the credential", "bad_signature")
 
     claims = _cwt(parts.payload)  # read only once it is known to be the signer's
@@ -340,78 +333,3 @@ def _health_pass_window(content: dict[str, Any], issuer: str | None) -> tuple[da
     except (TypeError, ValueError) as exc:
         raise Refused("the health pass's validity is not ISO 8601 UTC", "bad_claims") from exc
     return start, end
-
-
-def _sm2():
-    try:
-        from tongsuopy.crypto import hashes as sm_hashes
-        from tongsuopy.crypto.asymciphers import ec as sm_ec
-        from tongsuopy.crypto.exceptions import InvalidSignature as SmInvalid
-    except ImportError:  # an SM2 key cannot have been given without tongsuopy
-        return None
-    return sm_ec, sm_hashes, SmInvalid
-
-
-def _certificate_key(certificate: x509.Certificate) -> Any:
-    """The certificate's public key; an SM2 one (which cryptography does not load) through tongsuopy."""
-    try:
-        return certificate.public_key()
-    except (ValueError, UnsupportedAlgorithm):
-        pass
-    from asn1crypto import x509 as asn1_x509
-    from tongsuopy.crypto import serialization as sm_serialization
-
-    spki = asn1_x509.Certificate.load(certificate.public_bytes(Encoding.DER))["tbs_certificate"][
-        "subject_public_key_info"].dump()
-    try:
-        return sm_serialization.load_der_public_key(spki)
-    except Exception as exc:
-        raise Refused("the signer's certificate holds a key this verifier cannot use",
-                      "alg_not_allowed") from exc
-
-
-def _key_problem(alg: str, key: Any) -> str | None:
-    if alg == ES256:
-        if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1":
-            return None
-        return "ES256 is not allowed for this signer's key (it needs a P-256 key)"
-    if alg == PS256:
-        if isinstance(key, rsa.RSAPublicKey) and key.key_size >= MIN_RSA_BITS:
-            return None
-        return f"PS256 is not allowed for this signer's key (it needs an RSA key of ≥ {MIN_RSA_BITS} bits)"
-    sm2 = _sm2()
-    if sm2 is not None and isinstance(key, sm2[0].EllipticCurvePublicKey) and key.curve.name == "SM2":
-        return None
-    return "SM2-SM3 is not allowed for this signer's key (it needs an SM2 key)"
-
-
-def _raw_to_der(signature: bytes) -> bytes | None:
-    if len(signature) != 64:
-        return None
-    return encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
-
-
-_PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=PSS_SALT_LENGTH)
-_SHA256 = hashes.SHA256()
-_ECDSA_SHA256 = ec.ECDSA(_SHA256)  # made once: cryptography's parameter objects are immutable
-
-
-def _signature_ok(alg: str, key: Any, message: bytes, signature: bytes) -> bool:
-    try:
-        if alg == PS256:
-            key.verify(signature, message, _PSS, _SHA256)
-            return True
-        der = _raw_to_der(signature)
-        if der is None:
-            return False
-        if alg == ES256:
-            key.verify(der, message, _ECDSA_SHA256)
-            return True
-        sm_ec, sm_hashes, sm_invalid = _sm2()
-        try:
-            key.verify(der, message, sm_ec.ECDSA(sm_hashes.SM3()))
-        except sm_invalid:
-            return False
-        return True
-    except (InvalidSignature, ValueError):
-        return False

@@ -25,9 +25,7 @@ not admit. ``accepted``: everything passes and the effective colour is green.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +35,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from verifier import hcert, health_rules
+from verifier.health_entries import is_int, revocation_batch, rule_entry, signer_algorithm, trust_entry
 from verifier.offline import check_anchor, open_signed, parse_time
 
 TRUST, RULES, REVOCATIONS = "trust", "rules", "revocations"
@@ -44,8 +43,6 @@ LIST_TYPES = {TRUST: "govhub-health-trust-list", RULES: "govhub-health-rules",
               REVOCATIONS: "govhub-health-revocations"}
 DOWNLOADED, IMPORTED = "downloaded", "imported"
 HASH_TYPE = "SHA256-128"
-SIGNER_ALGORITHMS = (hcert.ES256, hcert.PS256, hcert.SM2_SM3)
-REGION = re.compile(r"\d{6}")
 
 ZH = {  # the Chinese half of each reason, by code
     "bad_prefix": "不是健康码", "too_large": "健康码过大", "bad_base45": "健康码编码已损坏",
@@ -132,70 +129,6 @@ def _binding(kid: bytes, entry: dict[str, Any], source: str) -> _Binding:
                     parse_time(entry["valid_until"]), revoked_from)
 
 
-def _int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def signer_algorithm(certificate: x509.Certificate) -> str:
-    """The one algorithm the certificate's key signs with: ES256 (P-256), PS256 (RSA >= 2048), SM2-SM3."""
-    try:
-        key = hcert._certificate_key(certificate)
-    except hcert.Refused as exc:
-        raise ValueError(exc.reason) from None
-    for alg in SIGNER_ALGORITHMS:
-        if hcert._key_problem(alg, key) is None:
-            return alg
-    raise ValueError("the certificate's key is neither P-256, RSA of at least 2048 bits nor SM2")
-
-
-def _signer(entry: Any) -> tuple[bytes, x509.Certificate]:
-    """A trust entry checked: its kid is its certificate's, its algorithm its key's; (kid, certificate)."""
-    if not isinstance(entry, dict):
-        raise ValueError("a trust-list entry is an object")
-    try:
-        kid = base64.b64decode(entry["kid"], validate=True)
-        der = base64.b64decode(entry["certificate"], validate=True)
-        certificate = x509.load_der_x509_certificate(der)
-        parse_time(entry["valid_from"]), parse_time(entry["valid_until"])
-        revoked_at = entry.get("revoked_at")
-        if revoked_at is not None:
-            parse_time(revoked_at)
-    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
-        raise ValueError(f"a malformed trust-list entry ({exc.__class__.__name__}: {exc})") from None
-    if hcert.kid_of(der) != kid or str(entry.get("kid_hex", kid.hex())).lower() != kid.hex():
-        raise ValueError(f"trust-list entry {kid.hex()}: its kid is not its certificate's")
-    if not (isinstance(entry.get("region"), str) and REGION.fullmatch(entry["region"])):
-        raise ValueError(f"trust-list entry {kid.hex()}: its region is not a 6-digit code")
-    types = entry.get("credential_types")
-    if not (isinstance(types, list) and all(isinstance(each, str) for each in types)):
-        raise ValueError(f"trust-list entry {kid.hex()}: credential_types is not a list of names")
-    if entry.get("status") not in ("active", "revoked"):
-        raise ValueError(f"trust-list entry {kid.hex()}: unknown status {entry.get('status')!r}")
-    if entry.get("alg") != signer_algorithm(certificate):
-        raise ValueError(f"trust-list entry {kid.hex()}: alg {entry.get('alg')!r} is not its key's")
-    return kid, certificate
-
-
-def _rule(entry: Any) -> tuple[tuple[str, int], health_rules.Prepared]:
-    if not (isinstance(entry, dict) and isinstance(entry.get("identifier"), str) and _int(entry.get("version"))
-            and isinstance(entry.get("region"), str) and isinstance(entry.get("type"), str) and "logic" in entry):
-        raise ValueError("a malformed rule entry (identifier, version, region, type, logic)")
-    try:
-        parse_time(entry["valid_from"]), parse_time(entry["valid_until"])
-    except (KeyError, TypeError, ValueError):
-        raise ValueError(f"rule {entry['identifier']} v{entry['version']}: validity is not ISO 8601 UTC") from None
-    # compiled once here rather than interpreted on every check
-    return (entry["identifier"], entry["version"]), health_rules.prepare(entry)
-
-
-def _batch(entry: Any) -> tuple[str, frozenset[str]]:
-    if not (isinstance(entry, dict) and isinstance(entry.get("batch_id"), str) and isinstance(entry.get("region"), str)
-            and isinstance(entry.get("hashes"), list) and all(isinstance(h, str) for h in entry["hashes"])
-            and isinstance(entry.get("deleted", False), bool)):
-        raise ValueError("a malformed revocation batch (batch_id, region, hashes, deleted)")
-    return entry["batch_id"], frozenset(h.lower() for h in entry["hashes"])
-
-
 def _key_problem(binding: _Binding, verified: hcert.Verified, at: datetime) -> tuple[str, str] | None:
     """Why the signer may not vouch for this code (code, English), or None: its region, the credential
     type, its algorithm, its validity when the code was issued, its revocation, its expiry."""
@@ -240,13 +173,13 @@ class HealthVerifier:
     # --- the signed lists -----------------------------------------------------------------
 
     def load_trust_list(self, envelope: dict[str, Any]) -> None:
-        self._load(TRUST, envelope, _signer)
+        self._load(TRUST, envelope, trust_entry)
 
     def load_rules(self, envelope: dict[str, Any]) -> None:
-        self._load(RULES, envelope, _rule)
+        self._load(RULES, envelope, rule_entry)
 
     def load_revocations(self, envelope: dict[str, Any]) -> None:
-        self._load(REVOCATIONS, envelope, _batch)
+        self._load(REVOCATIONS, envelope, revocation_batch)
 
     def reset(self, name: str) -> None:
         """Forget a list's entries (to download it again from the start); the newest seq seen stays,
@@ -264,7 +197,7 @@ class HealthVerifier:
             raise ValueError(f"not a {kind} (its type is {payload.get('type')!r})")
         seq, since, entries = payload.get("seq"), payload.get("since"), payload.get("entries")
         more, next_since = payload.get("more", False), payload.get("next_since")
-        if not (_int(seq) and (since is None or _int(since)) and isinstance(entries, list) and isinstance(more, bool)):
+        if not (is_int(seq) and (since is None or is_int(since)) and isinstance(entries, list) and isinstance(more, bool)):
             raise ValueError(f"a malformed {kind} (seq, since, entries, more)")
         if seq < self.newest_seq[name]:
             raise ValueError(f"stale {kind}: its seq {seq} is older than the seq {self.newest_seq[name]} "
@@ -274,10 +207,10 @@ class HealthVerifier:
         checked = []
         for entry in entries:
             entry_seq = entry.get("seq") if isinstance(entry, dict) else None
-            if not (_int(entry_seq) and (since or 0) < entry_seq <= seq):
+            if not (is_int(entry_seq) and (since or 0) < entry_seq <= seq):
                 raise ValueError(f"{kind}: an entry's seq is missing or outside ({since}, {seq}]")
             checked.append((*check_entry(entry), entry))
-        if more and not (_int(next_since) and (since or 0) < next_since <= seq):
+        if more and not (is_int(next_since) and (since or 0) < next_since <= seq):
             raise ValueError(f"{kind}: 'more' without a usable next_since")
         for key, parsed, entry in checked:  # merged only once every entry passed
             held = self.entries[name].get(key)
@@ -321,7 +254,7 @@ class HealthVerifier:
 
     def load_imported(self, entry: dict[str, Any]) -> None:
         """An imported signer (from ``import_certificate`` or the cache), checked like a downloaded one."""
-        kid, certificate = _signer(entry)
+        kid, certificate = trust_entry(entry)
         if entry.get("source") != IMPORTED:
             raise ValueError("an imported signer is marked source 'imported'")
         self.imported[kid], self._imported_certificates[kid] = entry, certificate

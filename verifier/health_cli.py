@@ -20,7 +20,8 @@ from pathlib import Path
 
 from verifier import health_cache
 from verifier.cache import CacheInvalid
-from verifier.health import REGION, REVOCATIONS, RULES, TRUST, HealthVerifier
+from verifier.health import REVOCATIONS, RULES, TRUST, HealthVerifier
+from verifier.health_entries import REGION
 from verifier.offline import AnchorMismatch
 
 PATHS = {TRUST: "/public/v1/health/trust-list", RULES: "/public/v1/health/rules",
