@@ -60,8 +60,8 @@ def unverified_subject(authorization: str) -> str | None:
     """The ``sub`` of a bearer JWT, unverified: it only chooses where this request reads from (the
     route still verifies the token). A forged one can only send its own reads to the primary."""
     scheme, _, token = authorization.partition(" ")
-    parts = token.split(".")
-    if scheme.lower() != "bearer" or len(parts) != 3:
+    parts = token.strip().split(".")
+    if scheme.lower() != "bearer" or len(parts) != 3 or len(parts[1]) > 2048:
         return None
     try:
         payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))

@@ -15,8 +15,6 @@ before it leaves the process. Nothing is labelled per user, and nothing here wai
 """
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import time
 
@@ -25,6 +23,7 @@ from sanic import Request, Sanic
 from bff.common.channels import CHANNELS
 from bff.common.limits import client_ip
 from bff.common.metrics import route_template
+from bff.common.read_routing import unverified_subject
 
 log = logging.getLogger("govhub.figures")
 
@@ -65,23 +64,10 @@ def visitor_of(request: Request) -> str:
     auth = getattr(request.ctx, "auth", None)
     if auth is not None:
         return f"person:{auth.subject}"
-    subject = _unverified_subject(request.headers.get("Authorization", ""))
+    subject = unverified_subject(request.headers.get("Authorization", ""))
     if subject:
         return f"person:{subject}"
     device = request.headers.get("X-Device-Id", "")
     if 0 < len(device) <= 128:
         return f"device:{device}"
     return f"address:{client_ip(request)}|{request.headers.get('User-Agent', '')[:200]}"
-
-
-def _unverified_subject(header: str) -> str | None:
-    scheme, _, token = header.partition(" ")
-    parts = token.strip().split(".")
-    if scheme.lower() != "bearer" or len(parts) != 3 or len(parts[1]) > 2048:
-        return None
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except ValueError:
-        return None
-    subject = claims.get("sub") if isinstance(claims, dict) else None
-    return subject if isinstance(subject, str) and 0 < len(subject) <= 64 else None
