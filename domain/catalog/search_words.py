@@ -31,6 +31,7 @@ from domain.catalog.errors import (
 from domain.catalog.models import SearchWord
 from domain.shared.clock import Clock
 from domain.shared.followed import Feed, Followed
+from domain.shared.rows import is_row_id
 
 TARGET = "search_word"
 SEED_FILE = Path(__file__).parent / "seed_data" / "search_words.json"
@@ -208,8 +209,7 @@ def _view(word: SearchWord) -> SearchWordView:
 
 
 async def _word(word_id: int) -> SearchWord:
-    in_range = isinstance(word_id, int) and 0 < word_id < 2**63
-    word = await SearchWord.get_or_none(id=word_id) if in_range else None
+    word = await SearchWord.get_or_none(id=word_id) if is_row_id(word_id) else None
     if word is None:
         raise SearchWordNotFound(f"搜索词 {word_id} 不存在")
     return word

@@ -43,7 +43,7 @@ from domain.delivery.views import DeliveryFilters, DeliveryPage, DeliveryView, v
 from domain.shared import cursors
 from domain.shared.clock import Clock
 from domain.shared.errors import InvalidCursor
-from domain.shared.rows import insert_rows
+from domain.shared.rows import insert_rows, is_row_id
 from domain.shared.vault import Vault
 
 log = logging.getLogger("govhub.delivery")
@@ -257,6 +257,8 @@ class DeliveryService:
         return row.summary if row else None
 
     async def _row(self, delivery_id: int, conn: BaseDBAsyncClient | None = None) -> Delivery:
+        if not is_row_id(delivery_id):  # the one place every path (JSON, console) comes through
+            raise DeliveryNotFound(f"投递 {delivery_id} 不存在")
         query = Delivery.filter(id=delivery_id)
         row = await (query.using_db(conn) if conn else query).first()
         if row is None:

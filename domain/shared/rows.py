@@ -20,6 +20,13 @@ from tortoise.models import Model
 # Both backends bind at most 32,766 parameters to one statement (SQLite since 3.32; PostgreSQL
 # 32,767): larger inserts go in several statements.
 MAX_PARAMETERS = 32_000
+ROW_ID_MAX = 2**63 - 1  # the widest id column (BIGINT) on either backend
+
+
+def is_row_id(value: object) -> bool:
+    """Could ``value`` be a row's id? Anything else would make the database raise (an integer
+    beyond BIGINT) rather than find nothing: a service asked for it answers "not found"."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= ROW_ID_MAX
 
 
 def placeholders(connection: BaseDBAsyncClient, count: int, *, start: int = 1) -> list[str]:

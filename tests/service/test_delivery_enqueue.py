@@ -7,7 +7,8 @@ from datetime import date, datetime, timezone
 import pytest
 from tortoise.transactions import in_transaction
 
-from domain.delivery.errors import DeliveryInvalid
+from domain.audit.service import SystemActor
+from domain.delivery.errors import DeliveryInvalid, DeliveryNotFound
 from domain.delivery.models import Delivery
 from domain.delivery.views import DeliveryFilters, day_bounds
 
@@ -67,6 +68,18 @@ async def test_bad_arguments_are_a_clear_error_and_write_nothing(resources, bad)
         await resources.delivery.enqueue(**arguments)
     assert raised.value.extra["errors"][0]["field"] == next(iter(bad))
     assert await Delivery.all().count() == 0
+
+
+@pytest.mark.parametrize("delivery_id", [0, -1, 2**63, 10**30, True, "1"])
+async def test_an_id_no_row_can_have_is_not_found_on_every_path_and_changes_nothing(resources, delivery_id):
+    """The service, not each route, guards the id: an integer beyond BIGINT would make the database
+    raise (a 500) instead of finding nothing."""
+    [real] = [await resources.delivery.enqueue(kind=KIND, target="zj-platform", payload={}, dedupe_key="k")]
+    for call in (lambda: resources.delivery.get(delivery_id),
+                 lambda: resources.delivery.resend(delivery_id=delivery_id, actor=SystemActor("system:test"))):
+        with pytest.raises(DeliveryNotFound):
+            await call()
+    assert [(d.id, d.status) for d in await Delivery.all()] == [(real, "pending")]
 
 
 async def test_a_day_filter_means_the_beijing_day_even_just_after_midnight(resources):
