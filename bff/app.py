@@ -9,16 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import logging
 import secrets
 import signal
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
 from sanic import Request, Sanic
 from sanic.config import Config
-from sanic.exceptions import PayloadTooLarge
 from sanic.response import file, json
 from sanic_ext import Extend, openapi as oas
 from sanic_ext.extensions.http.extension import HTTPExtension
@@ -29,7 +26,7 @@ from adapters.scheduler import runner as scheduler
 from adapters.scheduler.runner import Job
 from bff import channel_blueprints, console, shutdown
 from bff.admin import install as install_admin
-from bff.common import errors, jsonio, logs, metrics, openapi, paths, read_routing, traffic
+from bff.common import errors, jsonio, logs, metrics, openapi, paths, request_cycle
 from bff.container import Hub, HubContext, build_hub, close_hub
 from bff.gov import install as install_gov
 from bff.gov.housing_fund import bp as gov_housing_fund
@@ -39,7 +36,6 @@ from bff.public import topics as public_topics
 from bff.public import verify as public_verify
 from bff.settings import Settings
 
-log = logging.getLogger("govhub.access")
 # sanic-ext's extensions the hub uses: the OpenAPI document and /docs, automatic HEAD/OPTIONS and CORS,
 # the console's Jinja2 templates. Not its dependency injection (no route asks for it): its signal ran
 # on every request, ~6 % of a kept home page's time (docs/benchmarks.md, "Home throughput").
@@ -70,7 +66,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None, name: str = "govhu
     app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
     errors.install(app)
     paths.install(app)  # before any blueprint: their paths name these shapes
-    _install_request_context(app)
+    request_cycle.install(app, settings)  # timer, request id, figures, metrics, access line
     _install_lifecycle(app, settings, hub)
     app.blueprint(health.bp)
     app.blueprint(oidc.bp)
@@ -87,9 +83,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None, name: str = "govhu
     app.blueprint(gov_housing_fund)
     app.blueprint(regions.bp)
     app.blueprint(public_figures.bp)  # the platform's headline figures, from the rollups
-    metrics.install(app, settings)  # /metrics for Prometheus, and the request counters it reports
-    traffic.install(app)  # the dashboard's counts at request time (bff/common/traffic.py)
-    read_routing.install(app, settings)  # public reads from the replica, if one is set (docs/read-replica.md)
+    metrics.install(app, settings)  # /metrics for Prometheus (its counts: request_cycle)
     app.add_route(_openapi_json, "/openapi.json", name="openapi_json", ctx_public=True)
     return app
 
@@ -259,31 +253,6 @@ def _follow_topic_changes(app: HubApp) -> None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-
-
-def _install_request_context(app: HubApp) -> None:
-    @app.on_request(priority=100)
-    async def begin(request: Request) -> None:
-        logs.request_id_var.set(str(request.id))
-        # Sanic's own server enforces REQUEST_MAX_SIZE while reading; under ASGI it does not.
-        # A streaming route that reads and limits its own body (uploads) is exempt.
-        if getattr(request.route.ctx, "own_body_limit", False) if request.route else False:
-            return
-        declared = request.headers.get("content-length", "")
-        too_big = declared.isdigit() and int(declared) > app.config.REQUEST_MAX_SIZE
-        if too_big or len(request.body or b"") > app.config.REQUEST_MAX_SIZE:
-            raise PayloadTooLarge("提交的内容过大")
-
-    @app.on_response(priority=100)
-    async def end(request: Request, response) -> None:
-        response.headers["X-Request-Id"] = str(request.id)
-        if not log.isEnabledFor(logging.INFO):  # the access line's fields cost more than the check
-            return
-        started = getattr(request.ctx, "started", None)
-        duration = round((time.perf_counter() - started) * 1000, 2) if started else None
-        log.info("%s %s %s", request.method, request.path, response.status,
-                 extra={"method": request.method, "path": request.path, "status": response.status,
-                        "duration_ms": duration})
 
 
 class HubRequest(Request[HubApp, SimpleNamespace]):

@@ -3,8 +3,8 @@
 Two series, named as Prometheus' conventions name them:
 
 - ``http_requests_total{method, route, status}`` (counter)
-- ``http_request_duration_seconds{method, route}`` (histogram, from the first request middleware to
-  the last response middleware)
+- ``http_request_duration_seconds{method, route}`` (histogram, from the start of the hub's request
+  middleware to its response middleware: bff/common/request_cycle.py)
 
 ``route`` is the matched route's template as the OpenAPI document names it (``/wx/v1/matters/{code}``),
 never the raw path: two matters are one series. What matched no route (404, 405) is
@@ -31,7 +31,6 @@ import logging
 import os
 import shutil
 import tempfile
-import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -149,20 +148,15 @@ def _address(request: Request) -> str | None:
     return client_ip(request)
 
 
+def observe(request: Request, status: int, seconds: float) -> None:
+    """The answered request, counted (a step of bff/common/request_cycle.py's response middleware)."""
+    record(request.method, route_template(request.route.path) if request.route else UNMATCHED, status, seconds)
+
+
 def install(app: Sanic, settings: Settings) -> None:
-    """The timing middleware, the ``/metrics`` route and, with several workers, the shared directory."""
+    """The ``/metrics`` route and, with several workers, the shared directory (requests are counted
+    by ``observe``, in the hub's one response middleware)."""
     metrics_networks(settings.metrics_networks)  # a mistyped list stops create_app, not the first scrape
-
-    @app.on_request(priority=1000)  # first: the duration covers the other middleware
-    async def start_timer(request: Request) -> None:
-        request.ctx.started = time.perf_counter()
-
-    @app.on_response(priority=1000)
-    async def count(request: Request, response) -> None:
-        started = getattr(request.ctx, "started", None)
-        seconds = time.perf_counter() - started if started is not None else 0.0
-        route = route_template(request.route.path) if request.route else UNMATCHED
-        record(request.method, route, response.status, seconds)
 
     @doc("Prometheus 运行指标 Metrics", tag="operations", ok=(200, {"type": "string"}), ok_media="text/plain",
          errors={403: ["metrics_forbidden"]}, secured=False,

@@ -1,7 +1,8 @@
 """Which requests may read from the replica, and read-your-writes across instances.
 
-Installed by ``create_app`` only when a replica is configured (``GOVHUB_DATABASE_REPLICA_URL``);
-without one the hub runs none of this. For every request it sets ``read_replica.replica_reads``:
+Made by ``for_settings`` only when a replica is configured (``GOVHUB_DATABASE_REPLICA_URL``);
+without one the hub runs none of this. The hub's request cycle (bff/common/request_cycle.py) calls
+it on every request, which sets ``read_replica.replica_reads``:
 
 - True only for a GET (or HEAD) of a public reading route (``PUBLIC_READS``: catalog search and
   detail, home, bundle declarations, topics, regions, figures, license types) — never the admin
@@ -71,18 +72,15 @@ def unverified_subject(authorization: str) -> str | None:
     return subject if isinstance(subject, str) and 0 < len(subject) <= 64 else None
 
 
-def install(app, settings: Settings) -> None:
-    if not settings.database_replica_url:
-        return
-    sticky_ms = int(stickiness(settings.database_replica_max_lag_ms / 1000) * 1000)
+class ReadRouting:
+    def __init__(self, sticky_ms: int) -> None:
+        self.sticky_ms = sticky_ms
 
-    @app.on_request(priority=90)
-    async def choose_reads(request: Request) -> None:
+    async def choose_reads(self, request: Request) -> None:
         # set on every request: Sanic serves a keep-alive connection's requests in one task
         replica_reads.set(await _may_read_replica(request))
 
-    @app.on_response(priority=90)
-    async def remember_write(request: Request, response) -> None:
+    async def remember_write(self, request: Request) -> None:
         if request.method in SAFE_METHODS:
             return
         auth = getattr(request.ctx, "auth", None)
@@ -90,9 +88,16 @@ def install(app, settings: Settings) -> None:
         if subject is None:
             return
         try:
-            await request.app.ctx.redis.aio.set(MARKER + subject, "1", px=sticky_ms)
+            await request.app.ctx.redis.aio.set(MARKER + subject, "1", px=self.sticky_ms)
         except REDIS_FAILURES as exc:  # the write is done; its reads may be stale for max_lag at worst
             log.warning("read-your-writes marker not set for a write (%s)", type(exc).__name__)
+
+
+def for_settings(settings: Settings) -> ReadRouting | None:
+    """The read routing of a hub with a replica; None without one."""
+    if not settings.database_replica_url:
+        return None
+    return ReadRouting(int(stickiness(settings.database_replica_max_lag_ms / 1000) * 1000))
 
 
 async def _may_read_replica(request: Request) -> bool:

@@ -1,4 +1,5 @@
-"""The figures' counting at request time: one response middleware, the only place it happens.
+"""The figures' counting at request time: a step of the hub's one response middleware
+(bff/common/request_cycle.py), the only place it happens.
 
 Every answered request is counted for its **route group** (``wx``, ``alipay``, ``app``, ``admin``,
 ``gov`` — the exchange's ``/r1`` included —, ``console``, ``public``, ``ops`` for probes and
@@ -16,9 +17,8 @@ before it leaves the process. Nothing is labelled per user, and nothing here wai
 from __future__ import annotations
 
 import logging
-import time
 
-from sanic import Request, Sanic
+from sanic import Request
 
 from bff.common.channels import CHANNELS
 from bff.common.limits import client_ip
@@ -35,19 +35,17 @@ GROUPS = tuple(dict.fromkeys([*GROUP_OF_SEGMENT.values(), "other"]))
 PAGES = ("/home", "/matters", "/matters/{code}")  # after the channel's prefix
 
 
-def install(app: Sanic) -> None:
-    @app.on_response(priority=990)
-    async def count_traffic(request: Request, response) -> None:
-        try:
-            _count(request, response.status)
-        except Exception:  # a figure is never worth a failed answer
-            log.exception("request not counted for the figures")
+def count(request: Request, status: int, seconds: float) -> None:
+    """The answered request, counted for the figures; never raises (a figure is never worth a
+    failed answer)."""
+    try:
+        _count(request, status, seconds)
+    except Exception:
+        log.exception("request not counted for the figures")
 
 
-def _count(request: Request, status: int) -> None:
+def _count(request: Request, status: int, seconds: float) -> None:
     figures = request.app.ctx.figures
-    started = getattr(request.ctx, "started", None)  # metrics' first request middleware sets it
-    seconds = time.perf_counter() - started if started is not None else 0.0
     now = figures.clock.now()  # one reading for the request's hour and its visitor's day
     segment = request.path.lstrip("/").split("/", 1)[0]
     group = GROUP_OF_SEGMENT.get(segment, "other") if request.route else "other"

@@ -1,0 +1,64 @@
+"""What the hub does around every request: one request middleware and one response middleware.
+
+Sanic dispatches two signals around each middleware it runs (``http.middleware.before`` and
+``after``), whether or not anything listens: seven middlewares cost fourteen dispatches a request,
+each a route lookup that fails and builds an exception. So the hub's own steps are plain calls in
+the order they must happen, in one middleware each way (measured: docs/benchmarks.md, "Anonymous
+home"). A blueprint's guard (a channel's login, a node's signature) stays the blueprint's own
+middleware: it belongs to its routes only.
+
+On the way in: the request timer (the duration /metrics and the figures report), the request id
+for the logs, the body limit, and, with a replica, where this request may read from. On the way
+out — also for an error's answer — the read-your-writes marker of a write, ``X-Request-Id``, the
+figures' counts (bff/common/traffic.py), /metrics' series (bff/common/metrics.py) and the access
+line.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+from sanic import Request, Sanic
+from sanic.exceptions import PayloadTooLarge
+
+from bff.common import logs, metrics, read_routing, traffic
+from bff.settings import Settings
+
+log = logging.getLogger("govhub.access")
+
+
+def install(app: Sanic, settings: Settings) -> None:
+    replica = read_routing.for_settings(settings)  # None: every read from the primary, nothing to choose
+
+    @app.on_request(priority=100)
+    async def begin(request: Request) -> None:
+        request.ctx.started = time.perf_counter()
+        logs.request_id_var.set(str(request.id))
+        _limit_body(request)
+        if replica is not None:
+            await replica.choose_reads(request)
+
+    @app.on_response(priority=100)
+    async def end(request: Request, response) -> None:
+        if replica is not None:
+            await replica.remember_write(request)
+        response.headers["X-Request-Id"] = str(request.id)
+        started = getattr(request.ctx, "started", None)  # unset: the request failed before ``begin``
+        seconds = time.perf_counter() - started if started is not None else 0.0
+        traffic.count(request, response.status, seconds)
+        metrics.observe(request, response.status, seconds)
+        if log.isEnabledFor(logging.INFO):  # the access line's fields cost more than the check
+            log.info("%s %s %s", request.method, request.path, response.status,
+                     extra={"method": request.method, "path": request.path, "status": response.status,
+                            "duration_ms": round(seconds * 1000, 2) if started else None})
+
+
+def _limit_body(request: Request) -> None:
+    """Sanic's own server enforces REQUEST_MAX_SIZE while reading; under ASGI it does not. A
+    streaming route that reads and limits its own body (uploads) is exempt."""
+    if getattr(request.route.ctx, "own_body_limit", False) if request.route else False:
+        return
+    limit = request.app.config.REQUEST_MAX_SIZE
+    declared = request.headers.get("content-length", "")
+    if (declared.isdigit() and int(declared) > limit) or len(request.body or b"") > limit:
+        raise PayloadTooLarge("提交的内容过大")
