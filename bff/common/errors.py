@@ -83,6 +83,9 @@ def domain_problem(request: Request, error: DomainError) -> HTTPResponse:
 
 def framework_problem(request: Request, error: SanicException) -> HTTPResponse:
     status = getattr(error, "status_code", 500) or 500
+    if status == 503:  # Sanic's response timeout: nothing wrong with the request, worth sending again
+        code, title = FRAMEWORK[503]
+        return problem(503, code, title, title, request, {"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)})
     if status >= 500:
         return unexpected_problem(request, error)
     code, title = FRAMEWORK.get(status, ("bad_request", "请求有误"))

@@ -23,7 +23,7 @@ class Ledger:
     acknowledged: dict[str, str] = field(default_factory=dict)  # Idempotency-Key -> application number
     answers: Counter[str] = field(default_factory=Counter)  # "201", "503", "ReadError", ...
     slowest_failure: float = 0.0  # seconds the longest failed try took (fail fast, or hang?)
-    problems: list[dict] = field(default_factory=list)  # bodies of 5xx answers (a sample)
+    problems: list[dict] = field(default_factory=list)  # bodies of 5xx answers (503s a sample, the rest all)
 
     @property
     def retries(self) -> int:
@@ -50,7 +50,7 @@ async def submit_one(http: httpx.AsyncClient, urls: list[str], token: str, ledge
             ledger.acknowledged[key] = answer.json()["number"]
             return key
         ledger.slowest_failure = max(ledger.slowest_failure, time.monotonic() - began)
-        if answer is not None and answer.status_code >= 500 and len(ledger.problems) < 20:
+        if answer is not None and answer.status_code >= 500 and (len(ledger.problems) < 20 or answer.status_code != 503):
             ledger.problems.append({"status": answer.status_code, "retry_after": answer.headers.get("retry-after"),
                                     "content_type": answer.headers.get("content-type"), **_json(answer)})
         if answer is not None and answer.status_code < 500 and answer.status_code != 429:
