@@ -36,9 +36,10 @@ from bff.public import topics as public_topics
 from bff.public import verify as public_verify
 from bff.settings import Settings
 
-# sanic-ext's extensions the hub uses: the OpenAPI document and /docs, automatic HEAD/OPTIONS and CORS,
-# the console's Jinja2 templates. Not its dependency injection (no route asks for it): its signal ran
-# on every request, ~6 % of a kept home page's time (docs/benchmarks.md, "Home throughput").
+# sanic-ext's extensions the hub uses: the OpenAPI document and /docs, automatic HEAD/OPTIONS and CORS
+# (only for configured origins), the console's Jinja2 templates. Not its dependency injection (no
+# route asks for it): its signal ran on every request, ~6 % of a kept home page's time
+# (docs/benchmarks.md, "Home throughput").
 EXTENSIONS = [OpenAPIExtension, HTTPExtension, TemplatingExtension]
 
 
@@ -54,6 +55,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None, name: str = "govhu
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.TEMPLATING_PATH_TO_TEMPLATES = console.TEMPLATES  # the console's pages (sanic-ext + Jinja2)
     _configure_docs(app)  # /docs: ReDoc, every asset served by the hub
+    _configure_cors(app, settings)
     Extend(app, openapi_config={}, built_in_extensions=False, extensions=EXTENSIONS)
     _compile_signals_once_for_auto_routes(app)
     app.ext.openapi.describe(
@@ -117,6 +119,14 @@ def _configure_docs(app: HubApp) -> None:
 
         app.add_route(oas.exclude()(serve), f"/docs/assets/{asset}", name=f"docs_{asset.replace('.', '_')}",
                       ctx_public=True)
+
+
+def _configure_cors(app: HubApp, settings: Settings) -> None:
+    """CORS only when origins are configured: with none, sanic-ext's middleware allowed nothing yet
+    ran on every request (docs/benchmarks.md, "Home throughput")."""
+    origins = [origin.strip() for origin in settings.cors_origins.split(",") if origin.strip()]
+    app.config.CORS = bool(origins)
+    app.config.CORS_ORIGINS = ",".join(origins)
 
 
 def _compile_signals_once_for_auto_routes(app: HubApp) -> None:

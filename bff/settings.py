@@ -113,6 +113,11 @@ class Settings:
     metrics_token: str = ""
     metrics_networks: str = "127.0.0.1/32,::1/128"
 
+    # browser pages on other origins that may call the API (CORS), comma-separated
+    # (https://h5.example.gov.cn). Empty: none — mini-programs and the app are not browsers, and the
+    # console is served from the hub's own origin (docs/configuration.md).
+    cors_origins: str = ""
+
     extra: dict = field(default_factory=dict)
 
     @property
@@ -199,6 +204,8 @@ class Settings:
             problems.append("GOVHUB_METRICS_TOKEN must be at least 32 characters (or empty: networks only)")
         if any(network.prefixlen == 0 for network in metrics_networks(self.metrics_networks)):
             problems.append("GOVHUB_METRICS_NETWORKS must not admit every address")
+        if "*" in self.cors_origins:
+            problems.append("GOVHUB_CORS_ORIGINS must name origins, not admit every one (*)")
         if problems:
             raise SettingsError("production mode refuses to start: " + "; ".join(problems))
 
