@@ -1,11 +1,11 @@
 """What the hub does around every request: one request middleware and one response middleware.
 
-Sanic dispatches two signals around each middleware it runs (``http.middleware.before`` and
-``after``), whether or not anything listens: seven middlewares cost fourteen dispatches a request,
-each a route lookup that fails and builds an exception. So the hub's own steps are plain calls in
-the order they must happen, in one middleware each way (measured: docs/benchmarks.md, "Anonymous
-home"). A blueprint's guard (a channel's login, a node's signature) stays the blueprint's own
-middleware: it belongs to its routes only.
+The hub's own steps were five middlewares in four modules, ordered by priorities that had to be
+read together; here they are plain calls in the order they must happen, read in one place, and
+Sanic runs two middlewares a request instead of five (each a call and an awaitable check of its
+own; the throughput gain is within the benchmark's noise: docs/benchmarks.md, "Home throughput").
+A blueprint's guard (a channel's login, a node's signature) stays the blueprint's own middleware:
+it belongs to its routes only.
 
 On the way in: the request timer (the duration /metrics and the figures report), the request id
 for the logs, the body limit, and, with a replica, where this request may read from. On the way
