@@ -87,12 +87,22 @@ def _serve(settings: Settings, args=None) -> int:
         print("govhub: the embedded Redis substitute lives in one process; set GOVHUB_REDIS_URL "
               "to run several workers", file=sys.stderr)
         return 2
+    _allow_worker_starts(settings.worker_start_seconds)
     loader = AppLoader(factory=partial(create_app, settings))
     app = loader.load()
     app.prepare(host=settings.host, port=settings.port, workers=settings.workers, access_log=False,
                 single_process=settings.workers == 1, motd=False)
     Sanic.serve(primary=app, app_loader=loader)
     return 0
+
+
+def _allow_worker_starts(seconds: int) -> None:
+    """Sanic's process manager shuts the whole server down when a worker has not started within 30 s
+    (counted in polls of 0.1 s, a class attribute it offers no setting for)."""
+    from sanic.worker.manager import WorkerManager
+    from sanic.worker.process import WorkerProcess
+
+    WorkerManager.THRESHOLD = WorkerProcess.THRESHOLD = max(1, int(seconds * 10))
 
 
 def _run(settings: Settings, args=None) -> int:

@@ -113,6 +113,10 @@ class Settings:
     metrics_token: str = ""
     metrics_networks: str = "127.0.0.1/32,::1/128"
 
+    # how long `govhub serve` lets its workers take to start before it gives up (Sanic's own is 30 s:
+    # a worker imports the whole hub, ~4 s of CPU, and on a busy small host that took over 30 s)
+    worker_start_seconds: int = 120
+
     # browser pages on other origins that may call the API (CORS), comma-separated
     # (https://h5.example.gov.cn). Empty: none — mini-programs and the app are not browsers, and the
     # console is served from the hub's own origin (docs/configuration.md).

@@ -118,7 +118,7 @@ class Cluster:
             if self.own_mocks:
                 self._start("mock", [sys.executable, "-m", "miniprogram_mock", "serve", "--host", "127.0.0.1",
                                      "--port", str(self.base_port + 8)], self.env(), f"{self.mocks_url}/_mock/health")
-            for index in range(self.instances):  # all at once: deploy.serve gives workers time to start
+            for index in range(self.instances):  # all at once: GOVHUB_WORKER_START_SECONDS gives workers time
                 self.start_instance(index, wait=False)
             for index in range(self.instances):
                 self._wait(f"instance-{index}", f"{self.instance_urls[index]}/readyz")
@@ -136,7 +136,7 @@ class Cluster:
         return self
 
     def start_instance(self, index: int, *, wait: bool = True) -> None:
-        self._start(f"instance-{index}", [sys.executable, "-m", "deploy.serve"], self.instance_env(index),
+        self._start(f"instance-{index}", [sys.executable, "-m", "bff.cli", "serve"], self.instance_env(index),
                     f"{self.instance_urls[index]}/readyz" if wait else None)
 
     def kill(self, name: str, sig: int = signal.SIGTERM, *, timeout: float = STOP_TIMEOUT) -> None:

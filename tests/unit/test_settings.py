@@ -83,3 +83,22 @@ def test_a_dev_key_copied_elsewhere_is_still_refused(tmp_path):
     with pytest.raises(SettingsError) as refused:
         Settings.from_env({"GOVHUB_ENV": "production", "GOVHUB_NODE_KEY_PATH": str(copy)})
     assert "dev key node.pem" in str(refused.value)
+
+
+def test_govhub_serve_gives_its_workers_the_configured_time_to_start(monkeypatch):
+    """Sanic's 30 s would stop a hub whose workers start slowly on a busy host: `govhub serve`
+    sets Sanic's allowance (polls of 0.1 s) from GOVHUB_WORKER_START_SECONDS before it serves."""
+    from sanic import Sanic
+    from sanic.worker.manager import WorkerManager
+    from sanic.worker.process import WorkerProcess
+
+    from bff import cli
+
+    monkeypatch.setattr(WorkerManager, "THRESHOLD", WorkerManager.THRESHOLD)
+    monkeypatch.setattr(WorkerProcess, "THRESHOLD", WorkerProcess.THRESHOLD)
+    allowed = []
+    monkeypatch.setattr(Sanic, "serve", classmethod(
+        lambda cls, **_: allowed.append((WorkerManager.THRESHOLD, WorkerProcess.THRESHOLD))))
+    settings = Settings.from_env({"GOVHUB_WORKER_START_SECONDS": "45"})
+    assert cli._serve(settings) == 0
+    assert allowed == [(450, 450)]
