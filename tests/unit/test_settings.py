@@ -96,6 +96,7 @@ def test_govhub_serve_gives_its_workers_the_configured_time_to_start(monkeypatch
 
     monkeypatch.setattr(WorkerManager, "THRESHOLD", WorkerManager.THRESHOLD)
     monkeypatch.setattr(WorkerProcess, "THRESHOLD", WorkerProcess.THRESHOLD)
+    monkeypatch.setattr(Sanic, "_app_registry", dict(Sanic._app_registry))  # the app made here goes again
     allowed = []
     monkeypatch.setattr(Sanic, "serve", classmethod(
         lambda cls, **_: allowed.append((WorkerManager.THRESHOLD, WorkerProcess.THRESHOLD))))
