@@ -82,6 +82,14 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return beijing_day_start(day), beijing_day_start(day + timedelta(days=1))
 
 
+def level_base(until: datetime) -> tuple[datetime, datetime]:
+    """For a snapshot at ``until`` (the people): the start of its Beijing day, from which the day's
+    changes are counted, and the start of the day before, whose day rollup holds the level at that
+    start once it was rolled up after the day ended. ``until`` at midnight ends the day before it."""
+    day = day_of(until - timedelta(microseconds=1))
+    return day_bounds(day)[0], day_bounds(day - timedelta(days=1))[0]
+
+
 def hours_of_day(day: date) -> list[datetime]:
     start, _ = day_bounds(day)
     return [start + timedelta(hours=n) for n in range(24)]

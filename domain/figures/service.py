@@ -109,10 +109,11 @@ class FiguresService:
     # --- the job ------------------------------------------------------------------------------
 
     async def roll_up(self) -> dict:
-        """One tick: the previous and the current hour, and their days."""
+        """One tick: the previous and the current hour, and their days — the days first, so that
+        after midnight the day just ended is final before today's hours take their people from it."""
         due = rules.due(self.clock.now())
-        rows = sum([await self.roll_up_hour(hour) for hour in due.hours])
-        rows += sum([await self.roll_up_day(day) for day in due.days])
+        rows = sum([await self.roll_up_day(day) for day in due.days])
+        rows += sum([await self.roll_up_hour(hour) for hour in due.hours])
         self._memo.clear()
         return {"hours": len(due.hours), "days": len(due.days), "rows": rows}
 
@@ -141,13 +142,13 @@ class FiguresService:
 
     async def _counted(self, grain: str, start: datetime, end: datetime, hours: Sequence[datetime]) -> list[Row]:
         """Every figure of [start, end) but the day's visitors."""
-        people = await self.identity.people_counts(until=min(end, self.clock.now()))
+        registered, real_name = await self._people_at(min(end, self.clock.now()))
         applications = await self.applications.counts(since=start, until=end)
         issued, shown = await self.licenses.counts(since=start, until=end)
         calls = await self.sharing.calls_by_consumer(since=start, until=end)
         requests = await self.traffic.requests(hours)
-        rows = [Row(rules.USERS_REGISTERED, "", grain, start, people.registered),
-                Row(rules.USERS_REAL_NAME, "", grain, start, people.real_name)]
+        rows = [Row(rules.USERS_REGISTERED, "", grain, start, registered),
+                Row(rules.USERS_REAL_NAME, "", grain, start, real_name)]
         for figure, counts in (
                 (rules.PAGE_VIEWS, await self.traffic.page_views(hours)),
                 (rules.SUBMITTED, applications.submitted), (rules.COMPLETED, {"": applications.completed}),
@@ -167,6 +168,21 @@ class FiguresService:
                 rows += rules.count_rows(rules.LATENCY, grain, start,
                                          {rules.latency_dimension(group, b): n for b, n in buckets.items()})
         return rows
+
+    async def _people_at(self, until: datetime) -> tuple[int, int]:
+        """People registered and real-name verified as of ``until``: the level kept for the start of
+        its Beijing day plus the day's changes (a few index range counts), not everybody counted
+        again each tick; counted in full only when that level is not kept (the first roll-up, a day
+        the job missed or rolled up before it ended)."""
+        day_start, previous_day = rules.level_base(until)
+        kept = dict(await FigureRollup.filter(
+            grain=DAY, period_start=previous_day, dimension="", figure__in=list(rules.SNAPSHOTS),
+            rolled_at__gte=day_start).values_list("figure", "value"))
+        if len(kept) < len(rules.SNAPSHOTS):
+            people = await self.identity.people_counts(until=until)
+            return people.registered, people.real_name
+        change = await self.identity.people_counts(until=until, since=day_start)
+        return kept[rules.USERS_REGISTERED] + change.registered, kept[rules.USERS_REAL_NAME] + change.real_name
 
     async def _replace(self, grain: str, start: datetime, rows: list[Row]) -> int:
         """The period's rows, all replaced at once. Two runs at once (a lock outlived) may collide on

@@ -91,11 +91,11 @@ def applicant(person: Person, vault: Vault, now: datetime) -> Applicant:
                                                        now=now))
 
 
-async def merge_into(*, absorbed: Person, survivor_person: Person) -> None:
+async def merge_into(*, absorbed: Person, survivor_person: Person, at: datetime) -> None:
     """Two records turned out to be one citizen: the survivor takes every channel account.
 
-    The absorbed record stays (tokens and history may name it) and points at the survivor.
-    Call inside a transaction."""
+    The absorbed record stays (tokens and history may name it) and points at the survivor, from
+    ``at`` on (the figures count people as they were at a moment). Call inside a transaction."""
     await ChannelAccount.filter(person_id=absorbed.id).update(person_id=survivor_person.id)
-    absorbed.merged_into_id = survivor_person.id
-    await absorbed.save(update_fields=["merged_into_id", "updated_at"])
+    absorbed.merged_into_id, absorbed.merged_at = survivor_person.id, at
+    await absorbed.save(update_fields=["merged_into_id", "merged_at", "updated_at"])

@@ -5,7 +5,7 @@ import base64
 import json
 from datetime import timedelta
 
-from domain.identity.models import SmsChallenge
+from domain.identity.models import Person, SmsChallenge
 from tests.support.citizens import (
     ALICE,
     CAROL,
@@ -56,6 +56,8 @@ async def test_one_person_across_wechat_alipay_and_app(client, mock_url):
     me_app = (await client.get("/app/v1/me", headers=bearer(new_session))).json()
     me_wx = (await client.get("/wx/v1/me", headers=bearer(wechat))).json()
     assert me_app["id"] == me_wx["id"] and me_app["channels"] == ["app", "wechat"]
+    absorbed = await Person.get(public_id=app["person"]["id"])  # kept, pointing at the survivor since the merge
+    assert absorbed.merged_into_id is not None and abs((absorbed.merged_at - suite_clock.now()).total_seconds()) < 60
     # the old app token was for the absorbed record: that login was replaced
     assert (await client.get("/app/v1/me", headers=bearer(app))).status_code == 401
     # logging in on the app again (a minute later: one code a minute) lands on the one person

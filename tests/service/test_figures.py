@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from domain.applications.models import Application
+from domain.identity.models import Person
 from domain.figures import rules
 from domain.figures.models import FigureRollup
 from domain.figures.rules import DAY, HOUR
@@ -147,6 +148,50 @@ async def test_beijing_midnight_splits_the_days(resources, clock):
                                                          (rules.USERS_REAL_NAME, ""): 0}
     week = await figures.dashboard(period="7d")
     assert week.series[rules.SUBMITTED]["wechat"][-2] == 1 and week.total(rules.SUBMITTED) == 2
+
+
+class CountedPeople:
+    """Identity's people counts, with the calls the figures made to them."""
+
+    def __init__(self, identity) -> None:
+        self.identity, self.calls = identity, []
+
+    async def people_counts(self, *, until, since=None):
+        self.calls.append(since)
+        return await self.identity.people_counts(until=until, since=since)
+
+
+async def test_people_are_the_day_befores_kept_level_plus_the_days_changes(resources, clock, moments):
+    """Counting everybody again every tick would read the whole people table: the levels are kept
+    per day and moved on by the day's registrations, verifications and merges — and come out as a
+    full count would."""
+    figures = seed.figures_service(resources, clock)
+    figures.identity = counted = CountedPeople(resources.identity)
+    today_start, yesterday_start = rules.level_base(moments["now"])
+    long_ago, yesterday, at = moments["long_ago"], yesterday_start + timedelta(hours=3), moments["at"]
+    first = await seed.person(long_ago, real_name_at=long_ago)
+    later = await seed.person(long_ago)
+    duplicate = await seed.person(long_ago, real_name_at=long_ago)
+    await seed.person(yesterday, real_name_at=yesterday)
+    await figures.roll_up_day(rules.day_of(yesterday))  # rolled after that day ended: its level is kept
+    assert counted.calls == [None]  # nothing kept before it: counted in full
+    await seed.person(at)  # today: one registered,
+    await seed.person(at, merged_into=first)  # one registered and merged the same day,
+    await Person.filter(id=duplicate.id).update(merged_into_id=first.id, merged_at=at)  # one merged today,
+    await Person.filter(id=later.id).update(real_name_verified_at=at, assurance=2)  # one verified today
+    counted.calls.clear()
+    await figures.roll_up_hour(moments["hour"])
+    assert counted.calls == [today_start]  # the day's changes only
+    full = await resources.identity.people_counts(until=moments["now"])
+    hour = of(await stored(), HOUR, moments["hour"])
+    assert (hour[(rules.USERS_REGISTERED, "")], hour[(rules.USERS_REAL_NAME, "")]) == \
+        (full.registered, full.real_name) == (4, 3)
+
+    await FigureRollup.filter(period_start=yesterday_start).update(rolled_at=today_start - timedelta(minutes=1))
+    counted.calls.clear()
+    await figures.roll_up_hour(moments["hour"])  # the day before rolled up before it ended: not a level to keep
+    assert counted.calls == [None]
+    assert of(await stored(), HOUR, moments["hour"]) == hour
 
 
 async def test_visitors_are_distinct_per_beijing_day_and_channel(resources, clock):

@@ -25,10 +25,12 @@ def figures_service(resources, clock) -> FiguresService:
                           nodes=s.nodes)
 
 
-async def person(at: datetime, *, real_name_at: datetime | None = None, merged_into: Person | None = None) -> Person:
+async def person(at: datetime, *, real_name_at: datetime | None = None, merged_into: Person | None = None,
+                 merged_at: datetime | None = None) -> Person:
+    """Registered ``at``; merged into ``merged_into`` at ``merged_at`` (default: when registered)."""
     return await Person.create(public_id=uuid.uuid4().hex, created_at=at, updated_at=at,
                                real_name_verified_at=real_name_at, assurance=2 if real_name_at else 1,
-                               merged_into=merged_into)
+                               merged_into=merged_into, merged_at=(merged_at or at) if merged_into else None)
 
 
 async def application(at: datetime, *, channel: str = "wechat", completed_at: datetime | None = None,
