@@ -159,7 +159,10 @@ class IdentityService:
                 person = await self._person_for_new_account(unionid)
                 created = person is None
                 if person is None:
-                    person = await Person.create(public_id=people.new_public_id(), assurance=rules.L1_CHANNEL)
+                    # registered now by the hub's clock (Tortoise's own would be the wall's): the figures
+                    # count registrations by it
+                    person = await Person.create(public_id=people.new_public_id(), assurance=rules.L1_CHANNEL,
+                                                 created_at=now)
                 account = await ChannelAccount.create(person_id=person.id, channel=channel, subject=subject,
                                                       unionid=unionid)
             account.last_login_at = now

@@ -168,3 +168,15 @@ async def test_forged_tokens_are_refused(client, mock_url):
     # a WeChat token is not an app token (audience)
     assert (await client.get("/app/v1/me", headers=bearer(session))).status_code == 401
     assert (await client.get("/wx/v1/me")).status_code == 401
+
+
+async def test_a_person_is_registered_at_the_hubs_time(client, mock_url, resources, monkeypatch):
+    """The figures count registrations by the hub's clock (the suite's, moved by GOVHUB_CLOCK_OFFSET):
+    the record's time is that clock's, not the database library's wall clock."""
+    from domain.shared.clock import FrozenClock
+
+    moment = suite_clock.now() - timedelta(days=3)
+    monkeypatch.setattr(resources.identity, "clock", FrozenClock(moment))
+    session = await login_wechat(client, mock_url, "erin")
+    person = await Person.get(public_id=session["person"]["id"])
+    assert person.created_at == moment
