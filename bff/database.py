@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
 
-from bff import read_replica
+from bff import read_replica, sqlite_backend
 from bff.settings import SettingsError
 from domain import MODEL_MODULES
 
@@ -35,6 +35,11 @@ def _is_postgres(database_url: str) -> bool:
 
 
 def _connection(database_url: str) -> str | dict:
+    if database_url.startswith("sqlite://"):
+        connection = expand_db_url(database_url)
+        connection["engine"] = "bff.sqlite_backend"  # transactions begin IMMEDIATE: see there
+        connection["credentials"]["busy_timeout"] = sqlite_backend.BUSY_TIMEOUT_MS  # set as a PRAGMA
+        return connection
     if not _is_postgres(database_url):
         return database_url
     connection = expand_db_url(database_url)
