@@ -43,6 +43,7 @@ def _connection(database_url: str) -> str | dict:
     if not _is_postgres(database_url):
         return database_url
     connection = expand_db_url(database_url)
+    connection["engine"] = "bff.postgres_backend"  # a transaction that cannot begin cleans up: see there
     # asyncpg runs "SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL" on every
     # connection it takes back: a round trip after every query outside a transaction. The hub
     # takes no advisory locks, keeps no cursors, listens to nothing and sets nothing per session;

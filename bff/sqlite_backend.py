@@ -8,6 +8,11 @@ timeout helps. Seen as rare 500s on the SMS-code route in the live-hub tests (a 
 codes, then the new code's insert). ``BEGIN IMMEDIATE`` takes the write lock first, waiting up to
 the busy timeout for another process's transaction to end; a transaction then never meets a write
 made after its reads. PostgreSQL needs none of this (bff/database.py).
+
+A BEGIN IMMEDIATE can fail (another process held the lock past the busy timeout). Tortoise's
+transaction context would then keep its lock on the process's one connection and leave itself the
+task's current connection: every later transaction of the process would wait forever. Here a failed
+BEGIN releases both (as bff/postgres_backend.py does for PostgreSQL).
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import sqlite3
 
 from tortoise.backends.base.client import NestedTransactionContext, TransactionContext
 from tortoise.backends.sqlite.client import SqliteClient, SqliteTransactionContext, SqliteTransactionWrapper
+from tortoise.connection import get_connections
 from tortoise.exceptions import TransactionManagementError
 
 BUSY_TIMEOUT_MS = 15_000  # how long a transaction waits for another process's to end (sqlite3: 5 s)
@@ -32,9 +38,26 @@ class ImmediateTransaction(SqliteTransactionWrapper):
         return NestedTransactionContext(ImmediateTransaction(self))
 
 
+class CleanSqliteTransactionContext(SqliteTransactionContext):
+    async def __aenter__(self):
+        await self._trxlock.acquire()
+        try:
+            await self.ensure_connection()
+            self.token = get_connections().set(self.connection_name, self.connection)
+            try:
+                await self.connection.begin()
+            except BaseException:
+                get_connections().reset(self.token)
+                raise
+        except BaseException:
+            self._trxlock.release()
+            raise
+        return self.connection
+
+
 class ImmediateSqliteClient(SqliteClient):
     def _in_transaction(self) -> TransactionContext:
-        return SqliteTransactionContext(ImmediateTransaction(self), self._lock)
+        return CleanSqliteTransactionContext(ImmediateTransaction(self), self._lock)
 
 
 client_class = ImmediateSqliteClient  # what Tortoise loads an ``engine`` module for
