@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import itertools
+import os
 import secrets
 import signal
 from pathlib import Path
@@ -265,6 +267,25 @@ def _follow_topic_changes(app: HubApp) -> None:
                 await task
 
 
+class RequestIds:
+    """Request ids unique across processes and requests without a system call each (``secrets``
+    per request was 6 % of a kept home page's time, docs/benchmarks.md): a random prefix per
+    process, drawn again in a forked child, and a counter. Ids trace; they guard nothing."""
+
+    def __init__(self) -> None:
+        self.draw_prefix()
+        os.register_at_fork(after_in_child=self.draw_prefix)
+
+    def draw_prefix(self) -> None:
+        self._prefix, self._numbers = secrets.token_hex(8), itertools.count()
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._numbers):016x}"
+
+
+REQUEST_IDS = RequestIds()
+
+
 class HubRequest(Request[HubApp, SimpleNamespace]):
     """Keeps a caller's X-Request-Id only if it is sane (tracing across nodes); Sanic would take
     any header value as is, and it ends up in every log line. A route that takes ``request:
@@ -275,7 +296,7 @@ class HubRequest(Request[HubApp, SimpleNamespace]):
         if not self._id:
             given = self.headers.get("X-Request-Id", "")
             sane = 8 <= len(given) <= 64 and given.replace("-", "").isalnum()
-            self._id = given if sane else secrets.token_hex(16)  # as random as uuid4().hex, without the UUID object
+            self._id = given if sane else REQUEST_IDS.next()
         return self._id
 
 
