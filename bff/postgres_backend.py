@@ -6,8 +6,9 @@ a restart — its ``__aenter__`` raises without undoing either: the connection n
 pool, and the task keeps a dead transaction as its current connection. Sanic serves a keep-alive
 connection's requests in one task, and the submit writer serves batch after batch in one: later
 requests in that task took the dead transaction for a caller's own (``in_callers_transaction``) and
-failed with errors no outage check knew — 500s after PostgreSQL was back (tests/faults/
-test_hub_faults.py, seen in CI). Here a failed BEGIN undoes both and raises the database's error.
+failed with errors no outage check knew — likely the 500s after PostgreSQL was back (tests/faults/
+test_hub_faults.py, seen in CI). Here a failed BEGIN undoes both (bff/transactions.py) and raises
+the database's error.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import contextlib
 
 from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
 from tortoise.backends.base.client import TransactionContext, TransactionContextPooled
-from tortoise.connection import get_connections
+
+from bff.transactions import begin_as_current
 
 
 class CleanTransactionContext(TransactionContextPooled):
@@ -23,11 +25,9 @@ class CleanTransactionContext(TransactionContextPooled):
         await self.ensure_connection()
         pool = self.client._parent._pool
         self.client._connection = await pool.acquire()
-        self.token = get_connections().set(self.connection_name, self.client)
         try:
-            await self.client.begin()
+            self.token = await begin_as_current(self.connection_name, self.client)
         except BaseException:
-            get_connections().reset(self.token)
             with contextlib.suppress(Exception):  # a broken connection: the pool discards it
                 await pool.release(self.client._connection)
             raise

@@ -12,7 +12,7 @@ made after its reads. PostgreSQL needs none of this (bff/database.py).
 A BEGIN IMMEDIATE can fail (another process held the lock past the busy timeout). Tortoise's
 transaction context would then keep its lock on the process's one connection and leave itself the
 task's current connection: every later transaction of the process would wait forever. Here a failed
-BEGIN releases both (as bff/postgres_backend.py does for PostgreSQL).
+BEGIN releases both (bff/transactions.py; bff/postgres_backend.py does the same for PostgreSQL).
 """
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ import sqlite3
 
 from tortoise.backends.base.client import NestedTransactionContext, TransactionContext
 from tortoise.backends.sqlite.client import SqliteClient, SqliteTransactionContext, SqliteTransactionWrapper
-from tortoise.connection import get_connections
 from tortoise.exceptions import TransactionManagementError
+
+from bff.transactions import begin_as_current
 
 BUSY_TIMEOUT_MS = 15_000  # how long a transaction waits for another process's to end (sqlite3: 5 s)
 
@@ -43,12 +44,7 @@ class CleanSqliteTransactionContext(SqliteTransactionContext):
         await self._trxlock.acquire()
         try:
             await self.ensure_connection()
-            self.token = get_connections().set(self.connection_name, self.connection)
-            try:
-                await self.connection.begin()
-            except BaseException:
-                get_connections().reset(self.token)
-                raise
+            self.token = await begin_as_current(self.connection_name, self.connection)
         except BaseException:
             self._trxlock.release()
             raise
