@@ -52,6 +52,7 @@ from adapters.timestamping.verify import TsaVerifier
 from adapters.wechat.client import WeChatLoginClient
 from adapters.wechat.storage import RedisSessionStorage
 from bff import database
+from bff.common.traffic import RequestTally
 from bff.settings import Settings, SettingsError
 from domain.admin.passwords import Passwords
 from domain.admin.service import AdminAccounts
@@ -132,6 +133,7 @@ class Hub:
     sharing: SharingService
     health: HealthService
     figures: FiguresService
+    request_tally: RequestTally
 
     def forget_memos(self) -> None:
         """Drop what this process remembers of the database between reads (topic lists, search
@@ -187,6 +189,7 @@ class HubContext(SimpleNamespace):
     sharing: SharingService
     health: HealthService
     figures: FiguresService
+    request_tally: RequestTally
     openapi_spec: dict | None = None  # /openapi.json, built on its first ask
 
     def attach(self, hub: Hub) -> None:
@@ -262,10 +265,12 @@ async def _build(settings: Settings, redis: redis_adapter.RedisClients, closing:
                             identity=identity, licenses=licenses)
     listeners.join(bundles)  # a step's transition wakes its bundle
     sharing = _sharing(settings, redis, clock, vault, identity, nodes, hub_node_pem, closing)
-    traffic = RedisTraffic(redis.aio)  # counted at request time, sent each second; the last on closing
-    closing.push_async_callback(traffic.flush)
+    traffic = RedisTraffic(redis.aio)  # counted at request time, sent each second
     figures = FiguresService(clock=clock, vault=vault, traffic=traffic, identity=identity, applications=applications,
                              licenses=licenses, sharing=sharing, nodes=nodes)
+    request_tally = RequestTally(figures)  # what each answered request leaves, handed over each second
+    figures.hand_over_from(request_tally.hand_over)
+    closing.push_async_callback(figures.flush)  # the last second's requests and counts, on closing
     return Hub(
         settings=settings, redis=redis, closing=closing, clock=clock, vault=vault, tokens=tokens, nodes=nodes,
         hub_node_key=hub_key(hub_node_pem), node_client_factory=node_client_factory,
@@ -285,7 +290,7 @@ async def _build(settings: Settings, redis: redis_adapter.RedisClients, closing:
                              region_signer=HttpRegionSigner(nodes=nodes, client_factory=node_client_factory),
                              checker=VerifierChecker(), code_lifetime=timedelta(hours=settings.health_code_hours),
                              rule_lead=timedelta(hours=settings.health_rule_lead_hours)),
-        figures=figures)
+        figures=figures, request_tally=request_tally)
 
 
 def _sharing(settings: Settings, redis: redis_adapter.RedisClients, clock: Clock, vault: Vault,

@@ -69,12 +69,12 @@ class RedisTraffic:
 
     # --- counting (never waits) ---------------------------------------------------------------
 
-    def count_request(self, *, hour: datetime, group: str, bucket: str, error: bool) -> None:
-        self._requests[(hour, group, bucket, error)] += 1  # into hash fields when sent, not per request
+    def count_request(self, *, hour: datetime, group: str, bucket: str, error: bool, times: int = 1) -> None:
+        self._requests[(hour, group, bucket, error)] += times  # into hash fields when sent, not per request
         self._counted()
 
-    def count_page_view(self, *, hour: datetime, channel: str) -> None:
-        self._page_views[(_PAGE_VIEWS + _hour(hour), channel)] += 1
+    def count_page_view(self, *, hour: datetime, channel: str, times: int = 1) -> None:
+        self._page_views[(_PAGE_VIEWS + _hour(hour), channel)] += times
         self._counted()
 
     def count_visitor(self, *, day: date, channel: str, visitor: str) -> None:

@@ -11,6 +11,9 @@ never the raw path: two matters are one series. What matched no route (404, 405)
 ``route="unmatched"``, and a method outside HTTP's usual seven is ``method="other"``: nothing a caller
 sends can add series. Nothing is labelled per user.
 
+Requests reach the series through the process's request tally (bff/common/traffic.py), within a
+second of their answer; a scrape first hands over its own worker's tally.
+
 Several workers: each Sanic worker is its own process with its own counters, and a scrape reaches
 one of them. prometheus_client's multiprocess mode keeps each process's values in files of one
 directory (``PROMETHEUS_MULTIPROC_DIR``) and sums them at each scrape. prometheus_client chooses that
@@ -49,6 +52,7 @@ from sanic.response import raw
 from bff.common.docs import doc
 from bff.common.limits import client_ip
 from bff.settings import Settings, metrics_networks
+from domain.figures import rules
 from domain.shared.errors import Forbidden
 
 log = logging.getLogger("govhub.metrics")
@@ -64,7 +68,7 @@ REGISTRY = CollectorRegistry()  # the hub's own series (one worker); several: th
 REQUESTS = Counter("http_requests_total", "HTTP requests answered, by method, route template and status",
                    ["method", "route", "status"], registry=REGISTRY)
 DURATION = Histogram("http_request_duration_seconds", "Time to answer an HTTP request, by method and "
-                     "route template", ["method", "route"], registry=REGISTRY)
+                     "route template", ["method", "route"], buckets=rules.BUCKETS, registry=REGISTRY)
 
 
 class MetricsForbidden(Forbidden):
@@ -74,9 +78,19 @@ class MetricsForbidden(Forbidden):
 
 def record(method: str, route: str, status: int, seconds: float) -> None:
     """One answered request (``route``: a template or ``unmatched``)."""
+    record_many(method, route, status, bucket=rules.bucket_index(seconds), times=1, seconds=seconds)
+
+
+def record_many(method: str, route: str, status: int, *, bucket: int, times: int, seconds: float) -> None:
+    """``times`` answered requests alike, all in the duration ``bucket`` (rules.bucket_index),
+    ``seconds`` summed (the request tally hands them over together: bff/common/traffic.py)."""
     count, duration = _series(method, route, status)
-    count.inc()
-    duration.observe(seconds)
+    count.inc(times)
+    # prometheus_client observes one sample at a time; its observe() is exactly these two steps
+    # (the sum, then the first bucket the sample fits under), done here once for ``times`` samples.
+    # tests/api/test_metrics.py holds them to observe()'s result, so a change in the library shows.
+    duration._sum.inc(seconds)
+    duration._buckets[bucket].inc(times)
 
 
 @lru_cache(maxsize=8192)  # finite: methods x route templates x statuses; labels() locks and builds tuples
@@ -148,14 +162,9 @@ def _address(request: Request) -> str | None:
     return client_ip(request)
 
 
-def observe(request: Request, status: int, seconds: float) -> None:
-    """The answered request, counted (a step of bff/common/request_cycle.py's response middleware)."""
-    record(request.method, route_template(request.route.path) if request.route else UNMATCHED, status, seconds)
-
-
 def install(app: Sanic, settings: Settings) -> None:
     """The ``/metrics`` route and, with several workers, the shared directory (requests are counted
-    by ``observe``, in the hub's one response middleware)."""
+    by the request tally, bff/common/traffic.py, in the hub's one response middleware)."""
     metrics_networks(settings.metrics_networks)  # a mistyped list stops create_app, not the first scrape
 
     @doc("Prometheus 运行指标 Metrics", tag="operations", ok=(200, {"type": "string"}), ok_media="text/plain",
@@ -167,6 +176,7 @@ def install(app: Sanic, settings: Settings) -> None:
     async def metrics(request: Request):
         if not allowed(request, request.app.ctx.settings):
             raise MetricsForbidden("运行指标仅向运维人员开放")
+        request.app.ctx.request_tally.hand_over()  # this worker's requests of the last second too
         return raw(render(), content_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
 
     app.add_route(metrics, "/metrics", methods=["GET"], name="metrics", ctx_public=True)

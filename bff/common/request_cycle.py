@@ -10,8 +10,8 @@ it belongs to its routes only.
 On the way in: the request timer (the duration /metrics and the figures report), the request id
 for the logs, the body limit, and, with a replica, where this request may read from. On the way
 out — also for an error's answer — the read-your-writes marker of a write, ``X-Request-Id``, the
-figures' counts (bff/common/traffic.py), /metrics' series (bff/common/metrics.py) and the access
-line.
+request's entry in the tally that feeds the figures and /metrics (bff/common/traffic.py) and the
+access line.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import time
 from sanic import Request, Sanic
 from sanic.exceptions import PayloadTooLarge
 
-from bff.common import logs, metrics, read_routing, traffic
+from bff.common import logs, read_routing
 from bff.settings import Settings
 
 log = logging.getLogger("govhub.access")
@@ -45,8 +45,7 @@ def install(app: Sanic, settings: Settings) -> None:
         response.headers["X-Request-Id"] = str(request.id)
         started = getattr(request.ctx, "started", None)  # unset: the request failed before ``begin``
         seconds = time.perf_counter() - started if started is not None else 0.0
-        traffic.count(request, response.status, seconds)
-        metrics.observe(request, response.status, seconds)
+        request.app.ctx.request_tally.count(request, response.status, seconds)  # figures, /metrics
         if log.isEnabledFor(logging.INFO):  # the access line's fields cost more than the check
             log.info("%s %s %s", request.method, request.path, response.status,
                      extra={"method": request.method, "path": request.path, "status": response.status,

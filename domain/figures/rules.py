@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -153,11 +154,13 @@ INF = "+Inf"
 BUCKET_NAMES = tuple(format(b, "g") for b in BUCKETS) + (INF,)
 
 
+def bucket_index(seconds: float) -> int:
+    """The index in ``BUCKET_NAMES`` of the first bucket ``seconds`` fits under (``len(BUCKETS)``: +Inf)."""
+    return bisect.bisect_left(BUCKETS, seconds)
+
+
 def bucket_of(seconds: float) -> str:
-    for bound, name in zip(BUCKETS, BUCKET_NAMES):
-        if seconds <= bound:
-            return name
-    return INF
+    return BUCKET_NAMES[bucket_index(seconds)]
 
 
 def _bound(name: str) -> float:

@@ -1,7 +1,7 @@
 """The platform's figures: counted cheaply at request time, rolled up per hour and per Beijing day
 by a scheduled job, read by the dashboard and the public figures from the rollups alone.
 
-- **At request time** (``request_answered``, ``channel_visited``): nothing is awaited. The route
+- **At request time** (``requests_answered``, ``channel_visited``): nothing is awaited. The route
   group's request, its duration bucket and whether it failed; a channel's visitor (an opaque keyed
   hash: the vault's lookup key, context ``figures.visitor``) and its page views go to the
   ``TrafficCounter`` port (Redis: adapters/cache/traffic.py).
@@ -15,7 +15,7 @@ by a scheduled job, read by the dashboard and the public figures from the rollup
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
@@ -61,21 +61,30 @@ class FiguresService:
         self._memo: Memo[tuple, object] = Memo(seconds=READ_SECONDS, max_entries=64)
         self._visitor_keys: dict[str, str] = {}
         self._hour: tuple[datetime, datetime, date] = NO_HOUR  # (start, end, Beijing day) of the last hour counted
+        self._sources: list[Callable[[], None]] = []
 
     # --- at request time: never awaits ------------------------------------------------------
 
-    def request_answered(self, *, group: str, seconds: float, status: int, at: datetime | None = None) -> None:
-        """``at``: when it was answered (the clock's now unless given: one reading per request)."""
+    def requests_answered(self, *, group: str, bucket: str, failed: bool, times: int = 1,
+                          at: datetime | None = None) -> None:
+        """``times`` requests of a route group answered within ``bucket`` (rules.bucket_of), failed
+        (5xx) or not; ``at``: when (the clock's now unless given)."""
         hour, _ = self._periods(at or self.clock.now())
-        self.traffic.count_request(hour=hour, group=group, bucket=rules.bucket_of(seconds), error=status >= 500)
+        self.traffic.count_request(hour=hour, group=group, bucket=bucket, error=failed, times=times)
 
-    def channel_visited(self, *, channel: str, visitor: str, page_view: bool, at: datetime | None = None) -> None:
-        """A request on a citizen channel by ``visitor`` (a citizen's subject, a device, an address):
-        a visitor of the day, and a page view when it asked for a page (home, search, a matter)."""
+    def channel_visited(self, *, channel: str, visitor: str, page_views: int = 0, at: datetime | None = None) -> None:
+        """Requests on a citizen channel by ``visitor`` (a citizen's subject, a device, an address):
+        a visitor of the day, who asked for ``page_views`` pages (home, search, a matter)."""
         hour, day = self._periods(at or self.clock.now())
         self.traffic.count_visitor(day=day, channel=channel, visitor=self._visitor_key(visitor))
-        if page_view:
-            self.traffic.count_page_view(hour=hour, channel=channel)
+        if page_views:
+            self.traffic.count_page_view(hour=hour, channel=channel, times=page_views)
+
+    def hand_over_from(self, source: Callable[[], None]) -> None:
+        """``source`` keeps counts in its process for a moment (the BFF's request tally, which
+        counts a request with one dictionary entry) and hands them over when called: before every
+        flush and every forget, so what was counted before either is sent, or dropped, with the rest."""
+        self._sources.append(source)
 
     def _periods(self, now: datetime) -> tuple[datetime, date]:
         """The UTC hour and the Beijing day of ``now``, worked out once an hour rather than twice a
@@ -99,12 +108,18 @@ class FiguresService:
         return key
 
     async def flush(self) -> None:
+        self._hand_over()
         await self.traffic.flush()
 
     def forget(self) -> None:
         """Drop unsent counts and what was read (tests empty the stores under a running hub)."""
+        self._hand_over()
         self.traffic.forget()
         self._memo.clear()
+
+    def _hand_over(self) -> None:
+        for source in self._sources:
+            source()
 
     # --- the job ------------------------------------------------------------------------------
 

@@ -53,15 +53,13 @@ async def _seed_world(m) -> None:
 
 
 def _count_traffic(figures) -> None:
-    for _ in range(19):
-        figures.request_answered(group="wx", seconds=0.003, status=200)
-    figures.request_answered(group="wx", seconds=0.2, status=503)
-    figures.request_answered(group="admin", seconds=0.05, status=200)
-    figures.request_answered(group="admin", seconds=0.05, status=404)  # a client's error: not an error of ours
-    for _ in range(3):
-        figures.channel_visited(channel="wechat", visitor="person:a", page_view=True)
-    figures.channel_visited(channel="wechat", visitor="person:b", page_view=False)
-    figures.channel_visited(channel="app", visitor="device:x", page_view=True)
+    figures.requests_answered(group="wx", bucket=rules.bucket_of(0.003), failed=False, times=19)
+    figures.requests_answered(group="wx", bucket=rules.bucket_of(0.2), failed=True)
+    figures.requests_answered(group="admin", bucket=rules.bucket_of(0.05), failed=False, times=2)
+    figures.channel_visited(channel="wechat", visitor="person:a", page_views=2)
+    figures.channel_visited(channel="wechat", visitor="person:a", page_views=1)
+    figures.channel_visited(channel="wechat", visitor="person:b", page_views=0)
+    figures.channel_visited(channel="app", visitor="device:x", page_views=1)
 
 
 async def test_an_hour_and_its_day_are_rolled_up_from_the_capabilities_and_the_counters(resources, clock, moments):
@@ -118,7 +116,7 @@ async def test_re_running_a_period_replaces_it(resources, clock, moments):
     await asyncio.gather(*(figures.roll_up_hour(moments["hour"]) for _ in range(3)))  # at once: still one set
     assert await stored() == first
     await seed.application(moments["at"], channel="app")
-    figures.request_answered(group="wx", seconds=0.003, status=200)
+    figures.requests_answered(group="wx", bucket=rules.bucket_of(0.003), failed=False)
     await figures.flush()
     await figures.roll_up()
     again = of(await stored(), HOUR, moments["hour"])
@@ -198,10 +196,10 @@ async def test_visitors_are_distinct_per_beijing_day_and_channel(resources, cloc
     figures = seed.figures_service(resources, clock)
     first = rules.day_of(clock.now())
     for visitor in ("person:a", "person:a", "person:b", "device:x"):
-        figures.channel_visited(channel="wechat", visitor=visitor, page_view=False)
-    figures.channel_visited(channel="alipay", visitor="person:a", page_view=False)
+        figures.channel_visited(channel="wechat", visitor=visitor, page_views=0)
+    figures.channel_visited(channel="alipay", visitor="person:a", page_views=0)
     clock.advance(24 * 3600)
-    figures.channel_visited(channel="wechat", visitor="person:a", page_view=False)
+    figures.channel_visited(channel="wechat", visitor="person:a", page_views=0)
     await figures.flush()
     await figures.roll_up_day(first)
     await figures.roll_up_day(first + timedelta(days=1))
@@ -215,13 +213,13 @@ async def test_visitors_are_distinct_per_beijing_day_and_channel(resources, cloc
 
 async def test_counts_are_sent_by_themselves_within_a_moment_and_forgotten_unsent(resources, clock, moments):
     figures = seed.figures_service(resources, clock)
-    figures.request_answered(group="gov", seconds=0.01, status=200)
+    figures.requests_answered(group="gov", bucket=rules.bucket_of(0.01), failed=False)
     for _ in range(100):  # the counter sends its tally every 50 ms here (a second in the hub)
         if await figures.traffic.requests([moments["hour"]]):
             break
         await asyncio.sleep(0.01)
     assert await figures.traffic.requests([moments["hour"]]) == {"gov": {"requests": 1, "0.01": 1}}
-    figures.request_answered(group="gov", seconds=0.01, status=200)
+    figures.requests_answered(group="gov", bucket=rules.bucket_of(0.01), failed=False)
     figures.forget()
     await asyncio.sleep(0.1)
     assert (await figures.traffic.requests([moments["hour"]]))["gov"]["requests"] == 1
