@@ -53,8 +53,11 @@ def install(app: Sanic, settings: Settings) -> None:
 
 
 def _limit_body(request: Request) -> None:
-    """Sanic's own server enforces REQUEST_MAX_SIZE while reading; under ASGI it does not. A
-    streaming route that reads and limits its own body (uploads) is exempt."""
+    """Under ASGI nothing else enforces REQUEST_MAX_SIZE. Sanic's own server finds an oversized
+    body while reading it, but then runs the request middleware on its error path, where a
+    blueprint's guard would answer 401 first: this check, in the app's first middleware, keeps
+    the answer a 413 (tests/journeys/test_login_journeys.py). A streaming route that reads and
+    limits its own body (uploads) is exempt."""
     if getattr(request.route.ctx, "own_body_limit", False) if request.route else False:
         return
     limit = request.app.config.REQUEST_MAX_SIZE

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import httpx
 import pytest
 
 from miniprogram_mock.journey import run_login_journey
@@ -34,3 +35,14 @@ def test_journey_command_line(hub_url, mock_url):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "110105********0017" in done.stdout
+
+
+def test_an_oversized_body_is_413_on_sanics_own_server_before_any_guard(hub_url):
+    """Sanic's server finds the body too large while reading it, then runs the request middleware
+    on its error path: the hub's own body check answers first (bff/common/request_cycle.py), or a
+    guarded route would answer 401 to what is a 413."""
+    too_large = b"{" + b" " * 1_100_000 + b"}"  # GOVHUB_MAX_BODY_BYTES is 1 MiB
+    for path in ("/wx/v1/applications", "/app/v1/sms-codes"):
+        response = httpx.post(hub_url + path, content=too_large, headers={"Content-Type": "application/json"},
+                              timeout=30)
+        assert (response.status_code, response.json()["code"]) == (413, "payload_too_large"), (path, response.text)

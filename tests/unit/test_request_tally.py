@@ -18,6 +18,14 @@ from domain.shared.clock import FrozenClock
 START = datetime(2026, 3, 2, 9, 59, 59, tzinfo=timezone.utc)
 
 
+class App:
+    """An app trusting no proxy: the caller's address is the peer's."""
+    config = SimpleNamespace(PROXIES_COUNT=0, FORWARDED_SECRET=None, REAL_IP_HEADER=None)
+
+
+APP = App()
+
+
 class Figures:
     """What the tally hands the figures service, as it was handed."""
 
@@ -34,9 +42,8 @@ class Figures:
 def request(path: str | None, *, method: str = "GET", headers: dict | None = None, subject: str | None = None,
             ip: str = "198.51.100.4"):
     """A Sanic request as the tally reads it: its route, method, headers, verified caller, address."""
-    config = SimpleNamespace(PROXIES_COUNT=0, FORWARDED_SECRET=None, REAL_IP_HEADER=None)
     return SimpleNamespace(route=SimpleNamespace(path=path) if path is not None else None, method=method,
-                           headers=headers or {}, ip=ip, app=SimpleNamespace(config=config),
+                           headers=headers or {}, ip=ip, app=APP,
                            ctx=SimpleNamespace(auth=SimpleNamespace(subject=subject)) if subject else SimpleNamespace())
 
 
