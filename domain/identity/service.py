@@ -192,10 +192,7 @@ class IdentityService:
     async def applicants(self, *, person_ids: Sequence[str]) -> dict[str, people.Applicant]:
         """``me`` as submissions need it — assurance and masked name — for many people in one read
         (a batch of submissions), by the id asked for, following merges; unknown ids are left out."""
-        now = self.clock.now()
-        found = await Person.filter(public_id__in=sorted(set(person_ids)))
-        return {person.public_id: people.applicant(await people.survivor(person), self.vault, now)
-                for person in found}
+        return await people.applicants(person_ids, self.vault, self.clock.now())
 
     async def people_counts(self, *, until: datetime, since: datetime | None = None) -> PeopleCounts:
         """People registered before ``until`` and how many of them were real-name verified by then,

@@ -1,5 +1,5 @@
-"""Raw SQL where the ORM's cost per row is what a hot path pays: one multi-row INSERT, and the
-placeholders of either backend.
+"""Raw SQL where the ORM's cost per row is what a hot path pays: one multi-row INSERT, one
+SELECT of a few columns by a list of keys, and the placeholders of either backend.
 
 Tortoise's ``bulk_create`` builds a model per row, a query builder per statement and runs one
 ``executemany``; in a batch of submissions that was a large share of the hub's CPU (docs/benchmarks.md).
@@ -58,6 +58,22 @@ async def insert_rows(model: type[Model], rows: Sequence[Mapping[str, Any]], *, 
         else:
             await connection.execute_query(sql, values)
     return out
+
+
+async def select_in(model: type[Model], fields: Sequence[str], *, where: str, values: Sequence[Any],
+                    connection: BaseDBAsyncClient) -> list[dict]:
+    """``fields`` of ``model``'s rows whose field ``where`` is one of ``values``, as dicts, each value
+    read as the model's field reads it (a time comes back as text from SQLite): no query builder
+    and no model per row, which in a batch of submissions cost more than the query (docs/benchmarks.md)."""
+    if not values:
+        return []
+    meta = model._meta
+    columns = [meta.fields_db_projection[f] for f in fields]
+    readers = [meta.fields_map[f].to_python_value for f in fields]
+    sql = (f'SELECT {_names(columns)} FROM "{meta.db_table}" WHERE "{meta.fields_db_projection[where]}" '
+           f"IN ({', '.join(placeholders(connection, len(values)))})")
+    return [{f: read(row[c]) for f, c, read in zip(fields, columns, readers)}
+            for row in await connection.execute_query_dict(sql, list(values))]
 
 
 def fields_of(instance: Model) -> dict[str, Any]:

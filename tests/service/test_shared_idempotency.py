@@ -101,7 +101,7 @@ async def test_a_batch_looks_each_pair_up_in_the_unique_index_without_statistics
         "SELECT 'applications', 'p_' || (n % 1000), 'k-' || n, 'submit', 'h', 'R', now() "
         "FROM generate_series(1, 40000) AS n")
     wanted = {(f"p_{n % 1000}", f"k-{n}") for n in range(1, 40, 3)}
-    sql = idempotency.first_uses_query("applications", wanted).sql(params_inline=True)
-    _, plan = await conn.execute_query(f"EXPLAIN {sql}")
+    sql, values = idempotency.first_uses_query(conn, "applications", wanted)
+    _, plan = await conn.execute_query(f"EXPLAIN {sql}", values)
     text = "\n".join(row["QUERY PLAN"] for row in plan)
     assert "Seq Scan" not in text and "Filter:" not in text.replace("Recheck Cond:", ""), text
