@@ -67,6 +67,7 @@ class RequestTally:
         self._entries: dict[tuple, list] = {}  # (route path, method, status, bucket, visitor) -> [n, seconds]
         self._hour_start = self._hour_end = NO_HOUR
         self._due: asyncio.TimerHandle | None = None
+        self._due_loop: asyncio.AbstractEventLoop | None = None
 
     def count(self, request: Request, status: int, seconds: float) -> None:
         """The answered request, counted; never raises (a figure is never worth a failed answer)."""
@@ -89,12 +90,14 @@ class RequestTally:
         if entry is not None:
             entry[0] += 1
             entry[1] += seconds
-            return
-        self._entries[key] = [1, seconds]
-        if len(self._entries) >= MAX_ENTRIES:
-            self.hand_over()
-        elif self._due is None:
-            self._due = asyncio.get_running_loop().call_later(HAND_OVER_SECONDS, self._hand_over_due)
+        else:
+            self._entries[key] = [1, seconds]
+            if len(self._entries) >= MAX_ENTRIES:
+                self.hand_over()
+                return
+        loop = asyncio.get_running_loop()
+        if self._due is None or self._due_loop is not loop:  # (a timer of a loop that ended never fires)
+            self._due, self._due_loop = loop.call_later(HAND_OVER_SECONDS, self._hand_over_due), loop
 
     def _hand_over_due(self) -> None:
         self._due = None

@@ -151,3 +151,18 @@ def test_many_samples_land_in_the_series_as_observing_each_would():
     assert recorded[("sum", None)] == pytest.approx(expected.pop(("sum", None)))
     assert {k: v for k, v in recorded.items() if k != ("sum", None)} == expected
     assert _series("GET", route, "200")[0] == len(samples)
+
+
+def test_a_tally_counted_under_a_loop_that_ended_is_handed_over_under_the_next(figures, monkeypatch):
+    """A process whose loop is replaced (tests, a restarted worker) must not wait for a timer of
+    the old loop, which never fires."""
+    monkeypatch.setattr(traffic, "HAND_OVER_SECONDS", 0.01)
+    tally = traffic.RequestTally(figures)
+
+    async def count_and_wait(seconds: float) -> None:
+        tally.count(request("public/v1/regions"), 200, 0.001)
+        await asyncio.sleep(seconds)
+
+    asyncio.run(count_and_wait(0))  # its timer is scheduled, then the loop ends
+    asyncio.run(count_and_wait(0.05))
+    assert sum(c["times"] for c in figures.answered) == 2
