@@ -6,11 +6,11 @@ place requests are counted.
 status, the duration's bucket and — on a citizen channel — who the visitor is, as the request
 showed it. Requests alike add to one entry (a count and their summed seconds).
 
-**Handed over** once a second, when an hour ends, before /metrics renders and before the figures
-are flushed or forgotten: each distinct entry, once, becomes /metrics' series
+**Handed over** once a second, when an hour ends, at ``MAX_ENTRIES``, before /metrics renders and
+before the figures are flushed or forgotten: each distinct entry, once, becomes /metrics' series
 (bff/common/metrics.py) and the figures' counts (domain/figures/service.py). Working out the
 route group, the channel, whether it was a page and the visitor's key per request, and adding to
-the series per request, was a quarter of an anonymous home page's time (docs/benchmarks.md).
+the series per request, was a fifth of an anonymous home page's time (docs/benchmarks.md).
 
 The figures count every answered request for its **route group** (``wx``, ``alipay``, ``app``,
 ``admin``, ``gov`` — the exchange's ``/r1`` included —, ``console``, ``public``, ``ops`` for probes
