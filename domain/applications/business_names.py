@@ -42,15 +42,25 @@ class RegisteredBusinessName(models.Model):
 
 
 async def lookup(conn: BaseDBAsyncClient, region6: str, parsed: ParsedName) -> NameRegistryFacts:
-    """Taken (the same key), similar (the same 字号 and industry, another form) or free."""
-    same = await RegisteredBusinessName.filter(region6=region6, name_key=parsed.key).using_db(conn).first()
+    """Taken (the same key), similar (the same 字号 and industry, another form) or free.
+
+    Each read sees what had committed when it began (PostgreSQL's READ COMMITTED): the same name
+    taken by a concurrent application that commits between the two reads is missed by the first
+    and found "alike" by the second. So a name found alike is asked for once more: it was taken,
+    not merely similar (CI saw that application told "similar, for an examiner" instead of "taken")."""
+    same = await _same(conn, region6, parsed.key)
     if same is not None:
         return NameRegistryFacts("taken", same.name)
     alike = await (RegisteredBusinessName.filter(region6=region6, word=parsed.word, industry=parsed.industry)
                    .using_db(conn).first())
-    if alike is not None:
-        return NameRegistryFacts("similar", alike.name)
-    return NameRegistryFacts("free")
+    if alike is None:
+        return NameRegistryFacts("free")
+    same = await _same(conn, region6, parsed.key)
+    return NameRegistryFacts("taken", same.name) if same is not None else NameRegistryFacts("similar", alike.name)
+
+
+async def _same(conn: BaseDBAsyncClient, region6: str, key: str) -> RegisteredBusinessName | None:
+    return await RegisteredBusinessName.filter(region6=region6, name_key=key).using_db(conn).first()
 
 
 async def reserve(conn: BaseDBAsyncClient, *, region6: str, name: str, parsed: ParsedName, number: str,

@@ -7,10 +7,11 @@ import asyncio
 
 import pytest
 from stdnum.cn import uscc
+from tortoise import connections
 
 from adapters.departments.credit_stub import StubCreditRecords
 from adapters.storage.local import LocalMaterialStore
-from domain.applications import instant_approval, rules
+from domain.applications import business_names, instant_approval, rules
 from domain.applications.business_names import RegisteredBusinessName
 from domain.applications.instant_step import SoleProprietorInstantApproval
 from domain.applications.models import Application
@@ -155,9 +156,29 @@ async def test_applications_for_one_name_at_once_exactly_one_is_approved(resourc
     statuses = sorted(a.status for a in apps)
     assert statuses == [rules.COMPLETED] + [rules.SUBMITTED] * 5, statuses
     losers = [a for a in apps if a.status == rules.SUBMITTED]
-    # what each loser was told, in full, if one was not told "taken" (seen once under CI load on
-    # PostgreSQL: a loser's name_available "undecided"; to be explained from this message)
+    # what each loser was told, in full, if one was not told "taken" (CI saw a loser "similar": the
+    # winner committed between the registry's two reads; the next test holds the lookup's answer)
     assert {_checks(a)["name_available"] for a in losers} == {"failed"}, [a.decision for a in losers]
     assert await RegisteredBusinessName.filter(name_key="张丽鲜花店").count() == 1
     assert await License.all().count() == 1
     assert await Application.filter(status=rules.COMPLETED).count() == 1
+
+
+async def test_a_name_taken_between_the_registrys_two_reads_is_taken_not_similar(resources, monkeypatch):
+    """Each read sees what had committed when it began: a concurrent application that takes the
+    name between the lookup's "same name?" and "alike name?" reads used to leave this one "similar"
+    (undecided, for an examiner) instead of "taken" — the CI failure of the test above."""
+    parsed = instant_approval.parse_name("杭州市西湖区张丽鲜花店", ["浙江省", "杭州市", "西湖区"],
+                                         instant_approval.scope_list().industry_terms())
+    await RegisteredBusinessName.create(region6="330106", name="杭州市西湖区张丽鲜花店", name_key=parsed.key,
+                                        word=parsed.word, industry=parsed.industry, source="instant",
+                                        registered_at=resources.clock.now())
+    reads, read = [], business_names._same
+
+    async def committed_after_the_first_read(conn, region6, key):
+        reads.append(key)
+        return None if len(reads) == 1 else await read(conn, region6, key)
+
+    monkeypatch.setattr(business_names, "_same", committed_after_the_first_read)
+    facts = await business_names.lookup(connections.get("default"), "330106", parsed)
+    assert (facts.status, facts.other_name, len(reads)) == ("taken", "杭州市西湖区张丽鲜花店", 2)
