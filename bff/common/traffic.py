@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from functools import lru_cache
 
 from sanic import Request
@@ -52,7 +52,6 @@ PAGES = ("/home", "/matters", "/matters/{code}")  # after the channel's prefix
 
 HAND_OVER_SECONDS = 1.0
 MAX_ENTRIES = 10_000  # distinct entries kept before they are handed over at once
-NO_HOUR = datetime.max.replace(tzinfo=timezone.utc)  # an empty hour: every moment falls outside it
 
 # what a request on a citizen channel shows of its visitor: the verified subject, or
 # (Authorization, X-Device-Id, address, User-Agent) as sent
@@ -65,7 +64,7 @@ class RequestTally:
     def __init__(self, figures: FiguresService) -> None:
         self._figures = figures
         self._entries: dict[tuple, list] = {}  # (route path, method, status, bucket, visitor) -> [n, seconds]
-        self._hour_start = self._hour_end = NO_HOUR
+        self._hour: datetime | None = None  # the UTC hour the entries were answered in
         self._due: asyncio.TimerHandle | None = None
         self._due_loop: asyncio.AbstractEventLoop | None = None
 
@@ -77,11 +76,10 @@ class RequestTally:
             log.exception("request not counted")
 
     def _count(self, request: Request, status: int, seconds: float) -> None:
-        now = self._figures.clock.now()
-        if not self._hour_start <= now < self._hour_end:  # the figures count per hour: an hour's own tally
+        hour, _ = self._figures.periods(self._figures.clock.now())
+        if hour != self._hour:  # the figures count per hour: an hour's own tally
             self.hand_over()
-            self._hour_start = rules.hour_of(now)
-            self._hour_end = self._hour_start + timedelta(hours=1)
+            self._hour = hour
         route = request.route
         path = route.path if route is not None else None
         visitor = _visitor_facts(request) if route_facts(path)[1] is not None else None
@@ -112,7 +110,7 @@ class RequestTally:
             self._due.cancel()
             self._due = None
         entries, self._entries = self._entries, {}
-        at = self._hour_start
+        at = self._hour
         for (path, method, status, bucket, visitor), (times, seconds) in entries.items():
             metrics.record_many(method, route_template(path) if path is not None else metrics.UNMATCHED, status,
                                 bucket=bucket, times=times, seconds=seconds)

@@ -69,13 +69,13 @@ class FiguresService:
                           at: datetime | None = None) -> None:
         """``times`` requests of a route group answered within ``bucket`` (rules.bucket_of), failed
         (5xx) or not; ``at``: when (the clock's now unless given)."""
-        hour, _ = self._periods(at or self.clock.now())
+        hour, _ = self.periods(at or self.clock.now())
         self.traffic.count_request(hour=hour, group=group, bucket=bucket, error=failed, times=times)
 
     def channel_visited(self, *, channel: str, visitor: str, page_views: int = 0, at: datetime | None = None) -> None:
         """Requests on a citizen channel by ``visitor`` (a citizen's subject, a device, an address):
         a visitor of the day, who asked for ``page_views`` pages (home, search, a matter)."""
-        hour, day = self._periods(at or self.clock.now())
+        hour, day = self.periods(at or self.clock.now())
         self.traffic.count_visitor(day=day, channel=channel, visitor=self._visitor_key(visitor))
         if page_views:
             self.traffic.count_page_view(hour=hour, channel=channel, times=page_views)
@@ -86,10 +86,10 @@ class FiguresService:
         flush and every forget, so what was counted before either is sent, or dropped, with the rest."""
         self._sources.append(source)
 
-    def _periods(self, now: datetime) -> tuple[datetime, date]:
-        """The UTC hour and the Beijing day of ``now``, worked out once an hour rather than twice a
-        request (a tenth of counting): Beijing is a whole number of hours ahead, so a UTC hour lies
-        within one Beijing day."""
+    def periods(self, now: datetime) -> tuple[datetime, date]:
+        """The UTC hour and the Beijing day of ``now``, worked out once an hour rather than on every
+        ask (the request tally asks per request): Beijing is a whole number of hours ahead, so a UTC
+        hour lies within one Beijing day."""
         start, end, day = self._hour
         if not start <= now < end:
             start = rules.hour_of(now)

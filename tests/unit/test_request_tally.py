@@ -32,6 +32,9 @@ class Figures:
     def __init__(self, clock) -> None:
         self.clock, self.answered, self.visited = clock, [], []
 
+    def periods(self, now):
+        return rules.hour_of(now), rules.day_of(now)
+
     def requests_answered(self, **counted) -> None:
         self.answered.append(counted)
 
