@@ -104,13 +104,24 @@ async def first_uses(scope: str, pairs: Sequence[tuple[str, str]]) -> dict[tuple
 
 
 def first_uses_query(connection: BaseDBAsyncClient, scope: str, wanted: set[tuple[str, str]]) -> tuple[str, list]:
-    """The query and its values. Each pair spelled out in full, never as two IN lists: equal on
-    every column of the unique index, each pair is known to match at most one row, so PostgreSQL
-    looks each up in the index whatever its statistics say. Two IN lists match "some rows": without
-    fresh statistics, past a few pairs it scanned the whole table (0.1 ms -> 21 ms with 35,000
-    keys; docs/benchmarks.md). Written as SQL: Tortoise built this OR of pairs at ~60 µs a pair,
-    a tenth of a busy hub's time in batches of submissions (docs/benchmarks.md, "Submit throughput")."""
+    """The query and its values: one lookup in the unique index per pair, whatever the statistics.
+
+    On PostgreSQL the pairs go as two arrays, each pair probing the index from a LATERAL subquery.
+    Its ``LIMIT 1`` changes no answer (the index is unique) but keeps PostgreSQL from folding the
+    subquery into a join it may plan another way. Spelled out as an OR of pairs, the planner took
+    ``scope`` for selective without statistics (one scope holds every submit's key) and, past
+    twenty pairs, read every key of the scope and filtered: 50 ms a batch with 26,000 keys, growing
+    with the table (docs/benchmarks.md, "Submit throughput"); two IN lists did so past a few. One
+    statement for every batch size, too: PostgreSQL prepares and plans it once, not per size.
+    SQLite plans the OR of pairs as one index lookup each. Written as SQL: Tortoise built the OR
+    at ~60 µs a pair, a tenth of a busy hub's time in batches of submissions."""
     pairs = sorted(wanted)
+    if connection.capabilities.dialect == "postgres":
+        sql = ('SELECT k.person_id, k."key", k.operation, k.request_hash, k.result '
+               'FROM unnest($2::varchar[], $3::varchar[]) AS wanted (person_id, "key") '
+               "CROSS JOIN LATERAL (SELECT * FROM idempotency_keys WHERE scope = $1 "
+               'AND person_id = wanted.person_id AND "key" = wanted."key" LIMIT 1) AS k')
+        return sql, [scope, [person for person, _ in pairs], [key for _, key in pairs]]
     marks = placeholders(connection, 1 + 2 * len(pairs))
     either = " OR ".join(f'(person_id = {marks[1 + 2 * i]} AND "key" = {marks[2 + 2 * i]})' for i in range(len(pairs)))
     sql = ('SELECT person_id, "key", operation, request_hash, result FROM idempotency_keys '
