@@ -6,6 +6,10 @@ costs far more than the question. ``PerTurn`` collects the questions asked until
 turn ends and answers them with one call of ``answer_all`` (one pipeline, one query): each still
 answered from the store at the moment of asking, a lone question waits for nothing but its own.
 A failure of that call fails every question waiting on it.
+
+A question asked twice in a turn is sent once, both askers getting its answer; with
+``merge_repeats=False`` each ask goes on its own, in the order asked — for asks that change what
+they ask about (taking a token from a rate limit's bucket).
 """
 from __future__ import annotations
 
@@ -19,9 +23,11 @@ V = TypeVar("V")
 
 
 class PerTurn(Generic[K, V]):
-    def __init__(self, answer_all: Callable[[list[K]], Awaitable[Sequence[V]]]) -> None:
-        """``answer_all(keys)``: the answers to distinct ``keys``, in their order."""
-        self._answer_all = answer_all
+    def __init__(self, answer_all: Callable[[list[K]], Awaitable[Sequence[V]]], *,
+                 merge_repeats: bool = True) -> None:
+        """``answer_all(keys)``: the answers to ``keys`` (distinct unless ``merge_repeats`` is
+        False), in their order."""
+        self._answer_all, self._merge_repeats = answer_all, merge_repeats
         self._asked: list[tuple[K, asyncio.Future]] = []
         self._calls: set[asyncio.Task] = set()
 
@@ -40,9 +46,9 @@ class PerTurn(Generic[K, V]):
         call.add_done_callback(self._calls.discard)
 
     async def _answer(self, asked: list[tuple[K, asyncio.Future]]) -> None:
-        keys = list(dict.fromkeys(key for key, _ in asked))
+        keys = list(dict.fromkeys(key for key, _ in asked)) if self._merge_repeats else [key for key, _ in asked]
         try:
-            answers = dict(zip(keys, await self._answer_all(keys), strict=True))
+            answers = list(await self._answer_all(keys))
         except asyncio.CancelledError:
             for _, answer in asked:
                 answer.cancel()
@@ -52,6 +58,9 @@ class PerTurn(Generic[K, V]):
                 if not answer.done():
                     answer.set_exception(exc)
             return
-        for key, answer in asked:
+        if self._merge_repeats:
+            by_key = dict(zip(keys, answers, strict=True))
+            answers = [by_key[key] for key, _ in asked]
+        for (_, answer), value in zip(asked, answers, strict=True):
             if not answer.done():
-                answer.set_result(answers[key])
+                answer.set_result(value)

@@ -30,6 +30,13 @@ async def test_questions_of_one_turn_share_one_call_and_each_gets_its_answer():
     assert await per_turn.ask("d") == "D" and store.calls[-1] == ["d"]  # a later turn: its own call
 
 
+async def test_without_merging_repeats_each_ask_goes_on_its_own_in_the_order_asked():
+    store = Store()
+    per_turn = PerTurn(store.answer_all, merge_repeats=False)
+    assert await asyncio.gather(*(per_turn.ask(key) for key in "abab")) == list("ABAB")
+    assert store.calls == [["a", "b", "a", "b"]]
+
+
 async def test_a_failed_call_fails_every_question_waiting_on_it_and_the_next_turn_tries_again():
     store = Store(fail=True)
     per_turn = PerTurn(store.answer_all)
