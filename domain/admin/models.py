@@ -38,6 +38,7 @@ class AdminSession(models.Model):
 
     class Meta:
         table = "admin_sessions"
+        indexes = (("account_id",),)  # a login ends the account's oldest sessions
 
 
 class AdminLoginFailure(models.Model):

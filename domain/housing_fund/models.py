@@ -80,3 +80,4 @@ class PayoutEvent(models.Model):
     class Meta:
         table = "fund_payout_events"
         unique_together = (("node_code", "event_id"),)
+        indexes = (("withdrawal_id",),)

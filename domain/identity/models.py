@@ -51,6 +51,7 @@ class ChannelAccount(models.Model):
     class Meta:
         table = "channel_accounts"
         unique_together = (("channel", "subject"),)
+        indexes = (("person_id", "channel"),)  # every login reads the person's channels
 
 
 class SmsChallenge(models.Model):
@@ -82,6 +83,7 @@ class FaceSession(models.Model):
 
     class Meta:
         table = "face_sessions"
+        indexes = (("person_id",),)
 
 
 class RefreshToken(models.Model):
@@ -101,6 +103,7 @@ class RefreshToken(models.Model):
 
     class Meta:
         table = "refresh_tokens"
+        indexes = (("person_id",),)
 
 
 class SigningKey(models.Model):

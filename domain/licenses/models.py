@@ -51,6 +51,7 @@ class LicenseEvent(models.Model):
 
     class Meta:
         table = "license_events"
+        indexes = (("license_id", "at"),)  # a license's history, in order
 
 
 class LicensePresentation(models.Model):
@@ -71,6 +72,7 @@ class LicensePresentation(models.Model):
     class Meta:
         table = "license_presentations"
         unique_together = (("epoch", "slot"),)
+        indexes = (("license_id",),)
 
 
 class LicenseConsent(models.Model):

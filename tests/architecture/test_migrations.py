@@ -67,6 +67,42 @@ def test_models_and_migrations_agree_on_sqlite(tmp_path):
     _assert_same(_describe(models_url), _describe(migrated_url))
 
 
+# --- every foreign key indexed ----------------------------------------------------------------
+
+# PostgreSQL indexes the referenced side of a foreign key only. Without an index leading with the
+# referencing column, a lookup by the parent (a person's channel accounts, on every login) and the
+# check behind every delete of a parent read the whole table (migration 0029).
+UNINDEXED_ON_PURPOSE = {
+    # people are never deleted (every key to them is RESTRICT) and nothing asks who merged into whom
+    ("people", ("merged_into_id",)): "followed from the merged record to its survivor only (people.survivor)",
+}
+
+
+def unindexed_foreign_keys(schema: dict) -> set[tuple[str, tuple[str, ...]]]:
+    """(table, columns) of each foreign key that no key or index leads with."""
+    found = set()
+    for table, shape in schema.items():
+        leading = [shape["primary_key"], *shape["unique"], *shape["indexes"]]
+        for columns, *_ in shape["foreign_keys"]:
+            if not any(tuple(index[:len(columns)]) == columns for index in leading):
+                found.add((table, columns))
+    return found
+
+
+def test_every_foreign_key_has_an_index_that_leads_with_it(tmp_path):
+    migrated_url = f"sqlite://{tmp_path / 'migrated.sqlite3'}"
+    database.migrate(migrated_url)
+    assert unindexed_foreign_keys(_describe(migrated_url)) == set(UNINDEXED_ON_PURPOSE)
+
+
+def test_the_foreign_key_check_sees_a_bare_key_and_one_an_index_covers_only_behind_another_column():
+    accounts = {"primary_key": ("id",), "unique": {("channel", "person_id")}, "indexes": set(),
+                "foreign_keys": {(("person_id",), "people", ("id",), "RESTRICT")}}
+    assert unindexed_foreign_keys({"accounts": accounts}) == {("accounts", ("person_id",))}
+    accounts["indexes"] = {("person_id", "channel")}
+    assert unindexed_foreign_keys({"accounts": accounts}) == set()
+
+
 @pytest.mark.skipif(not _is_postgres(os.environ.get("GOVHUB_DATABASE_URL", "")),
                     reason="PostgreSQL drift runs when GOVHUB_DATABASE_URL names PostgreSQL (.ci/run)")
 def test_models_and_migrations_agree_on_postgres():
