@@ -67,6 +67,7 @@ class SmsChallenge(models.Model):
 
     class Meta:
         table = "sms_challenges"
+        indexes = (("expires_at",),)  # housekeeping deletes the expired (identity/housekeeping.py)
 
 
 class FaceSession(models.Model):
@@ -83,7 +84,7 @@ class FaceSession(models.Model):
 
     class Meta:
         table = "face_sessions"
-        indexes = (("person_id",),)
+        indexes = (("person_id",), ("expires_at",))
 
 
 class RefreshToken(models.Model):
@@ -103,7 +104,7 @@ class RefreshToken(models.Model):
 
     class Meta:
         table = "refresh_tokens"
-        indexes = (("person_id",),)
+        indexes = (("person_id",), ("expires_at",))
 
 
 class SigningKey(models.Model):
