@@ -42,7 +42,7 @@ from domain.identity.errors import UNKNOWN_PERSON, AssuranceRequired, TokenInval
 from domain.shared.clock import SHANGHAI
 from domain.shared.group_commit import GroupCommit
 from domain.shared.models import IdempotencyKey
-from domain.shared.rows import fields_of, insert_rows
+from domain.shared.rows import fields_of, insert_rows, unsaved
 from domain.shared.vault import Vault
 
 REQUIRED_ASSURANCE = 2  # L2: real name verified
@@ -175,8 +175,8 @@ class SubmissionWriter:
             region6, matter = s.matter.region_code[:6], s.matter
             sequence, taken[region6] = taken[region6], taken[region6] + 1
             due_on, basis = working_days.add_working_days(today, matter.promised_limit_days)
-            drafts.append(Application(
-                number=rules.number_of(matter.region_code, today, sequence), person_id=s.person_id,
+            drafts.append(unsaved(
+                Application, number=rules.number_of(matter.region_code, today, sequence), person_id=s.person_id,
                 matter_code=matter.code, matter_name=matter.name, department_code=matter.department_code,
                 region_code=matter.region_code, node_code=s.node_code, channel=s.channel, entry=s.entry,
                 status=rules.DRAFT, form_sealed=seal_form(self.vault, s.form),

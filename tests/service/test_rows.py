@@ -1,20 +1,21 @@
 """domain/shared/rows.insert_rows on both backends: values stored as Tortoise stores them (JSON,
 dates, booleans, aware datetimes), ids back in the order given, conflicts skipped when asked,
-large inserts split under the parameter limit, and a failed insert leaving nothing behind."""
+large inserts split under the parameter limit, and a failed insert leaving nothing behind; ``unsaved``
+builds the instance ``Model.__init__`` builds."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timezone
 
 import pytest
 from tortoise import Tortoise
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from domain.applications.models import Application
+from domain.applications.models import Application, Transition
 from domain.delivery.models import Delivery
 from domain.shared import rows
 from domain.shared.models import IdempotencyKey
-from domain.shared.rows import fields_of, insert_rows
+from domain.shared.rows import fields_of, insert_rows, unsaved
 
 AT = datetime(2026, 11, 27, 16, 5, 30, 123456, tzinfo=UTC)
 
@@ -79,3 +80,29 @@ async def test_many_rows_are_split_under_the_parameter_limit(resources, monkeypa
 
 async def test_nothing_to_insert_sends_nothing(resources):
     assert await insert_rows(Delivery, [], connection=Tortoise.get_connection("default")) == []
+
+
+DRAFT = {"number": "330106-20261128-000002", "person_id": "p_1", "matter_code": "m", "matter_name": "事项",
+         "department_code": "d", "region_code": "330106000000", "node_code": "zj-platform", "channel": "wechat",
+         "status": "draft", "form_sealed": "x", "promised_limit_days": 5, "due_on": date(2026, 12, 4),
+         "calendar_basis": "official", "submitted_at": AT, "created_at": AT, "updated_at": AT}
+
+
+@pytest.mark.parametrize("model, values", [
+    (Application, DRAFT),  # entry, overdue, version and the other times from their defaults
+    (Application, {**DRAFT, "entry": "bundle", "overdue": True, "version": 3, "decision": {"approved": True},
+                   "accepted_at": datetime(2026, 11, 28, tzinfo=timezone.utc)}),
+    (Transition, {"application_id": 7, "name": "submit", "from_status": "draft", "to_status": "submitted",
+                  "at": AT, "actor_kind": "citizen", "actor_id": "p_1"}),  # reason and event_id default
+])
+async def test_unsaved_builds_what_the_orm_builds_and_it_saves_as_new(resources, model, values):
+    fast, orm = unsaved(model, **values), model(**values)
+    assert vars(fast) == vars(orm)
+    if model is Application:  # it is a new row to Tortoise too: save() inserts it
+        await fast.save()
+        assert (await Application.get(number=DRAFT["number"])).version == fast.version
+
+
+def test_unsaved_refuses_a_field_the_model_does_not_store():
+    with pytest.raises(TypeError, match="no stored fields"):
+        unsaved(Transition, application_id=1, nmae="submit")
