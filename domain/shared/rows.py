@@ -17,7 +17,9 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.fields import DatetimeField, Field
 from tortoise.models import Model
+from tortoise.validators import MaxLengthValidator
 
 # Both backends bind at most 32,766 parameters to one statement (SQLite since 3.32; PostgreSQL
 # 32,767): larger inserts go in several statements.
@@ -48,14 +50,14 @@ async def insert_rows(model: type[Model], rows: Sequence[Mapping[str, Any]], *, 
         return []
     fields = tuple(rows[0])
     meta = model._meta
-    converters = [meta.fields_map[f].to_db_value for f in fields]
+    converters = _converters(model, fields)
     per_statement = max(1, MAX_PARAMETERS // len(fields))
     out: list[dict] = []
     for start in range(0, len(rows), per_statement):
         chunk = rows[start:start + per_statement]
         sql = _insert_sql(meta.db_table, tuple(meta.fields_db_projection[f] for f in fields), len(chunk),
                           connection.capabilities.dialect, tuple(returning), ignore_conflicts)
-        values = [convert(row[f], None) for row in chunk for f, convert in zip(fields, converters)]
+        values = [convert(row[f]) for row in chunk for f, convert in zip(fields, converters)]
         if returning:
             out += await connection.execute_query_dict(sql, values)  # fetches on both backends
         else:
@@ -119,6 +121,38 @@ def _defaults(model: type[Model]) -> tuple[tuple[str, Callable[[], Any]], ...]:
         else:
             out.append((name, lambda: None))
     return tuple(out)
+
+
+@lru_cache(maxsize=256)
+def _converters(model: type[Model], fields: tuple[str, ...]) -> tuple[Callable[[Any], Any], ...]:
+    return tuple(to_db(model._meta.fields_map[f]) for f in fields)
+
+
+def to_db(field: Field) -> Callable[[Any], Any]:
+    """``field.to_db_value(value, None)``, its common case answered without it: a value already of
+    the field's type (None where that passes) that the field's checks pass — none, or a maximum
+    length — is stored as it is; anything else goes through Tortoise's own conversion, which
+    converts it or refuses it with its own error. Tortoise's conversion and checks per value were
+    ~8 % of the hub's CPU in a batch of submissions (docs/benchmarks.md); tests/service/test_rows.py
+    holds the two equal for every stored field of every model."""
+    slow = field.to_db_value
+    kind = type(field)
+    plain = kind.to_db_value is Field.to_db_value
+    timed = kind.to_db_value is DatetimeField.to_db_value  # converts only a naive time (instance None: no auto_now)
+    if not (plain or timed) or any(type(v) is not MaxLengthValidator for v in field.validators):
+        return lambda value: slow(value, None)
+    field_type, none_passes = field.field_type, field.null or not field.validators
+    longest = min((v.max_length for v in field.validators), default=None)
+
+    def convert(value: Any) -> Any:
+        if value is None:
+            return None if none_passes else slow(value, None)
+        if (type(value) is not field_type or (longest is not None and len(value) > longest)
+                or (timed and value.utcoffset() is None)):
+            return slow(value, None)
+        return value
+
+    return convert
 
 
 @lru_cache(maxsize=256)

@@ -106,3 +106,44 @@ async def test_unsaved_builds_what_the_orm_builds_and_it_saves_as_new(resources,
 def test_unsaved_refuses_a_field_the_model_does_not_store():
     with pytest.raises(TypeError, match="no stored fields"):
         unsaved(Transition, application_id=1, nmae="submit")
+
+
+def _stored_fields():
+    """Every stored field of every model the hub has."""
+    import importlib
+
+    from tortoise.models import Model
+
+    from domain import MODEL_MODULES
+
+    modules = [importlib.import_module(m) for m in MODEL_MODULES]
+    models = {v for m in modules for v in vars(m).values()
+              if isinstance(v, type) and issubclass(v, Model) and v is not Model and not v._meta.abstract}
+    return [(model, name, model._meta.fields_map[name]) for model in sorted(models, key=lambda m: m.__name__)
+            for name in model._meta.fields_db_projection]
+
+
+SAMPLES = [None, "", "短", "x" * 8, "x" * 64, "x" * 65, "x" * 300, 0, 7, -3, 2**40, True, False, 1.5, "12",
+           AT, datetime(2026, 11, 27, 16, 5), date(2026, 12, 4), "2026-12-04T10:00:00+08:00", {"键": [1, None]},
+           [1, "a"], b"bytes"]
+
+
+def _outcome(convert, value):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        try:
+            result = convert(value)
+        except Exception as refused:  # the same refusal, word for word
+            return "refused", type(refused), str(refused), [str(w.message) for w in warned]
+    return "stored", type(result), result, [str(w.message) for w in warned]
+
+
+def test_to_db_stores_every_value_as_tortoise_would_for_every_field(resources):
+    fields = _stored_fields()
+    assert len(fields) > 500  # every model was found
+    for model, name, field in fields:
+        for value in SAMPLES + ["y" * getattr(field, "max_length", 1), "y" * (getattr(field, "max_length", 1) + 1)]:
+            assert _outcome(rows.to_db(field), value) == _outcome(lambda v: field.to_db_value(v, None), value), (
+                model.__name__, name, value)
