@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -213,10 +213,10 @@ class ApplicationService:
             node_name = (await self.nodes.get(app.node_code)).name
         except NodeNotFound:  # a node removed from the registry leaves its applications readable
             node_name = None
-        return replace(application_view(app, self.transitions.today()), node_name=node_name,
-                       form=open_form(self.vault, app.form_sealed),
-                       materials=tuple(material_view(m) for m in materials),
-                       timeline=tuple(transition_view(t) for t in transitions))
+        return application_view(app, self.transitions.today(), node_name=node_name,
+                                form=open_form(self.vault, app.form_sealed),
+                                materials=tuple(material_view(m) for m in materials),
+                                timeline=tuple(transition_view(t) for t in transitions))
 
     # --- withdraw and resubmit --------------------------------------------------------------
 

@@ -63,9 +63,9 @@ class Transitions:
 
     def _schedule(self, app: Application, before: rules.Progress, name: str, at: datetime) -> dict[str, Any]:
         """Timestamps and the deadline a transition sets."""
-        day, today = at.astimezone(SHANGHAI).date(), self.today()
+        day = at.astimezone(SHANGHAI).date()
         fields: dict[str, Any] = {}
-        if before.status in rules.CLOCK_RUNNING and rules.is_overdue(before.status, app.due_on, today):
+        if before.status in rules.CLOCK_RUNNING and rules.is_overdue(before.status, app.due_on, self.today()):
             fields["overdue"] = True  # it left a running clock late: that stays on record
         if name == "accept":
             fields["accepted_at"] = at

@@ -114,7 +114,10 @@ def allowed_actions(app: Application) -> tuple[str, ...]:
     return tuple(name for name in ("withdraw", "resubmit") if rules.may(progress, name))
 
 
-def application_view(app: Application, today: date) -> ApplicationView:
+def application_view(app: Application, today: date, *, node_name: str | None = None, form: dict | None = None,
+                     materials: tuple[MaterialView, ...] = (),
+                     timeline: tuple[TransitionView, ...] = ()) -> ApplicationView:
+    """The application as its citizen sees it; with the rest of the detail when given."""
     return ApplicationView(
         number=app.number, matter_code=app.matter_code, matter_name=app.matter_name,
         department_code=app.department_code, region_code=app.region_code, node_code=app.node_code,
@@ -123,7 +126,8 @@ def application_view(app: Application, today: date) -> ApplicationView:
         overdue=app.overdue or rules.is_overdue(app.status, app.due_on, today),
         department_reference=app.department_reference, decision=app.decision, submitted_at=app.submitted_at,
         accepted_at=app.accepted_at, decided_at=app.decided_at, closed_at=app.closed_at,
-        updated_at=app.updated_at, version=app.version, allowed_actions=allowed_actions(app))
+        updated_at=app.updated_at, version=app.version, allowed_actions=allowed_actions(app),
+        node_name=node_name, form=form, materials=materials, timeline=timeline)
 
 
 def transition_view(t: Transition) -> TransitionView:

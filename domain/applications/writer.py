@@ -85,7 +85,7 @@ class SubmissionWriter:
         submit is refused alone."""
         read = await self._with_applicants([i.checked for i in intakes])
         results: list[Written | Exception | None] = [c if isinstance(c, Exception) else None for c in read]
-        intakes = [i if isinstance(c, Exception) else replace(i, checked=c) for i, c in zip(intakes, read)]
+        intakes = [i if isinstance(c, Exception) else Intake(c, i.key, i.request_hash) for i, c in zip(intakes, read)]
         first = await claims(intakes, results)
         if first:
             views = await self._write_fresh([intakes[i] for i in first.values()])
@@ -127,9 +127,9 @@ class SubmissionWriter:
                 for app, s, files in zip(apps, checked, attached)], connection=conn)
         self._count_in_background([s.matter.id for s in checked])
         today = self.transitions.today()
-        return [replace(application_view(app, today), node_name=s.node_name, form=s.form,
-                        materials=tuple(material_view(m) for m in files),
-                        timeline=tuple(transition_view(t) for t in (submit, *later)))
+        return [application_view(app, today, node_name=s.node_name, form=s.form,
+                                 materials=tuple(material_view(m) for m in files),
+                                 timeline=tuple(transition_view(t) for t in (submit, *later)))
                 for app, s, files, submit, later in zip(apps, checked, attached, submits, decided)]
 
     async def _insert(self, conn: BaseDBAsyncClient, fresh: list[Intake], apps: list[Application],
