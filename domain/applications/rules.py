@@ -303,13 +303,15 @@ _MESSAGES = {
 MAX_FORM_BYTES = 65_536
 
 
-def form_problems(schema: dict, form: Any) -> list[dict[str, str]]:
-    """The form checked against the matter's JSON Schema: one {field, message} per problem."""
+def form_problems(schema: dict, form: Any, *, schema_json: str | None = None) -> list[dict[str, str]]:
+    """The form checked against the matter's JSON Schema: one {field, message} per problem.
+    ``schema_json``: the schema's ``canonical_json``, when the caller keeps it (it names the
+    compiled checks; serialising the schema again cost more than checking a form)."""
     if not isinstance(form, dict):
         return [{"field": "form", "message": "应为对象"}]
     if len(canonical_json(form).encode()) > MAX_FORM_BYTES:
         return [{"field": "form", "message": "表单内容过大"}]
-    schema_json = canonical_json(schema or {})
+    schema_json = schema_json or canonical_json(schema or {})
     return [] if _passes(schema_json, form) else named_problems(schema_json, form)
 
 
@@ -333,8 +335,8 @@ def named_problems(schema_json: str, form: dict) -> list[dict[str, str]]:
     return [dict(p) for p in dict.fromkeys(tuple(p.items()) for p in problems)]
 
 
-def check_form(schema: dict, form: Any) -> None:
-    problems = form_problems(schema, form)
+def check_form(schema: dict, form: Any, *, schema_json: str | None = None) -> None:
+    problems = form_problems(schema, form, schema_json=schema_json)
     if problems:
         raise FormInvalid("请检查以下字段：" + "、".join(p["field"] for p in problems), errors=problems)
 

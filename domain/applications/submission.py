@@ -38,6 +38,7 @@ class MatterTerms:
     channels: tuple[str, ...]
     online_depth: int
     form_schema: dict  # a copy: never the ORM object's own
+    form_schema_json: str  # its rules.canonical_json, made once per read
     materials: list  # a copy, likewise
     promised_limit_days: int
     instant_approval: bool
@@ -47,7 +48,9 @@ class MatterTerms:
         return cls(id=matter.id, code=matter.code, catalog_code=matter.catalog_code, name=matter.name,
                    entry=matter.entry, region_code=matter.region_code, department_code=matter.department_code,
                    channels=tuple(matter.channels), online_depth=matter.online_depth,
-                   form_schema=copy.deepcopy(matter.form_schema), materials=copy.deepcopy(matter.materials),
+                   form_schema=copy.deepcopy(matter.form_schema),
+                   form_schema_json=rules.canonical_json(matter.form_schema or {}),
+                   materials=copy.deepcopy(matter.materials),
                    promised_limit_days=matter.promised_limit_days, instant_approval=matter.instant_approval)
 
 
@@ -89,7 +92,7 @@ class SubmissionCheck:
         rules.check_entry(matter_code=matter.code, matter_name=matter.name, matter_entry=matter.entry, entry=entry)
         if channel not in matter.channels or not rules.may_apply_online(matter.online_depth):
             raise MatterNotOnline(f"“{matter.name}”暂不支持在此渠道在线申请", matter_code=matter.code)
-        rules.check_form(matter.form_schema, form)
+        rules.check_form(matter.form_schema, form, schema_json=matter.form_schema_json)
         candidates = await self.reads.handlers(matter.department_code, rules.province_of(matter.region_code))
         node_code = rules.handling_node(department_code=matter.department_code, region_code=matter.region_code,
                                         nodes=[rules.NodeFacts(n.code, n.kind, n.region_code, n.status)

@@ -96,8 +96,9 @@ async def under_lock(conn: BaseDBAsyncClient, application_id: int) -> Applicatio
 def record_of(app: Application, name: str, before: rules.Progress, actor: Actor, *, at: datetime,
               reason: str | None = None, event_id: str | None = None) -> Transition:
     """The record of ``app`` having just taken transition ``name`` (not yet written)."""
-    return unsaved(Transition, application_id=app.id, name=name, from_status=before.status, to_status=app.status,
-                   at=at, actor_kind=actor.kind, actor_id=actor.id, reason=reason, event_id=event_id)
+    return unsaved(Transition, application_id=app.id, name=name, from_status=before.status,
+                   to_status=app.status, at=at, actor_kind=actor.kind, actor_id=actor.id, reason=reason,
+                   event_id=event_id)
 
 
 def notice_of(app: Application, name: str, before: rules.Progress, *, at: datetime,

@@ -85,7 +85,8 @@ class SubmissionWriter:
         submit is refused alone."""
         read = await self._with_applicants([i.checked for i in intakes])
         results: list[Written | Exception | None] = [c if isinstance(c, Exception) else None for c in read]
-        intakes = [i if isinstance(c, Exception) else Intake(c, i.key, i.request_hash) for i, c in zip(intakes, read)]
+        intakes = [i if isinstance(c, Exception) else Intake(c, i.key, i.request_hash)
+                   for i, c in zip(intakes, read)]
         first = await claims(intakes, results)
         if first:
             views = await self._write_fresh([intakes[i] for i in first.values()])
@@ -176,9 +177,10 @@ class SubmissionWriter:
             sequence, taken[region6] = taken[region6], taken[region6] + 1
             due_on, basis = working_days.add_working_days(today, matter.promised_limit_days)
             drafts.append(unsaved(
-                Application, number=rules.number_of(matter.region_code, today, sequence), person_id=s.person_id,
-                matter_code=matter.code, matter_name=matter.name, department_code=matter.department_code,
-                region_code=matter.region_code, node_code=s.node_code, channel=s.channel, entry=s.entry,
+                Application, number=rules.number_of(matter.region_code, today, sequence),
+                person_id=s.person_id, matter_code=matter.code, matter_name=matter.name,
+                department_code=matter.department_code, region_code=matter.region_code, node_code=s.node_code,
+                channel=s.channel, entry=s.entry,
                 status=rules.DRAFT, form_sealed=seal_form(self.vault, s.form),
                 promised_limit_days=matter.promised_limit_days, due_on=due_on, calendar_basis=basis,
                 submitted_at=now, version=1, created_at=now, updated_at=now))

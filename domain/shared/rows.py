@@ -138,7 +138,8 @@ def to_db(field: Field) -> Callable[[Any], Any]:
     slow = field.to_db_value
     kind = type(field)
     plain = kind.to_db_value is Field.to_db_value
-    timed = kind.to_db_value is DatetimeField.to_db_value  # converts only a naive time (instance None: no auto_now)
+    # a time's conversion touches only a naive time (and auto_now, never with no instance)
+    timed = kind.to_db_value is DatetimeField.to_db_value
     if not (plain or timed) or any(type(v) is not MaxLengthValidator for v in field.validators):
         return lambda value: slow(value, None)
     field_type, none_passes = field.field_type, field.null or not field.validators

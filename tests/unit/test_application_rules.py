@@ -261,8 +261,10 @@ def _seeded_schemas() -> list[dict]:
     from domain.housing_fund.matters import FORM_SCHEMA
 
     lines = (Path(rules.__file__).parents[1] / "catalog" / "seed_data" / "matters.jsonl").read_text("utf-8")
-    seen = {rules.canonical_json(json.loads(line)["form_schema"]) for line in lines.splitlines() if line.strip()}
-    return [json.loads(s) for s in sorted(seen | {rules.canonical_json(FORM_SCHEMA), rules.canonical_json(SCHEMA)})]
+    seen = {rules.canonical_json(json.loads(line)["form_schema"])
+            for line in lines.splitlines() if line.strip()}
+    seen |= {rules.canonical_json(FORM_SCHEMA), rules.canonical_json(SCHEMA)}
+    return [json.loads(s) for s in sorted(seen)]
 
 
 SCHEMAS = _seeded_schemas()
@@ -271,7 +273,8 @@ SCHEMAS = _seeded_schemas()
 SCALARS = st.one_of(st.text(alphabet="0123456789X-长期\n٣３ a", max_size=20), st.text(max_size=8),
                     st.integers(-10, 10**19), st.floats(allow_nan=False, allow_infinity=False), st.booleans(),
                     st.none())
-VALUES = st.one_of(SCALARS, st.lists(SCALARS, max_size=3), st.dictionaries(st.text(max_size=3), SCALARS, max_size=2))
+VALUES = st.one_of(SCALARS, st.lists(SCALARS, max_size=3),
+                   st.dictionaries(st.text(max_size=3), SCALARS, max_size=2))
 
 
 def _near(spec: dict):
@@ -295,7 +298,8 @@ def _near(spec: dict):
 def schema_and_form(draw):
     schema = draw(st.sampled_from(SCHEMAS))
     properties = schema.get("properties", {})
-    names = set(schema.get("required", [])) | set(draw(st.lists(st.sampled_from(sorted(properties) or ["extra"]))))
+    names = set(schema.get("required", []))
+    names |= set(draw(st.lists(st.sampled_from(sorted(properties) or ["extra"]))))
     if names and draw(st.integers(0, 5)) == 0:  # now and then one missing, or one too many
         names ^= {draw(st.sampled_from(sorted(names) + ["extra"]))}
     form = {}
