@@ -95,32 +95,37 @@ def unsaved(model: type[M], **values: Any) -> M:
     and conversions, ~30 µs a row — in a batch of submissions, the drafts and their transitions
     were a twentieth of the hub's CPU (docs/benchmarks.md). A field not given takes its default,
     as there; tests/service/test_rows.py holds the two equal."""
+    stored, constants, made = _defaults(model)
+    if not stored.issuperset(values):
+        raise TypeError(f"{model.__name__} has no stored fields {sorted(set(values) - stored)}")
     instance = model.__new__(model)
     state = instance.__dict__
     state.update(_partial=False, _saved_in_db=False, _custom_generated_pk=False, _await_when_save={})
-    for name, default in _defaults(model):
-        state[name] = values.pop(name) if name in values else default()
-    if values:
-        raise TypeError(f"{model.__name__} has no stored fields {sorted(values)}")
+    state.update(constants)
+    state.update((name, make()) for name, make in made if name not in values)
+    state.update(values)
     return instance
 
 
 @lru_cache(maxsize=64)
-def _defaults(model: type[Model]) -> tuple[tuple[str, Callable[[], Any]], ...]:
-    """Per stored field of ``model``, what ``Model.__init__`` would set when it is not given."""
-    out = []
+def _defaults(model: type[Model]) -> tuple[frozenset[str], dict[str, Any], tuple[tuple[str, Callable], ...]]:
+    """What ``Model.__init__`` sets for a stored field not given: the fields, the defaults that are
+    plain values (None, a number, text) and, per field, the maker of each other default (a
+    callable's result, a copy of a mutable value, the database's default)."""
+    constants: dict[str, Any] = {}
+    made: list[tuple[str, Callable]] = []
     for name in model._meta.fields_db_projection:
         field = model._meta.fields_map[name]
         default = field.default
         if callable(default):
-            out.append((name, default))
-        elif default is not None:
-            out.append((name, lambda default=default: deepcopy(default)))
-        elif field.has_db_default():
-            out.append((name, field.get_db_default_value))
+            made.append((name, default))
+        elif default is None and field.has_db_default():
+            made.append((name, field.get_db_default_value))
+        elif default is None or isinstance(default, (int, float, str, bool, bytes)):
+            constants[name] = default
         else:
-            out.append((name, lambda: None))
-    return tuple(out)
+            made.append((name, lambda default=default: deepcopy(default)))
+    return frozenset(model._meta.fields_db_projection), constants, tuple(made)
 
 
 @lru_cache(maxsize=256)
