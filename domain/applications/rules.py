@@ -371,8 +371,12 @@ def _compiled(schema_json: str) -> Callable[[Any], bool] | None:
 # --- idempotency ------------------------------------------------------------------------------
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    # one encoder kept, not one made per call by json.dumps (four a submit; the same text)
+    return _CANONICAL.encode(value)
 
 
 def fingerprint(value: Any) -> str:
