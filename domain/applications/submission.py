@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from domain.applications import material_rules, rules
 from domain.applications.errors import MatterNotOnline
@@ -38,19 +39,21 @@ class MatterTerms:
     channels: tuple[str, ...]
     online_depth: int
     form_schema: dict  # a copy: never the ORM object's own
-    form_schema_json: str  # its rules.canonical_json, made once per read
     materials: list  # a copy, likewise
     promised_limit_days: int
     instant_approval: bool
+
+    @cached_property
+    def form_schema_json(self) -> str:
+        """The schema's ``rules.canonical_json``, made once per read (it names the compiled check)."""
+        return rules.canonical_json(self.form_schema or {})
 
     @classmethod
     def of(cls, matter) -> MatterTerms:
         return cls(id=matter.id, code=matter.code, catalog_code=matter.catalog_code, name=matter.name,
                    entry=matter.entry, region_code=matter.region_code, department_code=matter.department_code,
                    channels=tuple(matter.channels), online_depth=matter.online_depth,
-                   form_schema=copy.deepcopy(matter.form_schema),
-                   form_schema_json=rules.canonical_json(matter.form_schema or {}),
-                   materials=copy.deepcopy(matter.materials),
+                   form_schema=copy.deepcopy(matter.form_schema), materials=copy.deepcopy(matter.materials),
                    promised_limit_days=matter.promised_limit_days, instant_approval=matter.instant_approval)
 
 
