@@ -11,6 +11,7 @@ the model instance of a row the hub made itself without ``Model.__init__``'s che
 """
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from copy import deepcopy
 from functools import lru_cache
@@ -117,6 +118,8 @@ def _defaults(model: type[Model]) -> tuple[frozenset[str], dict[str, Any], tuple
     for name in model._meta.fields_db_projection:
         field = model._meta.fields_map[name]
         default = field.default
+        if inspect.iscoroutinefunction(default):  # Model.__init__ leaves it for save(): not a row made here
+            raise TypeError(f"{model.__name__}.{name} has an async default")
         if callable(default):
             made.append((name, default))
         elif default is None and field.has_db_default():
