@@ -227,7 +227,7 @@ async def _build(settings: Settings, redis: redis_adapter.RedisClients, closing:
     tokens = TokenService(
         vault=vault, clock=clock, issuer=settings.issuer, access_ttl=settings.access_token_ttl,
         refresh_ttl=settings.refresh_token_ttl, overlap_seconds=settings.jwks_overlap_seconds,
-        revocations=RedisSessionRevocations(redis.aio))
+        revocations=RedisSessionRevocations(redis.aio, turn=redis.turn))
     await tokens.ensure_key()
     # nodes (departments and provinces: signed requests); the hub signs as a node with one key
     hub_node_pem = Path(settings.node_key_path).read_bytes()
@@ -277,7 +277,7 @@ async def _build(settings: Settings, redis: redis_adapter.RedisClients, closing:
         statement_signer=statement_signer, catalog=catalog, regions=regions,
         admin_accounts=AdminAccounts(clock=clock, passwords=passwords),
         admin_sessions=AdminSessions(clock=clock, passwords=passwords), topics=topics,
-        rate_limiter=TokenBucketLimiter(redis.aio), identity=identity, delivery=delivery,
+        rate_limiter=TokenBucketLimiter(redis.aio, turn=redis.turn), identity=identity, delivery=delivery,
         node_sender=node_sender, notifications=notifications, push=push, seals=seals, licenses=licenses,
         presentations=PresentationService(licenses=licenses, seals=seals, clock=clock),
         instant_approval=instant_approval, applications=applications,
@@ -305,7 +305,8 @@ def _sharing(settings: Settings, redis: redis_adapter.RedisClients, clock: Clock
     stamper = TsaClient(url=settings.time_stamping_url, verifier=verifier)  # a token is checked as it comes
     closing.push_async_callback(stamper.aclose)
     return SharingService(clock=clock, vault=vault, identity=identity, nodes=nodes, gateway=gateway,
-                          quota=TokenBucketLimiter(redis.aio), stamper=stamper, verifier=verifier,
+                          quota=TokenBucketLimiter(redis.aio, turn=redis.turn), stamper=stamper,
+                          verifier=verifier,
                           max_unstamped=timedelta(seconds=settings.sharing_max_unstamped_seconds))
 
 

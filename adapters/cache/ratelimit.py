@@ -4,10 +4,11 @@ One Lua script refills and takes atomically, so concurrent workers never over-ad
 
 Every request of a limited route takes a token before anything else: one round trip each was
 ~8 % of a submit's time under load, most of it redis-py's own work per command. The takes asked
-during one turn of the event loop go to Redis as one pipeline (domain/shared/per_turn.py), each
-its own take, in the order asked. As EVAL with the script's text rather than EVALSHA: a pipeline
-does not load a script Redis lacks (after a restart, or on a cluster node that never saw it) the
-way a lone call does, and Redis keeps the compiled script by its hash either way.
+during one turn of the event loop go to Redis as one pipeline, with the revocation checks of that
+turn (adapters/cache/turn.py), each its own take, in the order asked. As EVAL with the script's
+text rather than EVALSHA: a pipeline does not load a script Redis lacks (after a restart, or on a
+cluster node that never saw it) the way a lone call does, and Redis keeps the compiled script by
+its hash either way.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import time
 
 import redis.asyncio as aioredis
 
-from domain.shared.per_turn import PerTurn
+from adapters.cache.turn import TurnPipeline
 
 _TAKE = """
 local key = KEYS[1]
@@ -44,11 +45,12 @@ return {allowed, tostring(wait)}
 
 
 class TokenBucketLimiter:
-    def __init__(self, client: aioredis.Redis, prefix: str = "govhub:rl:") -> None:
-        self._client = client
+    def __init__(self, client: aioredis.Redis, prefix: str = "govhub:rl:", *,
+                 turn: TurnPipeline | None = None) -> None:
+        """``turn``: the process's shared pipeline of the turn (a pipeline of its own if not given);
+        two takes from one bucket in a turn take two tokens."""
         self._prefix = prefix
-        self._takes: PerTurn[tuple[str, int, float, float], tuple[bool, float]] = PerTurn(
-            self._take_all, merge_repeats=False)  # two takes from one bucket take two tokens
+        self._turn = turn or TurnPipeline(client)
 
     async def take(self, key: str, *, capacity: int, per_seconds: float) -> tuple[bool, float]:
         """Take one token from ``key``'s bucket (``capacity`` tokens refilled every ``per_seconds``).
@@ -58,11 +60,6 @@ class TokenBucketLimiter:
 
     async def take_at(self, key: str, *, capacity: int, per_seconds: float, now: float) -> tuple[bool, float]:
         """``take`` with this worker's clock reading ``now`` (epoch seconds)."""
-        return await self._takes.ask((self._prefix + key, capacity, capacity / per_seconds, now))
-
-    async def _take_all(self, takes: list[tuple[str, int, float, float]]) -> list[tuple[bool, float]]:
-        async with self._client.pipeline(transaction=False) as pipe:
-            for key, capacity, refill_per_s, now in takes:
-                pipe.eval(_TAKE, 1, key, capacity, refill_per_s, now)
-            answers = await pipe.execute()
-        return [(bool(int(allowed)), float(wait)) for allowed, wait in answers]
+        allowed, wait = await self._turn.execute("EVAL", _TAKE, 1, self._prefix + key, capacity,
+                                                 capacity / per_seconds, now)
+        return bool(int(allowed)), float(wait)

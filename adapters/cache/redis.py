@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -20,6 +20,8 @@ import redis
 import redis.asyncio as aioredis
 import redis.asyncio.cluster as aiocluster
 import redis.cluster as synccluster
+
+from adapters.cache.turn import TurnPipeline
 
 log = logging.getLogger("govhub.redis")
 
@@ -86,6 +88,10 @@ class RedisClients:
     sync: Any  # redis.Redis, a lazily built redis.cluster.RedisCluster or fakeredis
     embedded: bool
     cluster: bool = False
+    turn: TurnPipeline = field(init=False)  # each loop turn's commands of the request path, one pipeline
+
+    def __post_init__(self) -> None:
+        self.turn = TurnPipeline(self.aio)
 
     async def close(self) -> None:
         await self.aio.aclose()

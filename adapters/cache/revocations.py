@@ -5,23 +5,26 @@ disappears by itself when the last access token it could concern has expired.
 
 Every request with a token asks whether its family is revoked: at a few thousand requests a second
 one round trip each was a fifth of a logged-in page's time, most of it redis-py's own work per
-command. The checks asked during one turn of the event loop go to Redis together as one pipeline
-(domain/shared/per_turn.py), each still answered from Redis at the moment of asking.
+command. The checks asked during one turn of the event loop go to Redis together as one pipeline,
+with the rate limiter's takes of that turn (adapters/cache/turn.py), each still answered from Redis
+at the moment of asking.
 """
 from __future__ import annotations
 
 import redis.asyncio as aioredis
 
 from adapters.cache.redis import FAILURES
+from adapters.cache.turn import TurnPipeline
 from domain.shared.errors import UpstreamUnavailable
-from domain.shared.per_turn import PerTurn
 
 
 class RedisSessionRevocations:
-    def __init__(self, client: aioredis.Redis, prefix: str = "govhub:revoked-sid:") -> None:
+    def __init__(self, client: aioredis.Redis, prefix: str = "govhub:revoked-sid:", *,
+                 turn: TurnPipeline | None = None) -> None:
+        """``turn``: the process's shared pipeline of the turn (a pipeline of its own if not given)."""
         self._client = client
         self._prefix = prefix
-        self._checks: PerTurn[str, bool] = PerTurn(self._revoked)
+        self._turn = turn or TurnPipeline(client)
 
     async def revoke(self, family_id: str, *, ttl_seconds: int) -> None:
         try:
@@ -31,13 +34,7 @@ class RedisSessionRevocations:
 
     async def is_revoked(self, family_id: str) -> bool:
         # An unreachable store raises instead of answering "not revoked": guards fail closed.
-        return await self._checks.ask(family_id)
-
-    async def _revoked(self, family_ids: list[str]) -> list[bool]:
         try:
-            async with self._client.pipeline(transaction=False) as pipe:
-                for family_id in family_ids:
-                    pipe.exists(self._prefix + family_id)
-                return [bool(found) for found in await pipe.execute()]
+            return bool(await self._turn.execute("EXISTS", self._prefix + family_id))
         except FAILURES as exc:
             raise UpstreamUnavailable("无法核对登录状态", system="redis") from exc
