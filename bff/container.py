@@ -239,8 +239,8 @@ async def _build(settings: Settings, redis: redis_adapter.RedisClients, closing:
 
     # search words: every process drops its dictionary when one changes (the topics' feed, its own channel)
     words = SearchWordService(clock=clock, feed=RedisChangeFeed(redis.aio, "catalog:search-words:changed"))
-    catalog = CatalogService(popularity=RedisPopularityCounter(redis.aio), cache=RedisJsonCache(redis.aio),
-                             clock=clock, words=words)
+    catalog = CatalogService(popularity=RedisPopularityCounter(redis.aio, turn=redis.turn),
+                             cache=RedisJsonCache(redis.aio), clock=clock, words=words)
     regions = RegionService(clock)
     passwords = Passwords()  # admin accounts and their console sessions
     topics = TopicService(clock=clock, feed=RedisChangeFeed(redis.aio))

@@ -1,12 +1,15 @@
 """Redis behind the catalog's ports: popularity counters and a small JSON cache."""
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
+
+from adapters.cache.turn import TurnPipeline
 
 _VIEWS = "govhub:catalog:views"
 _APPLICATIONS = "govhub:catalog:applications"
@@ -20,22 +23,21 @@ class RedisPopularityCounter:
     whole live name (``{govhub:catalog:views}:draining:<id>``), whose slot is the live key's own:
     the live keys keep their names, so nothing counted before an upgrade is stranded."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: aioredis.Redis, *, turn: TurnPipeline | None = None) -> None:
+        """``turn``: the process's shared pipeline of the turn (adapters/cache/turn.py): the counts
+        go with whatever else the turn sends, not as a pipeline of their own."""
         self._client = client
+        self._turn = turn or TurnPipeline(client)
 
     async def count(self, *, matter_id: int, views: int = 0, applications: int = 0) -> None:
-        async with self._client.pipeline(transaction=False) as pipe:
-            if views:
-                pipe.hincrby(_VIEWS, str(matter_id), views)
-            if applications:
-                pipe.hincrby(_APPLICATIONS, str(matter_id), applications)
-            await pipe.execute()
+        await self._increments([(_VIEWS, matter_id, views), (_APPLICATIONS, matter_id, applications)])
 
     async def count_applications(self, counts: Mapping[int, int]) -> None:
-        async with self._client.pipeline(transaction=False) as pipe:
-            for matter_id, applications in counts.items():
-                pipe.hincrby(_APPLICATIONS, str(matter_id), applications)
-            await pipe.execute()
+        await self._increments([(_APPLICATIONS, matter_id, n) for matter_id, n in counts.items()])
+
+    async def _increments(self, increments: list[tuple[str, int, int]]) -> None:
+        await asyncio.gather(*(self._turn.execute("HINCRBY", key, str(matter_id), by)
+                               for key, matter_id, by in increments if by))
 
     async def drain(self) -> dict[int, tuple[int, int]]:
         taken = {}
