@@ -18,17 +18,13 @@ async def test_the_counts_of_one_turn_go_in_one_pipeline_and_add_up(resources):
     import asyncio
 
     from adapters.cache.turn import TurnPipeline
+    from tests.support.redis_pipelines import PipelineCounter
 
-    client, opened = resources.redis.aio, []
-
-    class Counting:  # the client as the counter sees it, counting the pipelines it opens
-        def pipeline(self, **options):
-            opened.append(options)
-            return client.pipeline(**options)
-
-    counter = RedisPopularityCounter(client, turn=TurnPipeline(Counting()))
+    client = resources.redis.aio
+    counted = PipelineCounter(client)
+    counter = RedisPopularityCounter(client, turn=TurnPipeline(counted))
     await asyncio.gather(counter.count(matter_id=7, views=1),
                          counter.count(matter_id=7, views=1, applications=1),
                          counter.count_applications({7: 2, 9: 5}), counter.count(matter_id=9))
-    assert len(opened) == 1
+    assert len(counted.opened) == 1
     assert await counter.drain() == {7: (2, 3), 9: (0, 5)}

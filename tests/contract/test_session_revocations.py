@@ -54,23 +54,18 @@ async def test_checks_and_rate_limit_takes_of_one_turn_go_in_one_pipeline(resour
     """adapters/cache/turn.py: a redis-py pipeline costs ~100 µs of CPU whatever it carries."""
     from adapters.cache.ratelimit import TokenBucketLimiter
     from adapters.cache.turn import TurnPipeline
+    from tests.support.redis_pipelines import PipelineCounter
 
     client, prefix = resources.redis.aio, f"test:{uuid.uuid4().hex}:"
-    opened = []
-
-    class Counting:  # the client as the adapters see it, counting the pipelines they open
-        def pipeline(self, **options):
-            opened.append(options)
-            return client.pipeline(**options)
-
-    turn = TurnPipeline(Counting())
+    counted = PipelineCounter(client)
+    turn = TurnPipeline(counted)
     revocations = RedisSessionRevocations(client, prefix=prefix, turn=turn)
     limiter = TokenBucketLimiter(client, prefix=prefix, turn=turn)
     await revocations.revoke("gone", ttl_seconds=60)
     takes = [limiter.take_at("bucket", capacity=2, per_seconds=60, now=1e9) for _ in range(3)]
     answers = await asyncio.gather(revocations.is_revoked("gone"), revocations.is_revoked("here"), *takes)
     assert answers == [True, False, (True, 0.0), (True, 0.0), (False, 30.0)]
-    assert len(opened) == 1
+    assert len(counted.opened) == 1
 
 
 async def test_a_command_that_fails_fails_only_its_asker(resources):
