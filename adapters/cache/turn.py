@@ -4,9 +4,10 @@ A redis-py pipeline costs the worker ~100 µs of CPU whatever it carries, and ~2
 (measured on real Redis, docs/benchmarks.md). Every request of a limited route takes a rate-limit
 token, every request with a token asks whether its login is revoked, and a batch of submissions or
 a matter's page counts popularity: each went as a pipeline of its own, several a turn under load.
-Asked through the process's one ``TurnPipeline`` (``RedisClients.turn``) they share one. Each command is answered with its own reply or its
-own error (a script that fails fails its asker alone); a round trip that fails — Redis down, a
-timeout — fails every command waiting on it, which each caller handles as it did alone.
+Asked through the process's one ``TurnPipeline`` (``RedisClients.turn``) they share one. Each
+command is answered with its own reply or its own error (a script that fails fails its asker
+alone); a round trip that fails — Redis down, a timeout — fails every command waiting on it, which
+each caller handles as it did alone.
 """
 from __future__ import annotations
 
